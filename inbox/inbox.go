@@ -1,0 +1,230 @@
+// Package inbox is leadhub's domain: the normalized envelope every channel
+// produces, the client cards, conversations and messages it is filed into,
+// and the contracts (Queue, Filer, Publisher, Sender) that the adapters in
+// store, inbox/sqlq, inbox/redisq, connectors and web implement or use.
+//
+// It imports the standard library and tiny pure helpers only, so that every
+// adapter can depend on it and it depends on none of them.
+package inbox
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// ChannelType is the kind of connector a channel is configured with.
+type ChannelType string
+
+const (
+	ChannelAPI       ChannelType = "api"
+	ChannelForm      ChannelType = "form"
+	ChannelEmail     ChannelType = "email"
+	ChannelTelegram  ChannelType = "telegram"
+	ChannelVK        ChannelType = "vk"
+	ChannelTelephony ChannelType = "telephony"
+)
+
+// IdentityKind says what an identity value is.
+type IdentityKind string
+
+const (
+	IdentityPhone    IdentityKind = "phone"    // E.164, "+79123456789"
+	IdentityEmail    IdentityKind = "email"    // lower-cased
+	IdentityTelegram IdentityKind = "telegram" // Telegram user id
+	IdentityVK       IdentityKind = "vk"       // VK user id
+	IdentityExternal IdentityKind = "external" // "<channel>:<integration's id>"
+)
+
+// Identity is one normalized way to recognise a person. A client card has
+// many; (Kind, Value) is unique across all cards.
+type Identity struct {
+	Kind  IdentityKind `json:"kind"`
+	Value string       `json:"value"`
+}
+
+// Contact is who an envelope comes from. Identities are normalized; the first
+// one is the identity the channel itself vouches for.
+type Contact struct {
+	Name       string     `json:"name,omitempty"`
+	Identities []Identity `json:"identities"`
+}
+
+// Attachment is a file that came with a message or goes out with a reply.
+type Attachment struct {
+	URL  string `json:"url"`
+	Name string `json:"name,omitempty"`
+	MIME string `json:"mime,omitempty"`
+	Size int64  `json:"size,omitempty"`
+}
+
+// MessageKind says how a message should be rendered.
+type MessageKind string
+
+const (
+	KindText  MessageKind = "text"
+	KindEmail MessageKind = "email"
+	KindForm  MessageKind = "form"
+	KindCall  MessageKind = "call"
+	KindNote  MessageKind = "note"
+)
+
+// Envelope is one normalized inbound item from any channel. It is what a
+// connector produces, what the queue carries and what the worker files.
+type Envelope struct {
+	// DedupeKey identifies the item across provider retries and queue
+	// redeliveries: "api:<channel>:<id>", "tg:<channel>:<update_id>", ...
+	DedupeKey   string            `json:"dedupe_key"`
+	ChannelID   string            `json:"channel_id"`
+	ChannelType ChannelType       `json:"channel_type"`
+	Kind        MessageKind       `json:"kind"`
+	From        Contact           `json:"from"`
+	Subject     string            `json:"subject,omitempty"`
+	Text        string            `json:"text"`
+	Attachments []Attachment      `json:"attachments,omitempty"`
+	Meta        map[string]string `json:"meta,omitempty"`
+	// ExternalID is the provider's own id of the message, kept for replies.
+	ExternalID string    `json:"external_id,omitempty"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// Validate reports whether the envelope can be filed at all.
+func (e *Envelope) Validate() error {
+	switch {
+	case e.DedupeKey == "":
+		return Errorf(EINVALID, "missing dedupe key")
+	case e.ChannelID == "":
+		return Errorf(EINVALID, "missing channel")
+	case len(e.From.Identities) == 0:
+		return Errorf(EINVALID, "missing sender identity")
+	}
+	for _, id := range e.From.Identities {
+		if id.Kind == "" || id.Value == "" {
+			return Errorf(EINVALID, "empty sender identity")
+		}
+		if len(id.Value) > MaxIdentityLen {
+			return Errorf(EINVALID, "identity %s is longer than %d characters", id.Kind, MaxIdentityLen)
+		}
+	}
+	return nil
+}
+
+// Client is a client card: one person, whatever channel they write from.
+type Client struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	Identities []Identity `json:"identities"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// ConversationStatus is where a conversation is in its life.
+type ConversationStatus string
+
+const (
+	StatusNew     ConversationStatus = "new" // a first contact nobody has taken yet
+	StatusOpen    ConversationStatus = "open"
+	StatusPending ConversationStatus = "pending"
+	StatusClosed  ConversationStatus = "closed"
+)
+
+// Valid reports whether s is a known status.
+func (s ConversationStatus) Valid() bool {
+	switch s {
+	case StatusNew, StatusOpen, StatusPending, StatusClosed:
+		return true
+	}
+	return false
+}
+
+// Conversation is a client's thread in one channel. A client has at most one
+// conversation per channel that is not closed.
+type Conversation struct {
+	ID            int64              `json:"id"`
+	ClientID      int64              `json:"client_id"`
+	ClientName    string             `json:"client_name"`
+	ChannelID     string             `json:"channel"`
+	ChannelType   ChannelType        `json:"channel_type"`
+	Status        ConversationStatus `json:"status"`
+	AssigneeID    *int64             `json:"assignee_id"`
+	Unread        int                `json:"unread"`
+	LastMessageAt time.Time          `json:"last_message_at"`
+	CreatedAt     time.Time          `json:"created_at"`
+}
+
+// Direction of a message.
+type Direction string
+
+const (
+	DirectionIn  Direction = "in"
+	DirectionOut Direction = "out"
+)
+
+// Delivery status of an outbound message.
+type DeliveryStatus string
+
+const (
+	DeliveryQueued    DeliveryStatus = "queued"
+	DeliverySent      DeliveryStatus = "sent"
+	DeliveryDelivered DeliveryStatus = "delivered"
+	DeliveryFailed    DeliveryStatus = "failed"
+)
+
+// Message is one item in a conversation, inbound or outbound.
+type Message struct {
+	ID             int64             `json:"id"`
+	ConversationID int64             `json:"conversation_id"`
+	Direction      Direction         `json:"direction"`
+	Kind           MessageKind       `json:"kind"`
+	Subject        string            `json:"subject,omitempty"`
+	Text           string            `json:"text"`
+	Attachments    []Attachment      `json:"attachments,omitempty"`
+	Meta           map[string]string `json:"meta,omitempty"`
+	AuthorID       *int64            `json:"author_id,omitempty"`
+	ExternalID     string            `json:"external_id,omitempty"`
+	Delivery       DeliveryStatus    `json:"delivery,omitempty"`
+	Error          string            `json:"error,omitempty"`
+	CreatedAt      time.Time         `json:"created_at"`
+}
+
+// Event types pushed to operators.
+const (
+	EventMessageCreated      = "message.created"
+	EventMessageUpdated      = "message.updated"
+	EventConversationCreated = "conversation.created"
+	EventConversationUpdated = "conversation.updated"
+	EventClientUpdated       = "client.updated"
+)
+
+// Event is a change operators must see. Events are written in the same
+// transaction as the change and have monotonic ids, so a client that
+// reconnects asks for everything after the last id it saw.
+type Event struct {
+	ID        int64           `json:"id"`
+	Type      string          `json:"type"`
+	Data      json.RawMessage `json:"data"`
+	CreatedAt time.Time       `json:"-"`
+}
+
+// Role of an operator.
+type Role string
+
+const (
+	RoleAdmin      Role = "admin"
+	RoleSupervisor Role = "supervisor"
+	RoleOperator   Role = "operator"
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	return r == RoleAdmin || r == RoleSupervisor || r == RoleOperator
+}
+
+// Operator is a person who works in the inbox.
+type Operator struct {
+	ID        int64     `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Role      Role      `json:"role"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+}
