@@ -1,0 +1,320 @@
+// Package config loads, resolves and validates leadhub's configuration: a
+// TOML file, then environment overrides, then command-line flags. No file at
+// all means the embedded default: SQLite and the embedded queue in ./data,
+// HTTP on :8080, no external services.
+//
+// Only cmd/leadhub imports this package; it translates Config into each
+// package's own Options.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration. Every field documents its default.
+type Config struct {
+	// DataDir holds the SQLite database (and later attachments). Default "./data".
+	DataDir string `toml:"data_dir"`
+	// Region is the default region for phone numbers written without a
+	// country code (ISO 3166 code). Default "RU".
+	Region   string    `toml:"region"`
+	HTTP     HTTP      `toml:"http"`
+	Database Database  `toml:"database"`
+	Redis    Redis     `toml:"redis"`
+	Inbox    Inbox     `toml:"inbox"`
+	Log      Log       `toml:"log"`
+	Channels []Channel `toml:"channels"`
+}
+
+// HTTP configures the web server.
+type HTTP struct {
+	// Addr to listen on. Default ":8080".
+	Addr string `toml:"addr"`
+	// PublicURL is where operators and providers reach the hub; used for
+	// webhook registration, links and the websocket origin check. Default "".
+	PublicURL string `toml:"public_url"`
+	// HookRate is the per client IP and channel request rate allowed on
+	// /hooks (requests per second; burst twice that). 0 disables. Default 20.
+	HookRate float64 `toml:"hook_rate"`
+}
+
+// Database selects the store.
+type Database struct {
+	// URL is empty for SQLite in DataDir, or "postgres://user@host/db?sslmode=disable".
+	URL string `toml:"url"`
+}
+
+// Redis selects the queue and the fan-out between instances.
+type Redis struct {
+	// URL is empty for the embedded durable queue, or "redis://127.0.0.1:6379/0"
+	// for Redis Streams plus pub/sub.
+	URL string `toml:"url"`
+	// Stream is the inbound stream's key. Default "leadhub:inbox".
+	Stream string `toml:"stream"`
+}
+
+// Inbox tunes the workers that file envelopes.
+type Inbox struct {
+	// Workers is the number of concurrent filing workers. Default 4.
+	Workers int `toml:"workers"`
+	// Batch is how many envelopes one transaction files. Default 64.
+	Batch int `toml:"batch"`
+	// Visibility is how long a delivery may be held before another worker
+	// takes it over (its holder is presumed dead). Default 30s.
+	Visibility Duration `toml:"visibility"`
+	// MaxAttempts before an envelope goes to dead letters. Default 5.
+	MaxAttempts int `toml:"max_attempts"`
+}
+
+// Log configures log/slog.
+type Log struct {
+	// Level is debug, info, warn or error. Default "info".
+	Level string `toml:"level"`
+	// Format is "text" or "json". Default "text".
+	Format string `toml:"format"`
+}
+
+// Channel is one configured channel. Keys beyond id, type and secret
+// belong to one type each (see the README).
+type Channel struct {
+	// ID appears in /hooks/<type>/<id>; lower-case letters, digits, - and _.
+	ID   string `toml:"id"`
+	Type string `toml:"type"`
+	// Secret authenticates the provider (HMAC key, secret token...). May be
+	// "env:NAME" to read it from the environment.
+	Secret string `toml:"secret"`
+
+	// api
+	CallbackURL string `toml:"callback_url"`
+
+	// form
+	AllowedOrigins []string          `toml:"allowed_origins"`
+	RedirectURL    string            `toml:"redirect_url"`
+	Fields         map[string]string `toml:"fields"`
+	ConsentText    string            `toml:"consent_text"`
+
+	// email
+	IMAPHost     string   `toml:"imap_host"`
+	IMAPPort     int      `toml:"imap_port"`
+	IMAPTLS      string   `toml:"imap_tls"`
+	Username     string   `toml:"username"`
+	Password     string   `toml:"password"`
+	Mailbox      string   `toml:"mailbox"`
+	SentMailbox  string   `toml:"sent_mailbox"`
+	SMTPHost     string   `toml:"smtp_host"`
+	SMTPPort     int      `toml:"smtp_port"`
+	SMTPTLS      string   `toml:"smtp_tls"`
+	FromAddress  string   `toml:"from_address"`
+	FromName     string   `toml:"from_name"`
+	PollInterval Duration `toml:"poll_interval"`
+
+	// telegram, vk
+	Token        string `toml:"token"`
+	Mode         string `toml:"mode"`
+	APIURL       string `toml:"api_url"`
+	GroupID      int64  `toml:"group_id"`
+	Confirmation string `toml:"confirmation"`
+
+	// telephony
+	Provider   string            `toml:"provider"`
+	APIKey     string            `toml:"api_key"`
+	APISalt    string            `toml:"api_salt"`
+	Extensions map[string]string `toml:"extensions"`
+}
+
+// Duration is a time.Duration written as "30s" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses "30s", "5m"...
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration back as text.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default returns the embedded configuration: everything on this machine,
+// nothing to install.
+func Default() Config {
+	return Config{
+		DataDir: "./data",
+		Region:  "RU",
+		HTTP:    HTTP{Addr: ":8080", HookRate: 20},
+		Redis:   Redis{Stream: "leadhub:inbox"},
+		Inbox: Inbox{
+			Workers:     4,
+			Batch:       64,
+			Visibility:  Duration{30 * time.Second},
+			MaxAttempts: 5,
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// Env is how Load reads the environment; tests pass their own.
+type Env func(key string) string
+
+// Load reads the configuration: Default(), then the TOML file at path (if
+// path is not empty), then LEADHUB_* environment overrides; then it resolves
+// "env:NAME" secrets and validates the result.
+func Load(path string, getenv Env) (Config, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	c := Default()
+	if path != "" {
+		md, err := toml.DecodeFile(path, &c)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: read %s: %w", path, err)
+		}
+		if und := md.Undecoded(); len(und) > 0 {
+			keys := make([]string, len(und))
+			for i, k := range und {
+				keys[i] = k.String()
+			}
+			return Config{}, fmt.Errorf("config: %s: unknown keys: %s", path, strings.Join(keys, ", "))
+		}
+	}
+	for env, dst := range map[string]*string{
+		"LEADHUB_DATA_DIR":     &c.DataDir,
+		"LEADHUB_HTTP_ADDR":    &c.HTTP.Addr,
+		"LEADHUB_PUBLIC_URL":   &c.HTTP.PublicURL,
+		"LEADHUB_DATABASE_URL": &c.Database.URL,
+		"LEADHUB_REDIS_URL":    &c.Redis.URL,
+		"LEADHUB_LOG_LEVEL":    &c.Log.Level,
+	} {
+		if v := getenv(env); v != "" {
+			*dst = v
+		}
+	}
+	if err := c.resolveSecrets(getenv); err != nil {
+		return Config{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// resolveSecrets replaces "env:NAME" values of secret fields with the
+// variable's value, so secrets need not live in the file.
+func (c *Config) resolveSecrets(getenv Env) error {
+	var errs []error
+	for i := range c.Channels {
+		ch := &c.Channels[i]
+		for name, p := range map[string]*string{
+			"secret": &ch.Secret, "password": &ch.Password, "token": &ch.Token,
+			"api_key": &ch.APIKey, "api_salt": &ch.APISalt, "confirmation": &ch.Confirmation,
+		} {
+			env, ok := strings.CutPrefix(*p, "env:")
+			if !ok {
+				continue
+			}
+			v := getenv(env)
+			if v == "" {
+				errs = append(errs, fmt.Errorf("channel %q: %s refers to $%s, which is empty", ch.ID, name, env))
+			}
+			*p = v
+		}
+	}
+	return errors.Join(errs...)
+}
+
+var channelID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// Validate returns every problem at once, each phrased for the admin who
+// has to fix the file.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.DataDir == "" && c.Database.URL == "" {
+		add("data_dir is empty and no database url is set")
+	}
+	if c.HTTP.Addr == "" {
+		add("http.addr is empty")
+	}
+	if c.HTTP.PublicURL != "" {
+		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			add("http.public_url %q is not an http(s) URL", c.HTTP.PublicURL)
+		}
+	}
+	if c.HTTP.HookRate < 0 {
+		add("http.hook_rate must not be negative")
+	}
+	if u := c.Database.URL; u != "" && !hasAnyPrefix(u, "postgres://", "postgresql://", "sqlite:", "file:") {
+		add("database.url must start with postgres:// (or sqlite:/file: for a SQLite path)")
+	}
+	if u := c.Redis.URL; u != "" && !hasAnyPrefix(u, "redis://", "rediss://", "unix://") {
+		add("redis.url must start with redis:// or rediss://")
+	}
+	if c.Inbox.Workers < 1 || c.Inbox.Workers > 256 {
+		add("inbox.workers must be between 1 and 256")
+	}
+	if c.Inbox.Batch < 1 || c.Inbox.Batch > 1000 {
+		add("inbox.batch must be between 1 and 1000")
+	}
+	if c.Inbox.Visibility.Duration < time.Second {
+		add("inbox.visibility must be at least 1s")
+	}
+	if c.Inbox.MaxAttempts < 1 {
+		add("inbox.max_attempts must be at least 1")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level must be debug, info, warn or error")
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		add("log.format must be text or json")
+	}
+	seen := map[string]bool{}
+	for i, ch := range c.Channels {
+		where := fmt.Sprintf("channels[%d] (%q)", i, ch.ID)
+		if !channelID.MatchString(ch.ID) {
+			add("%s: id must be lower-case letters, digits, - or _", where)
+		}
+		if seen[ch.ID] {
+			add("%s: id is used twice", where)
+		}
+		seen[ch.ID] = true
+		switch ch.Type {
+		case "api":
+			if ch.Secret == "" {
+				add("%s: an api channel needs a secret (signs requests and callbacks)", where)
+			}
+			if ch.CallbackURL != "" {
+				if u, err := url.Parse(ch.CallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					add("%s: callback_url %q is not an http(s) URL", where, ch.CallbackURL)
+				}
+			}
+		case "form", "email", "telegram", "vk", "telephony":
+			// Connectors for these types validate their own keys when they
+			// are built; the type is known.
+		default:
+			add("%s: type %q is not one of api, form, email, telegram, vk, telephony", where, ch.Type)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func hasAnyPrefix(s string, prefixes ...string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,84 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) Env { return func(k string) string { return m[k] } }
+
+func TestDefaultIsEmbeddedAndValid(t *testing.T) {
+	c, err := Load("", envOf(nil))
+	if err != nil {
+		t.Fatalf("Load with no file: %v", err)
+	}
+	if c.HTTP.Addr != ":8080" || c.DataDir != "./data" || c.Database.URL != "" || c.Redis.URL != "" {
+		t.Fatalf("default is not the embedded one: %+v", c)
+	}
+}
+
+func TestExampleFileLoads(t *testing.T) {
+	c, err := Load("leadhub.example.toml", envOf(map[string]string{"LEADHUB_CRM_SECRET": "s3cret"}))
+	if err != nil {
+		t.Fatalf("example config: %v", err)
+	}
+	if len(c.Channels) != 1 || c.Channels[0].Secret != "s3cret" {
+		t.Fatalf("env: secret not resolved: %+v", c.Channels)
+	}
+	if c.Inbox.Visibility.Duration != 30*time.Second {
+		t.Fatalf("visibility = %v, want 30s", c.Inbox.Visibility)
+	}
+}
+
+func TestEnvOverridesFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(path, []byte("[database]\nurl = \"postgres://a@b/c\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, envOf(map[string]string{
+		"LEADHUB_DATABASE_URL": "postgres://x@y/z",
+		"LEADHUB_REDIS_URL":    "redis://127.0.0.1:6379/3",
+		"LEADHUB_HTTP_ADDR":    "127.0.0.1:9999",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.URL != "postgres://x@y/z" || c.Redis.URL != "redis://127.0.0.1:6379/3" || c.HTTP.Addr != "127.0.0.1:9999" {
+		t.Fatalf("overrides not applied: %+v", c)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		want       string
+	}{
+		{"unknown key", "bogus = 1\n", nil, "unknown keys: bogus"},
+		{"bad channel type", "[[channels]]\nid = \"x\"\ntype = \"fax\"\n", nil, `type "fax"`},
+		{"api without secret", "[[channels]]\nid = \"x\"\ntype = \"api\"\n", nil, "needs a secret"},
+		{"duplicate id", "[[channels]]\nid = \"x\"\ntype = \"api\"\nsecret = \"a\"\n[[channels]]\nid = \"x\"\ntype = \"api\"\nsecret = \"b\"\n", nil, "used twice"},
+		{"bad id", "[[channels]]\nid = \"X Y\"\ntype = \"api\"\nsecret = \"a\"\n", nil, "id must be"},
+		{"missing env secret", "[[channels]]\nid = \"x\"\ntype = \"api\"\nsecret = \"env:NOPE\"\n", nil, "$NOPE"},
+		{"bad database url", "[database]\nurl = \"mysql://x\"\n", nil, "database.url"},
+		{"bad redis url", "[redis]\nurl = \"http://x\"\n", nil, "redis.url"},
+		{"bad workers", "[inbox]\nworkers = 0\n", nil, "inbox.workers"},
+		{"bad public url", "[http]\npublic_url = \"hub.example.com\"\n", nil, "public_url"},
+		{"bad duration", "[inbox]\nvisibility = \"soon\"\n", nil, "visibility"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.toml")
+			if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(path, envOf(tt.env))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}

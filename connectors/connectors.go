@@ -1,0 +1,48 @@
+// Package connectors holds what every channel connector shares. Each
+// connector lives in a sub-package and turns what its provider sends into
+// inbox.Envelope values (Parse for webhooks, Run for pollers) and sends
+// operators' replies back (Send).
+//
+// Dedupe keys, one scheme per channel, so provider retries and queue
+// redeliveries file nothing twice:
+//
+//	api:<channel>:<caller's id>
+//	tg:<channel>:<update_id>
+//	vk:<channel>:<event_id>
+//	email:<channel>:<Message-ID>   (or <uidvalidity>:<uid> without one)
+//	call:<channel>:<call id>:<event>
+//	form:<channel>:<hash of fields + minute>
+package connectors
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// SignatureHeader carries "sha256=<hex HMAC-SHA256 of the body>".
+const SignatureHeader = "X-Leadhub-Signature"
+
+// Sign returns the SignatureHeader value for body under secret.
+func Sign(secret string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// VerifySignature reports whether header is body's signature under secret,
+// comparing in constant time so the comparison leaks nothing.
+func VerifySignature(secret string, body []byte, header string) bool {
+	got, ok := strings.CutPrefix(strings.TrimSpace(header), "sha256=")
+	if !ok || secret == "" {
+		return false
+	}
+	gotRaw, err := hex.DecodeString(got)
+	if err != nil {
+		return false
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hmac.Equal(gotRaw, m.Sum(nil))
+}
