@@ -1,0 +1,309 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/leadhub/leadhub/inbox"
+)
+
+// maxJSONBody bounds an API request body.
+const maxJSONBody = 1 << 20
+
+// apiHandler serves the operator JSON API under /api/v1.
+type apiHandler struct {
+	store Store
+	pub   inbox.Publisher
+	kick  func()
+}
+
+// list is the shape of every list response. Items is never null.
+type list[T any] struct {
+	Items []T    `json:"items"`
+	Next  string `json:"next"`
+}
+
+func newList[T any](items []T, next string) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return list[T]{Items: items, Next: next}
+}
+
+func (a *apiHandler) listConversations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := parseLimit(q)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	f := inbox.ConversationFilter{
+		Status:    inbox.ConversationStatus(q.Get("status")),
+		ChannelID: q.Get("channel"),
+		Q:         q.Get("q"),
+		Cursor:    q.Get("cursor"),
+		Limit:     limit,
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		writeError(w, r, inbox.Errorf(inbox.EINVALID, "unknown status %q", f.Status))
+		return
+	}
+	switch as := q.Get("assignee"); as {
+	case "":
+	case "none":
+		f.Unassigned = true
+	case "me":
+		op, _ := operatorFrom(r.Context())
+		f.AssigneeID = op.ID
+	default:
+		id, err := strconv.ParseInt(as, 10, 64)
+		if err != nil || id <= 0 {
+			writeError(w, r, inbox.Errorf(inbox.EINVALID, `assignee must be an operator id, "me" or "none"`))
+			return
+		}
+		f.AssigneeID = id
+	}
+	items, next, err := a.store.ListConversations(r.Context(), f)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, newList(items, next))
+}
+
+func (a *apiHandler) getConversation(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	c, err := a.store.GetConversation(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, c)
+}
+
+// conversationPatchBody tells an absent assignee_id (leave it) from a null
+// one (unassign): a RawMessage stays nil when the key is absent and holds
+// "null" when it is null.
+type conversationPatchBody struct {
+	Status     *inbox.ConversationStatus `json:"status"`
+	AssigneeID json.RawMessage           `json:"assignee_id"`
+}
+
+func (a *apiHandler) patchConversation(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var body conversationPatchBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var p inbox.ConversationPatch
+	if body.Status != nil {
+		if !body.Status.Valid() {
+			writeError(w, r, inbox.Errorf(inbox.EINVALID, "unknown status %q", *body.Status))
+			return
+		}
+		p.Status = body.Status
+	}
+	if body.AssigneeID != nil {
+		p.SetAssignee = true
+		if !bytes.Equal(body.AssigneeID, []byte("null")) {
+			var aid int64
+			if err := json.Unmarshal(body.AssigneeID, &aid); err != nil || aid <= 0 {
+				writeError(w, r, inbox.Errorf(inbox.EINVALID, "assignee_id must be an operator id or null"))
+				return
+			}
+			p.AssigneeID = &aid
+		}
+	}
+	if p.Status == nil && !p.SetAssignee {
+		writeError(w, r, inbox.Errorf(inbox.EINVALID, "nothing to change: give status or assignee_id"))
+		return
+	}
+	c, evs, err := a.store.UpdateConversation(r.Context(), id, p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	a.publish(r.Context(), evs)
+	writeJSON(w, r, http.StatusOK, c)
+}
+
+func (a *apiHandler) listMessages(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	limit, err := parseLimit(q)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	items, next, err := a.store.ListMessages(r.Context(), id, q.Get("cursor"), limit)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, newList(items, next))
+}
+
+type replyBody struct {
+	Text string `json:"text"`
+}
+
+func (a *apiHandler) createReply(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var body replyBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if strings.TrimSpace(body.Text) == "" {
+		writeError(w, r, inbox.Errorf(inbox.EINVALID, "text is required"))
+		return
+	}
+	op, _ := operatorFrom(r.Context())
+	m, evs, err := a.store.CreateReply(r.Context(), id, op.ID, body.Text)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	a.publish(r.Context(), evs)
+	if a.kick != nil {
+		a.kick()
+	}
+	// 202: the reply is stored and queued; its delivery status follows as
+	// message.updated events.
+	writeJSON(w, r, http.StatusAccepted, m)
+}
+
+func (a *apiHandler) listClients(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := parseLimit(q)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	items, next, err := a.store.ListClients(r.Context(), q.Get("q"), q.Get("cursor"), limit)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, newList(items, next))
+}
+
+func (a *apiHandler) getClient(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	c, err := a.store.GetClient(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if c.Identities == nil {
+		c.Identities = []inbox.Identity{}
+	}
+	if c.Conversations == nil {
+		c.Conversations = []inbox.Conversation{}
+	}
+	if c.Messages == nil {
+		c.Messages = []inbox.Message{}
+	}
+	writeJSON(w, r, http.StatusOK, c)
+}
+
+// publish hands the events the API wrote to the publisher. The events are
+// committed already, so a caller hanging up must not cancel the hint.
+func (a *apiHandler) publish(ctx context.Context, evs []inbox.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	a.pub.Publish(ctx, evs)
+}
+
+// pathID parses the {id} path segment.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, inbox.Errorf(inbox.EINVALID, "invalid id")
+	}
+	return id, nil
+}
+
+// parseLimit reads ?limit=; 0 (absent) lets the store pick its default, and
+// the store caps large values.
+func parseLimit(q url.Values) (int, error) {
+	s := q.Get("limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, inbox.Errorf(inbox.EINVALID, "limit must be a non-negative number")
+	}
+	return n, nil
+}
+
+// decodeJSON reads one JSON object of at most maxJSONBody bytes into dst,
+// rejecting unknown fields so that typos do not pass silently.
+func decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return jsonError(err)
+		}
+		return inbox.Errorf(inbox.EINVALID, "body must be a single JSON object")
+	}
+	return nil
+}
+
+// jsonError turns a decoding error into a short reason for the caller.
+func jsonError(err error) error {
+	var (
+		tooLarge *http.MaxBytesError
+		typeErr  *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &tooLarge):
+		return inbox.Errorf(inbox.ETOOLARGE, "body is larger than %d bytes", maxJSONBody)
+	case errors.Is(err, io.EOF):
+		return inbox.Errorf(inbox.EINVALID, "empty body")
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return inbox.Errorf(inbox.EINVALID, "field %q has the wrong type", typeErr.Field)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return inbox.Errorf(inbox.EINVALID, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	default:
+		return inbox.Errorf(inbox.EINVALID, "malformed JSON")
+	}
+}

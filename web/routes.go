@@ -1,0 +1,40 @@
+package web
+
+import "net/http"
+
+// routes is the whole route table, wrapped in the middleware every request
+// passes through.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	// Providers. Telephony providers call with GET, everyone else POSTs.
+	mux.Handle("POST /hooks/{type}/{channel}", s.hooks)
+	mux.Handle("GET /hooks/{type}/{channel}", s.hooks)
+
+	// Probes and metrics: no token.
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.Handler())
+
+	// Operator API. Every route needs an operator; authenticators are tried
+	// in order (the page's session cookie is added here later).
+	auth := requireOperator(bearerAuth(s.api.store))
+	api := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, auth(h))
+	}
+	api("GET /api/v1/conversations", s.api.listConversations)
+	api("GET /api/v1/conversations/{id}", s.api.getConversation)
+	api("PATCH /api/v1/conversations/{id}", s.api.patchConversation)
+	api("GET /api/v1/conversations/{id}/messages", s.api.listMessages)
+	api("POST /api/v1/conversations/{id}/messages", s.api.createReply)
+	api("GET /api/v1/clients", s.api.listClients)
+	api("GET /api/v1/clients/{id}", s.api.getClient)
+	api("GET /api/v1/ws", s.ws.serve)
+
+	var h http.Handler = mux
+	h = recoverer(h)
+	h = accessLog(h)
+	h = securityHeaders(h)
+	h = s.requestID(h)
+	return h
+}

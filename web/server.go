@@ -1,0 +1,272 @@
+// Package web is leadhub's HTTP edge: the one webhook handler every provider
+// calls, the operator JSON API, the websocket hub that tells operators about
+// new events, health checks and Prometheus metrics.
+//
+// It depends on inbox and its own technologies (net/http, gorilla/websocket,
+// prometheus) only. What it needs from the database and the connectors is
+// declared here as the small Store and Webhook interfaces.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/leadhub/leadhub/inbox"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Store is what the API needs from the database.
+type Store interface {
+	// ListConversations returns a page of conversations and the cursor of
+	// the next page ("" on the last one).
+	ListConversations(ctx context.Context, f inbox.ConversationFilter) ([]inbox.Conversation, string, error)
+	GetConversation(ctx context.Context, id int64) (inbox.Conversation, error)
+	// UpdateConversation applies p and returns the updated conversation and
+	// the events it wrote.
+	UpdateConversation(ctx context.Context, id int64, p inbox.ConversationPatch) (inbox.Conversation, []inbox.Event, error)
+	ListMessages(ctx context.Context, conversationID int64, cursor string, limit int) ([]inbox.Message, string, error)
+	// CreateReply stores an operator's reply with delivery=queued for the
+	// outbound worker and returns it with the events it wrote.
+	CreateReply(ctx context.Context, conversationID, authorID int64, text string) (inbox.Message, []inbox.Event, error)
+	ListClients(ctx context.Context, q, cursor string, limit int) ([]inbox.Client, string, error)
+	GetClient(ctx context.Context, id int64) (inbox.ClientDetail, error)
+	// EventsAfter returns up to limit events with an id greater than after,
+	// in id order.
+	EventsAfter(ctx context.Context, after int64, limit int) ([]inbox.Event, error)
+	// OperatorByToken returns the enabled operator owning the API token with
+	// this hash; ENOTFOUND when the token is unknown or its operator disabled.
+	OperatorByToken(ctx context.Context, tokenHash string) (inbox.Operator, error)
+}
+
+// Webhook authenticates and decodes one provider request without side
+// effects; connectors implement it. ack is the exact body the provider expects
+// once the envelopes are queued (nil means `{"ok":true}`). Errors carry inbox
+// error codes (EUNAUTHORIZED, EFORBIDDEN, EINVALID, ...).
+type Webhook interface {
+	Parse(r *http.Request, body []byte) (envs []inbox.Envelope, ack []byte, err error)
+}
+
+// Hook is a channel that receives webhooks at /hooks/{Type}/{channel id}.
+type Hook struct {
+	Type    inbox.ChannelType
+	Webhook Webhook
+}
+
+// Options configures a Server.
+type Options struct {
+	// Addr is where Run listens. Default ":8080".
+	Addr string
+	// PublicURL is the address operators' browsers use, e.g.
+	// "https://hub.example.com". The websocket origin check compares against
+	// it; when empty, the request's own Host is used.
+	PublicURL string
+	Logger    *slog.Logger
+	Store     Store
+	// Sink is the inbound queue: a nil error from Enqueue means durably queued.
+	Sink inbox.Sink
+	// Hooks are the webhook channels by channel id.
+	Hooks map[string]Hook
+	// Metrics may be nil; the server then creates a private set.
+	Metrics *Metrics
+	// Hub may be nil; the server then makes its own (see NewHub).
+	Hub *Hub
+	// Ready reports whether the database and the queue are reachable; nil
+	// means always ready.
+	Ready func(ctx context.Context) error
+	// Kick wakes the outbound worker after a reply was queued; may be nil.
+	Kick func()
+	// Publisher is told about the events the API itself wrote (PATCH,
+	// reply). In production it is the Redis fan-out, which in turn notifies
+	// every instance's Hub. Nil means the Hub itself.
+	Publisher inbox.Publisher
+	// HookRate limits webhook requests per client IP and channel, in
+	// requests per second, with a burst of twice that (at least 1). 0 means
+	// unlimited.
+	HookRate float64
+	// MaxBody bounds a webhook body. Default 1 MiB.
+	MaxBody int64
+}
+
+const (
+	defaultAddr    = ":8080"
+	defaultMaxBody = 1 << 20
+	// shutdownTimeout bounds how long in-flight requests may finish after
+	// the context ends; it stays under the usual 10 s SIGTERM grace period.
+	shutdownTimeout = 8 * time.Second
+)
+
+// Server is leadhub's HTTP server. It is used for one Serve or Run.
+type Server struct {
+	addr    string
+	log     *slog.Logger
+	metrics *Metrics
+	hub     *Hub
+	hooks   *hookHandler
+	api     *apiHandler
+	ws      *wsHandler
+	ready   func(ctx context.Context) error
+	handler http.Handler
+}
+
+// New checks opts and builds the server and its route table.
+func New(opts Options) (*Server, error) {
+	if opts.Store == nil {
+		return nil, errors.New("web: Options.Store is required")
+	}
+	if opts.Sink == nil {
+		return nil, errors.New("web: Options.Sink is required")
+	}
+	if opts.HookRate < 0 {
+		return nil, errors.New("web: Options.HookRate must not be negative")
+	}
+	if opts.MaxBody < 0 {
+		return nil, errors.New("web: Options.MaxBody must not be negative")
+	}
+	if opts.Addr == "" {
+		opts.Addr = defaultAddr
+	}
+	if opts.MaxBody == 0 {
+		opts.MaxBody = defaultMaxBody
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
+	var public *url.URL
+	if opts.PublicURL != "" {
+		u, err := url.Parse(opts.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("web: Options.PublicURL %q is not an http(s) URL", opts.PublicURL)
+		}
+		public = u
+	}
+	hooks := make(map[string]Hook, len(opts.Hooks))
+	for id, h := range opts.Hooks {
+		if h.Webhook == nil || h.Type == "" {
+			return nil, fmt.Errorf("web: hook %q needs a Type and a Webhook", id)
+		}
+		hooks[id] = h
+	}
+
+	hub := opts.Hub
+	if hub == nil {
+		hub = NewHub(opts.Metrics)
+	}
+	pub := opts.Publisher
+	if pub == nil {
+		pub = hub
+	}
+	s := &Server{
+		addr:    opts.Addr,
+		log:     opts.Logger,
+		metrics: opts.Metrics,
+		hub:     hub,
+		ready:   opts.Ready,
+		hooks: &hookHandler{
+			hooks:   hooks,
+			sink:    opts.Sink,
+			maxBody: opts.MaxBody,
+			limiter: newLimiter(opts.HookRate),
+			metrics: opts.Metrics,
+		},
+		api: &apiHandler{
+			store: opts.Store,
+			pub:   pub,
+			kick:  opts.Kick,
+		},
+		ws: newWSHandler(opts.Store, hub, public),
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the whole HTTP handler: routes and middleware.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Hub returns the websocket hub; it implements inbox.Publisher, so the inbox
+// worker (or the Redis fan-out) can tell connected operators about events.
+func (s *Server) Hub() *Hub { return s.hub }
+
+// Metrics returns the server's metrics, for wiring the workers' callbacks.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Run listens on Options.Addr and serves until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.addr)
+	if err != nil {
+		return fmt.Errorf("web: listen: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends, then closes the websockets, lets
+// in-flight requests finish (at most shutdownTimeout) and returns nil. It
+// returns an error if serving fails or the shutdown timed out.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		s.hub.Close()
+		return fmt.Errorf("web: serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Shutdown does not know about hijacked connections, so the hub closes
+	// the websockets itself; it refuses new ones from now on.
+	s.hub.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("web: shutdown: %w", err)
+	}
+	return nil
+}
+
+// healthz says the process is up; it checks nothing else on purpose, so a
+// database outage does not get the process restarted.
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readyz says whether the database and the queue are reachable, so a load
+// balancer sends no traffic to an instance that would answer 503 anyway.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.ready(ctx); err != nil {
+			// The reason is shown: Ready's errors name a dependency
+			// ("database: ..."), never a secret.
+			writeError(w, r, inbox.Errorf(inbox.EUNAVAILABLE, "not ready: %v", err))
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte("ok\n"))
+}

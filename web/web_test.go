@@ -1,0 +1,329 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/leadhub/leadhub/inbox"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// testToken is the API token of testOperator in every fakeStore.
+const testToken = "lh_0123456789abcdef"
+
+var testOperator = inbox.Operator{ID: 7, Email: "op@example.com", Name: "Op", Role: inbox.RoleOperator}
+
+// fakeStore is an in-memory Store. Fn fields, when set, replace the
+// in-memory behaviour of their method.
+type fakeStore struct {
+	mu            sync.Mutex
+	operators     map[string]inbox.Operator // by token hash
+	conversations map[int64]inbox.Conversation
+	messages      map[int64][]inbox.Message
+	clients       map[int64]inbox.ClientDetail
+	events        []inbox.Event
+	nextID        int64
+
+	// What the API asked for, for assertions.
+	filters []inbox.ConversationFilter
+	patches []inbox.ConversationPatch
+	replies []reply
+
+	GetConversationFn func(ctx context.Context, id int64) (inbox.Conversation, error)
+	EventsAfterFn     func(ctx context.Context, after int64, limit int) ([]inbox.Event, error)
+	OperatorByTokenFn func(ctx context.Context, tokenHash string) (inbox.Operator, error)
+}
+
+type reply struct {
+	conversationID, authorID int64
+	text                     string
+}
+
+var _ Store = (*fakeStore)(nil)
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{
+		operators:     map[string]inbox.Operator{inbox.HashToken(testToken): testOperator},
+		conversations: map[int64]inbox.Conversation{},
+		messages:      map[int64][]inbox.Message{},
+		clients:       map[int64]inbox.ClientDetail{},
+		nextID:        1000,
+	}
+}
+
+func notFound(what string) error { return inbox.Errorf(inbox.ENOTFOUND, "%s not found", what) }
+
+// addEvent appends an event with the next id, as a committed transaction would.
+func (f *fakeStore) addEvent(typ string, data any) inbox.Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.addEventLocked(typ, data)
+}
+
+func (f *fakeStore) addEventLocked(typ string, data any) inbox.Event {
+	b, err := json.Marshal(data)
+	if err != nil {
+		panic(err)
+	}
+	ev := inbox.Event{ID: int64(len(f.events) + 1), Type: typ, Data: b, CreatedAt: time.Now()}
+	f.events = append(f.events, ev)
+	return ev
+}
+
+func (f *fakeStore) ListConversations(_ context.Context, flt inbox.ConversationFilter) ([]inbox.Conversation, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.filters = append(f.filters, flt)
+	var out []inbox.Conversation
+	for _, c := range f.conversations {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b inbox.Conversation) int { return int(a.ID - b.ID) })
+	return out, "", nil
+}
+
+func (f *fakeStore) GetConversation(ctx context.Context, id int64) (inbox.Conversation, error) {
+	if f.GetConversationFn != nil {
+		return f.GetConversationFn(ctx, id)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.conversations[id]
+	if !ok {
+		return inbox.Conversation{}, notFound("conversation")
+	}
+	return c, nil
+}
+
+func (f *fakeStore) UpdateConversation(_ context.Context, id int64, p inbox.ConversationPatch) (inbox.Conversation, []inbox.Event, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.patches = append(f.patches, p)
+	c, ok := f.conversations[id]
+	if !ok {
+		return inbox.Conversation{}, nil, notFound("conversation")
+	}
+	if p.Status != nil {
+		c.Status = *p.Status
+	}
+	if p.SetAssignee {
+		c.AssigneeID = p.AssigneeID
+	}
+	f.conversations[id] = c
+	ev := f.addEventLocked(inbox.EventConversationUpdated, c)
+	return c, []inbox.Event{ev}, nil
+}
+
+func (f *fakeStore) ListMessages(_ context.Context, conversationID int64, _ string, _ int) ([]inbox.Message, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.messages[conversationID], "", nil
+}
+
+func (f *fakeStore) CreateReply(_ context.Context, conversationID, authorID int64, text string) (inbox.Message, []inbox.Event, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.replies = append(f.replies, reply{conversationID, authorID, text})
+	if _, ok := f.conversations[conversationID]; !ok {
+		return inbox.Message{}, nil, notFound("conversation")
+	}
+	f.nextID++
+	m := inbox.Message{
+		ID: f.nextID, ConversationID: conversationID, Direction: inbox.DirectionOut, Kind: inbox.KindText,
+		Text: text, AuthorID: &authorID, Delivery: inbox.DeliveryQueued, CreatedAt: time.Now(),
+	}
+	f.messages[conversationID] = append(f.messages[conversationID], m)
+	ev := f.addEventLocked(inbox.EventMessageCreated, m)
+	return m, []inbox.Event{ev}, nil
+}
+
+func (f *fakeStore) ListClients(_ context.Context, _, _ string, _ int) ([]inbox.Client, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []inbox.Client
+	for _, c := range f.clients {
+		out = append(out, c.Client)
+	}
+	return out, "", nil
+}
+
+func (f *fakeStore) GetClient(_ context.Context, id int64) (inbox.ClientDetail, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.clients[id]
+	if !ok {
+		return inbox.ClientDetail{}, notFound("client")
+	}
+	return c, nil
+}
+
+func (f *fakeStore) EventsAfter(ctx context.Context, after int64, limit int) ([]inbox.Event, error) {
+	if f.EventsAfterFn != nil {
+		return f.EventsAfterFn(ctx, after, limit)
+	}
+	return f.eventsAfter(ctx, after, limit)
+}
+
+// eventsAfter is EventsAfter's in-memory behaviour, for Fn fields to wrap.
+func (f *fakeStore) eventsAfter(_ context.Context, after int64, limit int) ([]inbox.Event, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []inbox.Event
+	for _, ev := range f.events {
+		if ev.ID > after && len(out) < limit {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) OperatorByToken(ctx context.Context, tokenHash string) (inbox.Operator, error) {
+	if f.OperatorByTokenFn != nil {
+		return f.OperatorByTokenFn(ctx, tokenHash)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	op, ok := f.operators[tokenHash]
+	if !ok {
+		return inbox.Operator{}, notFound("operator")
+	}
+	return op, nil
+}
+
+// fakeSink records envelopes; err, when set, is returned instead.
+type fakeSink struct {
+	mu   sync.Mutex
+	envs []inbox.Envelope
+	err  error
+}
+
+func (s *fakeSink) Enqueue(_ context.Context, e inbox.Envelope) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	s.envs = append(s.envs, e)
+	return nil
+}
+
+func (s *fakeSink) queued() []inbox.Envelope {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.envs)
+}
+
+// fakeWebhook returns fixed results and counts its calls.
+type fakeWebhook struct {
+	envs  []inbox.Envelope
+	ack   []byte
+	err   error
+	calls atomic.Int32
+	body  atomic.Value // []byte of the last call
+}
+
+func (h *fakeWebhook) Parse(_ *http.Request, body []byte) ([]inbox.Envelope, []byte, error) {
+	h.calls.Add(1)
+	h.body.Store(body)
+	return h.envs, h.ack, h.err
+}
+
+// recordingPublisher records what it is told.
+type recordingPublisher struct {
+	mu  sync.Mutex
+	evs []inbox.Event
+}
+
+func (p *recordingPublisher) Publish(_ context.Context, evs []inbox.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.evs = append(p.evs, evs...)
+}
+
+func (p *recordingPublisher) published() []inbox.Event {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.evs)
+}
+
+// newTestServer builds a Server, filling a fake Store and Sink when opts has
+// none.
+func newTestServer(t *testing.T, opts Options) *Server {
+	t.Helper()
+	if opts.Store == nil {
+		opts.Store = newFakeStore()
+	}
+	if opts.Sink == nil {
+		opts.Sink = &fakeSink{}
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(prometheus.NewRegistry())
+	}
+	s, err := New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return s
+}
+
+// do sends one request through h. header pairs are name, value, ...
+func do(t *testing.T, h http.Handler, method, target, body string, header ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	r := httptest.NewRequest(method, target, rd)
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// authed returns the header pairs of a valid Bearer token.
+func authed() []string { return []string{"Authorization", "Bearer " + testToken} }
+
+// errorOf decodes an error response body.
+func errorOf(t *testing.T, w *httptest.ResponseRecorder) string {
+	t.Helper()
+	var b struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &b); err != nil {
+		t.Fatalf("error body %q is not JSON: %v", w.Body.String(), err)
+	}
+	return b.Error
+}
+
+// scrape returns the metrics exposition text.
+func scrape(t *testing.T, s *Server) string {
+	t.Helper()
+	w := do(t, s.Handler(), "GET", "/metrics", "")
+	if w.Code != http.StatusOK {
+		t.Fatalf("GET /metrics: status %d", w.Code)
+	}
+	return w.Body.String()
+}
+
+// waitFor polls cond until it holds or 10 s passed.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
