@@ -49,7 +49,7 @@ func TestDependencyRules(t *testing.T) {
 			case rel == "inbox":
 				return false
 			case strings.HasSuffix(rel, "test"): // test helpers may use what they test
-				return dep == "inbox" || strings.HasPrefix(dep, "inbox/")
+				return dep == "inbox" || strings.HasPrefix(dep, "inbox/") || strings.HasPrefix(rel, dep+"/")
 			case rel == "config":
 				return false
 			case strings.HasPrefix(rel, "connectors/"):

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/leadhub/leadhub/config"
+	"github.com/leadhub/leadhub/connectors/api"
+	"github.com/leadhub/leadhub/inbox"
+	"github.com/leadhub/leadhub/inbox/redisq"
+	"github.com/leadhub/leadhub/inbox/sqlq"
+	"github.com/leadhub/leadhub/store"
+	"github.com/leadhub/leadhub/web"
+)
+
+// queue is what the hub needs of either queue implementation.
+type queue interface {
+	inbox.Queue
+	inbox.DeadLetters
+	inbox.Inspector
+}
+
+// backend is the database and the queue, opened and migrated.
+type backend struct {
+	store *store.Store
+	queue queue
+	rdb   *redis.Client // nil on the embedded queue
+}
+
+// openBackend opens the store and the queue the configuration names and
+// applies both migrations. onGroupRecreated may be nil.
+func openBackend(ctx context.Context, cfg config.Config, logger *slog.Logger, onGroupRecreated func()) (*backend, error) {
+	st, err := store.Open(ctx, store.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	b := &backend{store: st}
+	if err := st.Migrate(ctx); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if cfg.Redis.URL == "" {
+		q, err := sqlq.New(st.DB(), sqlq.Options{
+			Visibility:  cfg.Inbox.Visibility.Duration,
+			MaxAttempts: cfg.Inbox.MaxAttempts,
+			Logger:      logger.With("component", "sqlq"),
+		})
+		if err == nil {
+			err = q.Migrate(ctx)
+		}
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		b.queue = q
+		return b, nil
+	}
+	ropts, err := redis.ParseURL(cfg.Redis.URL)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("redis url: %w", err)
+	}
+	b.rdb = redis.NewClient(ropts)
+	q, err := redisq.New(b.rdb, redisq.Options{
+		Stream:           cfg.Redis.Stream,
+		Visibility:       cfg.Inbox.Visibility.Duration,
+		MaxAttempts:      cfg.Inbox.MaxAttempts,
+		Logger:           logger.With("component", "redisq"),
+		OnGroupRecreated: onGroupRecreated,
+	})
+	if err == nil {
+		err = q.Migrate(ctx)
+	}
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("redis queue: %w", err)
+	}
+	b.queue = q
+	return b, nil
+}
+
+// Close closes the queue's connection, then the database.
+func (b *backend) Close() error {
+	var errs []error
+	if b.rdb != nil {
+		errs = append(errs, b.rdb.Close())
+	}
+	errs = append(errs, b.store.Close())
+	return errors.Join(errs...)
+}
+
+// ready reports whether the database and the queue answer.
+func (b *backend) ready(ctx context.Context) error {
+	if err := b.store.Ping(ctx); err != nil {
+		return inbox.Errorf(inbox.EUNAVAILABLE, "database unreachable")
+	}
+	if err := b.queue.Ping(ctx); err != nil {
+		return inbox.Errorf(inbox.EUNAVAILABLE, "queue unreachable")
+	}
+	return nil
+}
+
+// channels builds every configured channel's webhook and reply sender. It is
+// the only place that switches on a channel's type.
+func channels(cfg config.Config) (map[string]web.Hook, map[string]inbox.Sender, error) {
+	hooks := map[string]web.Hook{}
+	senders := map[string]inbox.Sender{}
+	for _, ch := range cfg.Channels {
+		switch ch.Type {
+		case "api":
+			c, err := api.New(api.Options{ChannelID: ch.ID, Secret: ch.Secret, CallbackURL: ch.CallbackURL, Region: cfg.Region})
+			if err != nil {
+				return nil, nil, fmt.Errorf("channel %q: %w", ch.ID, err)
+			}
+			hooks[ch.ID] = web.Hook{Type: inbox.ChannelAPI, Webhook: c}
+			if ch.CallbackURL != "" {
+				senders[ch.ID] = c
+			}
+		default:
+			return nil, nil, fmt.Errorf("channel %q: type %q is not available in this version yet", ch.ID, ch.Type)
+		}
+	}
+	return hooks, senders, nil
+}
+
+// hub is the running process: its parts and who runs them.
+type hub struct {
+	backend *backend
+	server  *web.Server
+	runners []func(context.Context) error
+}
+
+// build wires the hub from the configuration. The caller runs it and closes
+// the backend.
+func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, error) {
+	hooks, senders, err := channels(cfg)
+	if err != nil {
+		return nil, err
+	}
+	metrics := web.NewMetrics(prometheus.NewRegistry())
+	b, err := openBackend(ctx, cfg, logger, metrics.GroupRecreated)
+	if err != nil {
+		return nil, err
+	}
+	metrics.SetQueueStats(b.queue.Stats)
+
+	// With Redis, every instance hears about every commit through pub/sub
+	// and wakes its own hub; embedded, the hub is told directly.
+	wsHub := web.NewHub(metrics)
+	var publisher inbox.Publisher = wsHub
+	var fanout *redisq.Fanout
+	if b.rdb != nil {
+		fanout = redisq.NewFanout(b.rdb, cfg.Redis.Stream+":events", wsHub, logger.With("component", "fanout"))
+		publisher = fanout
+	}
+	var outbound *inbox.OutboundWorker
+	srv, err := web.New(web.Options{
+		Addr:      cfg.HTTP.Addr,
+		PublicURL: cfg.HTTP.PublicURL,
+		Logger:    logger.With("component", "web"),
+		Store:     b.store,
+		Sink:      b.queue,
+		Hooks:     hooks,
+		Metrics:   metrics,
+		Hub:       wsHub,
+		Publisher: publisher,
+		Ready:     b.ready,
+		Kick:      func() { outbound.Kick() },
+		HookRate:  cfg.HTTP.HookRate,
+	})
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	outbound = inbox.NewOutboundWorker(inbox.OutboundOptions{
+		Store:     b.store,
+		Senders:   senders,
+		Publisher: publisher,
+		Logger:    logger.With("component", "outbound"),
+		OnResult:  metrics.OutboundResult,
+	})
+	h := &hub{backend: b, server: srv}
+	h.runners = append(h.runners, outbound.Run)
+	for i := range cfg.Inbox.Workers {
+		w := inbox.NewWorker(inbox.WorkerOptions{
+			Queue:     b.queue,
+			Filer:     b.store,
+			Publisher: publisher,
+			Logger:    logger.With("component", "worker", "worker", i),
+			Batch:     cfg.Inbox.Batch,
+			OnFiled:   metrics.ObserveFiling,
+		})
+		h.runners = append(h.runners, w.Run)
+	}
+	if fanout != nil {
+		h.runners = append(h.runners, fanout.Run)
+	}
+	return h, nil
+}
+
+// run serves on ln until ctx ends, then shuts down in order: HTTP stops
+// accepting and drains, workers stop (an un-acked delivery is redelivered),
+// and the caller closes the queue and the database.
+func (h *hub) run(ctx context.Context, ln net.Listener) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return h.server.Serve(gctx, ln) })
+	for _, r := range h.runners {
+		g.Go(func() error { return r(gctx) })
+	}
+	return g.Wait()
+}
+
+func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer) error {
+	h, err := build(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer h.backend.Close()
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	printWelcome(stdout, cfg, ln.Addr().String())
+	logger.Info("leadhub started", "addr", ln.Addr().String(), "database", h.backend.store.Dialect(), "queue", queueKind(cfg), "channels", len(cfg.Channels))
+	start := time.Now()
+	err = h.run(ctx, ln)
+	logger.Info("leadhub stopped", "shutdown_after", time.Since(start).Round(time.Millisecond).String())
+	return err
+}
+
+func queueKind(cfg config.Config) string {
+	if cfg.Redis.URL != "" {
+		return "redis"
+	}
+	return "embedded"
+}
+
+func printWelcome(w io.Writer, cfg config.Config, addr string) {
+	base := cfg.HTTP.PublicURL
+	if base == "" {
+		host := addr
+		if strings.HasPrefix(host, "[::]") || strings.HasPrefix(host, "0.0.0.0") {
+			_, port, _ := net.SplitHostPort(addr)
+			host = "localhost:" + port
+		}
+		base = "http://" + host
+	}
+	fmt.Fprintf(w, `leadhub is running at %s (database: %s, queue: %s)
+
+Create an operator and an API token:
+  go run ./cmd/leadhub operator add --email you@example.com --role admin
+  go run ./cmd/leadhub token create --operator you@example.com
+Then: curl -H "Authorization: Bearer <token>" %s/api/v1/conversations
+`, base, dbKind(cfg), queueKind(cfg), base)
+}
+
+func dbKind(cfg config.Config) string {
+	if cfg.Database.URL == "" || !strings.HasPrefix(cfg.Database.URL, "postgres") {
+		return "SQLite in " + cfg.DataDir
+	}
+	return "PostgreSQL"
+}
+
+func migrate(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer) error {
+	b, err := openBackend(ctx, cfg, logger, nil)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	fmt.Fprintf(stdout, "migrations applied (%s)\n", b.store.Dialect())
+	return nil
+}

@@ -1,0 +1,229 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/leadhub/leadhub/inbox"
+)
+
+// queryer is what both *sqlx.DB and *sqlx.Tx offer, for reads that run in
+// or out of a transaction.
+type queryer interface {
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+// ListConversations returns conversations newest activity first
+// (last_message_at DESC, id DESC) and the cursor of the next page, "" after
+// the last. Q matches a substring of the client's name (case-insensitive) or
+// of one of the client's identity values. Limit defaults to 50, at most 200.
+// An unknown status or a bad cursor is EINVALID.
+func (s *Store) ListConversations(ctx context.Context, f inbox.ConversationFilter) ([]inbox.Conversation, string, error) {
+	if f.Status != "" && !f.Status.Valid() {
+		return nil, "", fmt.Errorf("store: list conversations: %w", inbox.Errorf(inbox.EINVALID, "invalid status %q", f.Status))
+	}
+	cur, err := parseActivityCursor(f.Cursor)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list conversations: %w", err)
+	}
+	limit := clampLimit(f.Limit, 50, 200)
+	pat := likePattern(f.Q)
+	var rows []conversationRow
+	err = s.db.SelectContext(ctx, &rows, s.q.ListConversations,
+		string(f.Status), string(f.Status),
+		f.ChannelID, f.ChannelID,
+		f.AssigneeID, f.AssigneeID,
+		flag(f.Unassigned),
+		pat, pat, pat,
+		flag(cur.id != 0), dbTime(cur.at), dbTime(cur.at), cur.id,
+		limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list conversations: %w", err)
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		last := rows[limit-1]
+		next = activityCursor{at: last.LastMessageAt.Time, id: last.ID}.String()
+	}
+	return conversations(rows), next, nil
+}
+
+// flag turns a switch into the 0/1 a query's "(? = 0 OR ...)" filter reads.
+func flag(on bool) int {
+	if on {
+		return 1
+	}
+	return 0
+}
+
+// GetConversation returns one conversation; ENOTFOUND if there is none.
+func (s *Store) GetConversation(ctx context.Context, id int64) (inbox.Conversation, error) {
+	c, err := s.conversation(ctx, s.db, s.q.ConversationByID, id)
+	if err != nil {
+		return inbox.Conversation{}, fmt.Errorf("store: get conversation %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// conversation reads one conversation with query (ConversationByID or
+// ConversationForUpdate).
+func (s *Store) conversation(ctx context.Context, q queryer, query string, id int64) (inbox.Conversation, error) {
+	var row conversationRow
+	err := q.GetContext(ctx, &row, query, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return inbox.Conversation{}, inbox.Errorf(inbox.ENOTFOUND, "conversation not found")
+	}
+	if err != nil {
+		return inbox.Conversation{}, err
+	}
+	return row.conversation(), nil
+}
+
+// UpdateConversation changes a conversation's status and assignee and writes
+// a conversation.updated event. An invalid status or an unknown assignee is
+// EINVALID; reopening a conversation while the client has another one open
+// in the channel is ECONFLICT; an unknown conversation is ENOTFOUND.
+func (s *Store) UpdateConversation(ctx context.Context, id int64, p inbox.ConversationPatch) (inbox.Conversation, []inbox.Event, error) {
+	if p.Status != nil && !p.Status.Valid() {
+		return inbox.Conversation{}, nil, fmt.Errorf("store: update conversation %d: %w", id,
+			inbox.Errorf(inbox.EINVALID, "invalid status %q", *p.Status))
+	}
+	var (
+		conv inbox.Conversation
+		evs  []inbox.Event
+	)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		if conv, err = s.conversation(ctx, tx, s.q.ConversationForUpdate, id); err != nil {
+			return err
+		}
+		if p.Status != nil {
+			conv.Status = *p.Status
+		}
+		if p.SetAssignee {
+			conv.AssigneeID = nil
+			if p.AssigneeID != nil {
+				var n int
+				if err := tx.GetContext(ctx, &n, s.q.OperatorExists, *p.AssigneeID); err != nil {
+					return fmt.Errorf("find assignee: %w", err)
+				}
+				if n == 0 {
+					return inbox.Errorf(inbox.EINVALID, "unknown operator %d", *p.AssigneeID)
+				}
+				a := *p.AssigneeID
+				conv.AssigneeID = &a
+			}
+		}
+		var assignee any
+		if conv.AssigneeID != nil {
+			assignee = *conv.AssigneeID
+		}
+		if _, err := tx.ExecContext(ctx, s.q.UpdateConversation, string(conv.Status), assignee, id); err != nil {
+			if isUniqueViolation(err) {
+				return inbox.Errorf(inbox.ECONFLICT, "the client has another open conversation in this channel")
+			}
+			return err
+		}
+		evs, err = s.writeEvents(ctx, tx, now(), []newEvent{
+			{inbox.EventConversationUpdated, conversationEvent{Conversation: conv}},
+		})
+		return err
+	})
+	if err != nil {
+		return inbox.Conversation{}, nil, fmt.Errorf("store: update conversation %d: %w", id, err)
+	}
+	return conv, evs, nil
+}
+
+// ListMessages returns a conversation's messages oldest first (id ASC) after
+// the cursor, and the cursor of the next page ("" after the last). Limit
+// defaults to 50, at most 200. An unknown conversation is ENOTFOUND.
+func (s *Store) ListMessages(ctx context.Context, conversationID int64, cursor string, limit int) ([]inbox.Message, string, error) {
+	after, err := parseIDCursor(cursor)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list messages: %w", err)
+	}
+	limit = clampLimit(limit, 50, 200)
+	if _, err := s.conversation(ctx, s.db, s.q.ConversationByID, conversationID); err != nil {
+		return nil, "", fmt.Errorf("store: list messages of %d: %w", conversationID, err)
+	}
+	var rows []messageRow
+	if err := s.db.SelectContext(ctx, &rows, s.q.ListMessages, conversationID, after, limit+1); err != nil {
+		return nil, "", fmt.Errorf("store: list messages of %d: %w", conversationID, err)
+	}
+	next := ""
+	if len(rows) > limit {
+		rows = rows[:limit]
+		next = idCursor(rows[limit-1].ID)
+	}
+	msgs, err := messages(rows)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list messages of %d: %w", conversationID, err)
+	}
+	return msgs, next, nil
+}
+
+// CreateReply stores an operator's reply: an outbound text message with
+// delivery "queued", put in the outbox due now. It resets the conversation's
+// unread count and bumps its last activity. Events: message.created (with
+// the conversation), and conversation.updated when unread was reset from a
+// non-zero count. Empty text or an unknown author is EINVALID; an unknown
+// conversation is ENOTFOUND.
+func (s *Store) CreateReply(ctx context.Context, conversationID, authorID int64, text string) (inbox.Message, []inbox.Event, error) {
+	text = clean(text)
+	if strings.TrimSpace(text) == "" {
+		return inbox.Message{}, nil, fmt.Errorf("store: create reply: %w", inbox.Errorf(inbox.EINVALID, "empty reply"))
+	}
+	var (
+		msg inbox.Message
+		evs []inbox.Event
+	)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		conv, err := s.conversation(ctx, tx, s.q.ConversationForUpdate, conversationID)
+		if err != nil {
+			return err
+		}
+		at := now()
+		var author any
+		if authorID != 0 {
+			author = authorID
+		}
+		var row messageRow
+		err = tx.GetContext(ctx, &row, s.q.InsertOutboundMessage, conversationID, string(inbox.KindText), text, author, dbTime(at))
+		if err != nil {
+			if isForeignKeyViolation(err) {
+				return inbox.Errorf(inbox.EINVALID, "unknown author %d", authorID)
+			}
+			return fmt.Errorf("insert message: %w", err)
+		}
+		if msg, err = row.message(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q.InsertOutbox, msg.ID, dbTime(at)); err != nil {
+			return fmt.Errorf("insert outbox: %w", err)
+		}
+		hadUnread := conv.Unread > 0
+		conv.Unread = 0
+		conv.LastMessageAt = at
+		if _, err := tx.ExecContext(ctx, s.q.SetConversationState, conv.Unread, dbTime(at), conv.ID); err != nil {
+			return fmt.Errorf("update conversation: %w", err)
+		}
+		pending := []newEvent{{inbox.EventMessageCreated, messageEvent{Message: msg, Conversation: &conv}}}
+		if hadUnread {
+			pending = append(pending, newEvent{inbox.EventConversationUpdated, conversationEvent{Conversation: conv}})
+		}
+		evs, err = s.writeEvents(ctx, tx, at, pending)
+		return err
+	})
+	if err != nil {
+		return inbox.Message{}, nil, fmt.Errorf("store: create reply in %d: %w", conversationID, err)
+	}
+	return msg, evs, nil
+}

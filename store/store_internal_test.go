@@ -1,0 +1,286 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/leadhub/leadhub/inbox"
+	"github.com/leadhub/leadhub/inbox/inboxtest"
+)
+
+// openMigrated is storetest.Open for this package's own tests (storetest
+// imports store, so it cannot be used from inside it).
+func openMigrated(t *testing.T, dialect string) *Store {
+	t.Helper()
+	url := "sqlite:" + filepath.Join(t.TempDir(), "leadhub.db")
+	if dialect == DialectPostgres {
+		url = inboxtest.PostgresURL(t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := Open(ctx, Options{URL: url})
+	if err != nil {
+		t.Fatalf("open %s: %v", dialect, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("migrate %s: %v", dialect, err)
+	}
+	return s
+}
+
+// TestPrepareEveryQuery prepares every statement of the store on both
+// dialects, so a typo or a dialect mismatch fails here and not in
+// production.
+func TestPrepareEveryQuery(t *testing.T) {
+	for _, dialect := range []string{DialectSQLite, DialectPostgres} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			s := openMigrated(t, dialect)
+			ctx := context.Background()
+			all := s.q.all()
+			if len(all) < 40 {
+				t.Fatalf("got %d queries, want the whole registry", len(all))
+			}
+			for name, text := range all {
+				if strings.Contains(text, "?") && dialect == DialectPostgres {
+					t.Errorf("%s: placeholder not rebound: %s", name, text)
+				}
+				stmt, err := s.db.PreparexContext(ctx, text)
+				if err != nil {
+					t.Errorf("prepare %s: %v", name, err)
+					continue
+				}
+				stmt.Close()
+			}
+		})
+	}
+}
+
+func TestSQLiteVersionHasReturning(t *testing.T) {
+	s := openMigrated(t, DialectSQLite)
+	var v string
+	if err := s.db.GetContext(context.Background(), &v, "SELECT sqlite_version()"); err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(v, ".")
+	major, _ := strconv.Atoi(parts[0])
+	minor, _ := strconv.Atoi(parts[1])
+	if major < 3 || major == 3 && minor < 35 {
+		t.Fatalf("sqlite_version() = %s, want >= 3.35 (RETURNING)", v)
+	}
+}
+
+func TestSQLitePragmas(t *testing.T) {
+	s := openMigrated(t, DialectSQLite)
+	ctx := context.Background()
+	tests := []struct {
+		pragma string
+		want   string
+	}{
+		{"journal_mode", "wal"},
+		{"synchronous", "2"}, // FULL
+		{"foreign_keys", "1"},
+		{"busy_timeout", "10000"},
+	}
+	for _, tt := range tests {
+		var got string
+		if err := s.db.GetContext(ctx, &got, "PRAGMA "+tt.pragma); err != nil {
+			t.Fatalf("pragma %s: %v", tt.pragma, err)
+		}
+		if got != tt.want {
+			t.Errorf("pragma %s = %q, want %q", tt.pragma, got, tt.want)
+		}
+	}
+}
+
+func TestDataSource(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name        string
+		opts        Options
+		wantDialect string
+		wantPath    string
+		wantCode    string
+	}{
+		{"default", Options{DataDir: filepath.Join(dir, "d1")}, DialectSQLite, filepath.Join(dir, "d1", "leadhub.db"), ""},
+		{"sqlite prefix", Options{URL: "sqlite:" + dir + "/a.db"}, DialectSQLite, dir + "/a.db", ""},
+		{"sqlite triple slash", Options{URL: "sqlite://" + dir + "/b.db"}, DialectSQLite, dir + "/b.db", ""},
+		{"file prefix with query", Options{URL: "file:" + dir + "/c.db?mode=ro"}, DialectSQLite, dir + "/c.db", ""},
+		{"postgres", Options{URL: "postgres://u:secret@h/db"}, DialectPostgres, "", ""},
+		{"postgresql", Options{URL: "postgresql://h/db"}, DialectPostgres, "", ""},
+		{"unknown scheme", Options{URL: "mysql://u:secret@h/db"}, "", "", inbox.EINVALID},
+		{"empty path", Options{URL: "sqlite:"}, "", "", inbox.EINVALID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dialect, _, dsn, path, err := dataSource(tt.opts)
+			if got := inbox.ErrorCode(err); got != tt.wantCode {
+				t.Fatalf("error code = %q (%v), want %q", got, err, tt.wantCode)
+			}
+			if err != nil {
+				if strings.Contains(err.Error(), "secret") {
+					t.Errorf("error %q leaks the URL's password", err)
+				}
+				return
+			}
+			if dialect != tt.wantDialect || path != tt.wantPath {
+				t.Errorf("got (%q, %q), want (%q, %q)", dialect, path, tt.wantDialect, tt.wantPath)
+			}
+			if dialect == DialectSQLite && !strings.HasSuffix(dsn, "?"+sqliteParams) {
+				t.Errorf("dsn %q lacks the pragmas", dsn)
+			}
+		})
+	}
+}
+
+func TestCursorRoundTrip(t *testing.T) {
+	at := time.Date(2025, 3, 4, 5, 6, 7, 123456000, time.UTC)
+	c, err := parseActivityCursor(activityCursor{at: at, id: 42}.String())
+	if err != nil || !c.at.Equal(at) || c.id != 42 {
+		t.Fatalf("got %v %d %v, want %v 42", c.at, c.id, err, at)
+	}
+	for _, bad := range []string{"!!", encodeCursor("x"), encodeCursor("1.x"), encodeCursor("-5")} {
+		if _, err := parseActivityCursor(bad); inbox.ErrorCode(err) != inbox.EINVALID {
+			t.Errorf("activity cursor %q: got %v, want EINVALID", bad, err)
+		}
+		if _, err := parseIDCursor(bad); inbox.ErrorCode(err) != inbox.EINVALID {
+			t.Errorf("id cursor %q: got %v, want EINVALID", bad, err)
+		}
+	}
+}
+
+func TestClean(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"Иван", "Иван"},
+		{"a\x00b", "ab"},
+		{"bad\xffutf8", "bad\uFFFDutf8"},
+	}
+	for _, tt := range tests {
+		if got := clean(tt.in); got != tt.want {
+			t.Errorf("clean(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestFileBatchLosesRaces drives the ON CONFLICT fallbacks that the person
+// locks normally make unnecessary: a writer without them (LockPersons off)
+// loses the race for a new person's identity, then for a conversation, to a
+// transaction that commits while it waits. Each ends with one card and one
+// conversation.
+func TestFileBatchLosesRaces(t *testing.T) {
+	s := openMigrated(t, DialectPostgres)
+	s.q.LockPersons = ""
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p := inbox.Identity{Kind: inbox.IdentityPhone, Value: "+79001234567"}
+	env := func(key string, more ...inbox.Identity) inbox.Envelope {
+		return inbox.Envelope{DedupeKey: key, ChannelID: "site", ChannelType: inbox.ChannelForm,
+			From: inbox.Contact{Name: "Race", Identities: append([]inbox.Identity{p}, more...)}, Text: key}
+	}
+	e := inbox.Identity{Kind: inbox.IdentityEmail, Value: "race@example.com"}
+
+	// race files b in the background while a's transaction is open and
+	// commits a once b waits on the statement named by waitsOn.
+	race := func(a, b inbox.Envelope, waitsOn string) ([]inbox.Filed, []inbox.Event, []inbox.Filed) {
+		t.Helper()
+		tx, err := s.db.BeginTxx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		fa := newFiling(s, tx, []inbox.Envelope{a})
+		if err := fa.run(ctx); err != nil {
+			t.Fatalf("file a: %v", err)
+		}
+		type result struct {
+			filed []inbox.Filed
+			evs   []inbox.Event
+			err   error
+		}
+		done := make(chan result, 1)
+		go func() {
+			filed, evs, err := s.FileBatch(ctx, []inbox.Envelope{b})
+			done <- result{filed, evs, err}
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var n int
+			err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM pg_stat_activity
+				WHERE wait_event_type = 'Lock' AND query LIKE $1`, waitsOn+"%")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("b never waited on %q", waitsOn)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		r := <-done
+		if r.err != nil {
+			t.Fatalf("file b: %v", r.err)
+		}
+		return r.filed, r.evs, fa.filed
+	}
+	count := func(table string) int {
+		var n int
+		if err := s.db.GetContext(ctx, &n, "SELECT count(*) FROM "+table); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	// 1. Both see a new person; b creates a card, loses the phone, moves
+	// the email it won to a's card, drops its own and files into a's
+	// conversation.
+	fb, evs, fa := race(env("r1"), env("r2", e), "INSERT INTO identities")
+	if fb[0].Dup || fb[0].Message.ConversationID != fa[0].Message.ConversationID {
+		t.Errorf("b filed %+v, want a new message in conversation %d", fb[0], fa[0].Message.ConversationID)
+	}
+	var types []string
+	for _, ev := range evs {
+		types = append(types, ev.Type)
+	}
+	if want := []string{inbox.EventClientUpdated, inbox.EventMessageCreated}; !slices.Equal(types, want) {
+		t.Errorf("b's events: %v, want %v", types, want)
+	}
+	if c, v := count("clients"), count("conversations"); c != 1 || v != 1 {
+		t.Errorf("%d cards, %d conversations; want 1, 1", c, v)
+	}
+	conv, err := s.GetConversation(ctx, fa[0].Message.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := s.GetClient(ctx, conv.ClientID); err != nil || !slices.Equal(d.Identities, []inbox.Identity{p, e}) {
+		t.Errorf("card identities = %v (%v), want %v", d.Identities, err, []inbox.Identity{p, e})
+	}
+
+	// 2. The card is known, its conversation closed: both open a new one,
+	// b loses and files into a's.
+	if _, err := s.db.ExecContext(ctx, `UPDATE conversations SET status = 'closed'`); err != nil {
+		t.Fatal(err)
+	}
+	fb, _, fa = race(env("r3"), env("r4"), "INSERT INTO conversations")
+	if fb[0].Message.ConversationID != fa[0].Message.ConversationID {
+		t.Errorf("b filed into conversation %d, a into %d", fb[0].Message.ConversationID, fa[0].Message.ConversationID)
+	}
+	if c, v, m := count("clients"), count("conversations"), count("messages"); c != 1 || v != 2 || m != 4 {
+		t.Errorf("%d cards, %d conversations, %d messages; want 1, 2, 4", c, v, m)
+	}
+	conv, err = s.GetConversation(ctx, fb[0].Message.ConversationID)
+	if err != nil || conv.Unread != 2 || conv.Status != inbox.StatusOpen {
+		t.Errorf("conversation = %+v, %v; want open with 2 unread", conv, err)
+	}
+}
