@@ -42,7 +42,9 @@ type HTTP struct {
 	// webhook registration, links and the websocket origin check. Default "".
 	PublicURL string `toml:"public_url"`
 	// HookRate is the per client IP and channel request rate allowed on
-	// /hooks (requests per second; burst twice that). 0 disables. Default 20.
+	// /hooks (requests per second; burst twice that). 0 disables. Default 100:
+	// generous for an integration posting bursts from one server, still a
+	// wall against one address flooding a channel.
 	HookRate float64 `toml:"hook_rate"`
 }
 
@@ -152,7 +154,7 @@ func Default() Config {
 	return Config{
 		DataDir: "./data",
 		Region:  "RU",
-		HTTP:    HTTP{Addr: ":8080", HookRate: 20},
+		HTTP:    HTTP{Addr: ":8080", HookRate: 100},
 		Redis:   Redis{Stream: "leadhub:inbox"},
 		Inbox: Inbox{
 			Workers:     4,

@@ -17,11 +17,16 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/leadhub/leadhub/config"
 	"github.com/leadhub/leadhub/connectors"
 	"github.com/leadhub/leadhub/inbox"
 	"github.com/leadhub/leadhub/inbox/inboxtest"
+	"github.com/leadhub/leadhub/inbox/redisq"
+	"github.com/leadhub/leadhub/store"
+	"github.com/leadhub/leadhub/store/storetest"
+	"github.com/leadhub/leadhub/web"
 )
 
 const crmSecret = "crm-test-secret"
@@ -64,13 +69,33 @@ type running struct {
 	hub  *hub
 	base string
 	stop func()
+	logs *syncBuffer // everything the hub logged, at debug level
+}
+
+// syncBuffer is a bytes.Buffer safe for the hub's concurrent log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // startHub builds and runs the whole hub on a loopback port until the test
 // ends (or stop is called).
 func startHub(t *testing.T, cfg config.Config) *running {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	h, err := build(ctx, cfg, logger)
 	if err != nil {
@@ -99,7 +124,7 @@ func startHub(t *testing.T, cfg config.Config) *running {
 		})
 	}
 	t.Cleanup(stop)
-	return &running{hub: h, base: "http://" + ln.Addr().String(), stop: stop}
+	return &running{hub: h, base: "http://" + ln.Addr().String(), stop: stop, logs: logs}
 }
 
 func signedPost(t *testing.T, url, body string) *http.Response {
@@ -303,6 +328,18 @@ func TestSpine(t *testing.T) {
 			if replay := nextEvent(t, ws2, inbox.EventMessageCreated); replay.ID != last {
 				t.Fatalf("replay from 0 starts at message.created %d, want %d", replay.ID, last)
 			}
+
+			// Nothing secret reached the logs, though they were at debug level.
+			hub.stop()
+			logs := hub.logs.String()
+			if !strings.Contains(logs, "request") {
+				t.Fatal("no access log lines: the secrets check would be vacuous")
+			}
+			for _, secret := range []string{crmSecret, token, inbox.HashToken(token)} {
+				if strings.Contains(logs, secret) {
+					t.Errorf("a secret appears in the logs")
+				}
+			}
 		})
 	}
 }
@@ -466,5 +503,89 @@ func TestCrashAfterCommitBeforeAck(t *testing.T) {
 				t.Fatalf("after redelivery: %d messages, want 1", got)
 			}
 		})
+	}
+}
+
+// TestQueueDownAnswers503 puts the real Redis queue, pointed at a port
+// where nothing listens, behind the real webhook handler: the provider gets
+// 503 (so it retries) and nothing is filed.
+func TestQueueDownAnswers503(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 200 * time.Millisecond, MaxRetries: -1})
+	defer rdb.Close()
+	q, err := redisq.New(rdb, redisq.Options{Stream: inboxtest.Unique("down:")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := storetest.Open(t, store.DialectSQLite)
+	cfg := testConfig(t, false, false, "")
+	hooks, _, err := channels(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := web.New(web.Options{Store: st, Sink: q, Hooks: hooks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	resp := signedPost(t, ts.URL+"/hooks/api/crm", `{"id":"down-1","from":{"phone":"+79120000009"},"text":"hello?"}`)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"error"`) {
+		t.Fatalf("queue down: %d %s, want 503 with an error", resp.StatusCode, body)
+	}
+	var n int
+	if err := st.DB().Get(&n, "SELECT count(*) FROM messages"); err != nil || n != 0 {
+		t.Fatalf("messages = %d (%v), want 0", n, err)
+	}
+}
+
+// TestDeadLettersCommands: an envelope that cannot be filed is parked after
+// max_attempts, `leadhub dead list` shows it and `leadhub dead replay` puts
+// it back.
+func TestDeadLettersCommands(t *testing.T) {
+	cfg := testConfig(t, false, false, "")
+	cfg.Inbox.MaxAttempts = 1
+	ctx := context.Background()
+	b, err := openBackend(ctx, cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	// No sender identity: the worker rejects it as invalid every time.
+	bad := inbox.Envelope{DedupeKey: "api:crm:poison", ChannelID: "crm", Text: "x"}
+	if err := b.queue.Enqueue(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	w := inbox.NewWorker(inbox.WorkerOptions{Queue: b.queue, Filer: b.store})
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(wctx) }()
+	waitFor(t, "dead letter", func() bool {
+		st, err := b.queue.Stats(ctx)
+		return err == nil && st.Dead == 1
+	})
+	stop()
+	<-done
+
+	env := envFor(t, cfg)
+	var out bytes.Buffer
+	if err := run(ctx, []string{"dead", "list"}, nil, &out, io.Discard, env); err != nil {
+		t.Fatalf("dead list: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "api:crm:poison") || !strings.Contains(lines[1], "identity") {
+		t.Fatalf("dead list printed:\n%s", out.String())
+	}
+	id := strings.Fields(lines[1])[0]
+	out.Reset()
+	if err := run(ctx, []string{"dead", "replay", id}, nil, &out, io.Discard, env); err != nil {
+		t.Fatalf("dead replay: %v", err)
+	}
+	if st, err := b.queue.Stats(ctx); err != nil || st.Dead != 0 || st.Depth != 1 {
+		t.Fatalf("after replay: %+v %v; want it queued again", st, err)
+	}
+	if err := run(ctx, []string{"dead", "replay", "999999"}, nil, &out, io.Discard, env); inbox.ErrorCode(err) != inbox.ENOTFOUND {
+		t.Fatalf("replay of an unknown id: %v, want ENOTFOUND", err)
 	}
 }
