@@ -83,7 +83,11 @@ type Envelope struct {
 	Attachments []Attachment      `json:"attachments,omitempty"`
 	Meta        map[string]string `json:"meta,omitempty"`
 	// ExternalID is the provider's own id of the message, kept for replies.
-	ExternalID string    `json:"external_id,omitempty"`
+	ExternalID string `json:"external_id,omitempty"`
+	// Edit says the customer changed a message they sent before: the
+	// message of this channel with the same ExternalID gets the new text
+	// (a message.updated event) instead of a new message being filed.
+	Edit       bool      `json:"edit,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`
 }
 
