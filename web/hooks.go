@@ -27,12 +27,52 @@ type hookHandler struct {
 	metrics *Metrics
 }
 
+// lookup finds the request's channel, answering 404 itself when there is
+// none. Unknown channels are not counted in metrics: the label would be
+// whatever a scanner makes up.
+func (h *hookHandler) lookup(w http.ResponseWriter, r *http.Request) (Hook, bool) {
+	hook, ok := h.hooks[r.PathValue("channel")]
+	if !ok || string(hook.Type) != r.PathValue("type") {
+		writeError(w, r, inbox.Errorf(inbox.ENOTFOUND, "unknown channel"))
+		return Hook{}, false
+	}
+	if c, ok := hook.Webhook.(CORSer); ok {
+		c.CORS(r, w.Header())
+	}
+	return hook, true
+}
+
+// preflight answers a browser's CORS preflight for channels that allow it.
+func (h *hookHandler) preflight(w http.ResponseWriter, r *http.Request) {
+	hook, ok := h.lookup(w, r)
+	if !ok {
+		return
+	}
+	if _, ok := hook.Webhook.(CORSer); !ok {
+		writeError(w, r, inbox.Errorf(inbox.ENOTFOUND, "no cross-origin access to this channel"))
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// embed serves a channel's script for marketers' pages.
+func (h *hookHandler) embed(w http.ResponseWriter, r *http.Request) {
+	hook, ok := h.lookup(w, r)
+	if !ok {
+		return
+	}
+	e, ok := hook.Webhook.(Embedder)
+	if !ok {
+		writeError(w, r, inbox.Errorf(inbox.ENOTFOUND, "this channel has no embed script"))
+		return
+	}
+	e.ServeEmbed(w, r)
+}
+
 func (h *hookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	channel := r.PathValue("channel")
-	hook, ok := h.hooks[channel]
-	if !ok || string(hook.Type) != r.PathValue("type") {
-		// Not counted: the label would be whatever a scanner makes up.
-		writeError(w, r, inbox.Errorf(inbox.ENOTFOUND, "unknown channel"))
+	hook, ok := h.lookup(w, r)
+	if !ok {
 		return
 	}
 	if !h.limiter.allow(clientIP(r)+"\x00"+channel, time.Now()) {
@@ -75,6 +115,10 @@ func (h *hookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.metrics.inbound(channel, "accepted", "")
 
+	if resp, ok := hook.Webhook.(Responder); ok {
+		resp.Respond(w, r, envs)
+		return
+	}
 	if ack == nil {
 		writeJSON(w, r, http.StatusOK, map[string]bool{"ok": true})
 		return

@@ -10,6 +10,8 @@ func (s *Server) routes() http.Handler {
 	// Providers. Telephony providers call with GET, everyone else POSTs.
 	mux.Handle("POST /hooks/{type}/{channel}", s.hooks)
 	mux.Handle("GET /hooks/{type}/{channel}", s.hooks)
+	mux.HandleFunc("OPTIONS /hooks/{type}/{channel}", s.hooks.preflight)
+	mux.HandleFunc("GET /hooks/{type}/{channel}/embed.js", s.hooks.embed)
 
 	// Probes and metrics: no token.
 	mux.HandleFunc("GET /healthz", s.healthz)

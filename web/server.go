@@ -52,7 +52,27 @@ type Webhook interface {
 	Parse(r *http.Request, body []byte) (envs []inbox.Envelope, ack []byte, err error)
 }
 
+// CORSer sets the CORS headers for a request, before anything else is
+// decided, so that browsers can read errors as well as successes.
+type CORSer interface {
+	CORS(r *http.Request, h http.Header)
+}
+
+// Responder answers the caller itself once its envelopes are durably queued
+// (a 303 to a thank-you page, a Tilda "ok") instead of the default ack.
+type Responder interface {
+	Respond(w http.ResponseWriter, r *http.Request, envs []inbox.Envelope)
+}
+
+// Embedder serves a script for marketers' pages at
+// /hooks/{type}/{channel}/embed.js.
+type Embedder interface {
+	ServeEmbed(w http.ResponseWriter, r *http.Request)
+}
+
 // Hook is a channel that receives webhooks at /hooks/{Type}/{channel id}.
+//
+// A connector may also implement CORSer, Responder and Embedder.
 type Hook struct {
 	Type    inbox.ChannelType
 	Webhook Webhook
