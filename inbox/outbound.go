@@ -38,6 +38,10 @@ type SendError struct {
 	Permanent bool
 	// RetryAfter, when set, is the provider's own wait before a retry.
 	RetryAfter time.Duration
+	// Unreachable says the client cannot be reached through Identity any
+	// more (a Telegram user blocked the bot); implies Permanent.
+	Unreachable bool
+	Identity    Identity
 }
 
 func (e *SendError) Error() string { return e.Err.Error() }
@@ -57,6 +61,13 @@ type OutboundStore interface {
 	MarkFailed(ctx context.Context, messageID int64, reason string) ([]Event, error)
 	// RetryLater schedules another attempt at the given time.
 	RetryLater(ctx context.Context, messageID int64, at time.Time, reason string) error
+}
+
+// UnreachableMarker is implemented by outbound stores that can record that
+// a client cannot be reached through one identity, so operators see it on
+// the card instead of replying into the void again.
+type UnreachableMarker interface {
+	MarkUnreachable(ctx context.Context, clientID int64, id Identity, reason string) ([]Event, error)
 }
 
 // OutboundOptions configures an OutboundWorker.
@@ -179,7 +190,13 @@ func (w *OutboundWorker) deliver(ctx context.Context, o Outbound) {
 		return // shutting down: the lease expires and the reply is retried
 	}
 	var se *SendError
-	permanent := errors.As(sendErr, &se) && se.Permanent
+	permanent := errors.As(sendErr, &se) && (se.Permanent || se.Unreachable)
+	if se != nil && se.Unreachable {
+		if m, ok := w.opts.Store.(UnreachableMarker); ok {
+			evs, err := m.MarkUnreachable(ctx, o.ClientID, se.Identity, sendErr.Error())
+			w.publish(ctx, evs, err, log)
+		}
+	}
 	if permanent || o.Attempt >= w.opts.MaxAttempts {
 		log.Warn("reply failed", "err", sendErr, "permanent", permanent)
 		evs, err = w.opts.Store.MarkFailed(ctx, o.Message.ID, sendErr.Error())

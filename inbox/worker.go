@@ -44,6 +44,17 @@ type WorkerOptions struct {
 	// OnFiled, if set, is told how many envelopes a successful filing
 	// transaction committed and how long it took (for metrics).
 	OnFiled func(n int, d time.Duration)
+	// Resolvers, by channel id, turn an envelope's attachment references
+	// into stored files before it is filed (see Resolver).
+	Resolvers map[string]Resolver
+}
+
+// Resolver fetches what a connector could only reference while answering
+// its provider quickly (a Telegram file id) and rewrites the envelope's
+// attachments to stored files. It is best effort: an attachment it cannot
+// fetch stays a reference with a note, and the message is filed anyway.
+type Resolver interface {
+	Resolve(ctx context.Context, e *Envelope)
 }
 
 // Worker moves envelopes from the queue into the store.
@@ -81,6 +92,9 @@ func (w *Worker) Handle(ctx context.Context, batch []Delivery) []error {
 	envs := make([]Envelope, 0, len(batch))
 	idx := make([]int, 0, len(batch))
 	for i, d := range batch {
+		if r, ok := w.opts.Resolvers[d.Envelope.ChannelID]; ok && len(d.Envelope.Attachments) > 0 {
+			r.Resolve(ctx, &d.Envelope)
+		}
 		if err := d.Envelope.Validate(); err != nil {
 			errs[i] = err
 			w.opts.Logger.Warn("invalid envelope", "delivery_id", d.ID, "dedupe_key", d.Envelope.DedupeKey, "err", err)

@@ -229,3 +229,62 @@ func TestOutboundRunStopsAndKicks(t *testing.T) {
 		t.Fatal("Run did not stop")
 	}
 }
+
+type resolverFunc func(ctx context.Context, e *Envelope)
+
+func (f resolverFunc) Resolve(ctx context.Context, e *Envelope) { f(ctx, e) }
+
+func TestWorkerResolvesAttachmentsBeforeFiling(t *testing.T) {
+	var got []Envelope
+	filer := filerFunc(func(ctx context.Context, envs []Envelope) ([]Filed, []Event, error) {
+		got = append(got, envs...)
+		return make([]Filed, len(envs)), nil, nil
+	})
+	w := NewWorker(WorkerOptions{Filer: filer, Resolvers: map[string]Resolver{"tg": resolverFunc(func(ctx context.Context, e *Envelope) {
+		e.Attachments[0].URL = "/files/abc/photo.jpg"
+	})}})
+	withFile := env("a")
+	withFile.ChannelID = "tg"
+	withFile.Attachments = []Attachment{{URL: "tg-file:XYZ"}}
+	other := env("b") // channel without a resolver: untouched
+	other.Attachments = []Attachment{{URL: "https://example.com/x.pdf"}}
+	if errs := w.Handle(context.Background(), []Delivery{{Envelope: withFile}, {Envelope: other}}); errs[0] != nil || errs[1] != nil {
+		t.Fatal(errs)
+	}
+	if got[0].Attachments[0].URL != "/files/abc/photo.jpg" || got[1].Attachments[0].URL != "https://example.com/x.pdf" {
+		t.Fatalf("filed attachments %v, %v", got[0].Attachments, got[1].Attachments)
+	}
+}
+
+type filerFunc func(ctx context.Context, envs []Envelope) ([]Filed, []Event, error)
+
+func (f filerFunc) FileBatch(ctx context.Context, envs []Envelope) ([]Filed, []Event, error) {
+	return f(ctx, envs)
+}
+
+type markingOutbox struct {
+	memOutbox
+	marked []Identity
+}
+
+func (m *markingOutbox) MarkUnreachable(ctx context.Context, clientID int64, id Identity, reason string) ([]Event, error) {
+	m.marked = append(m.marked, id)
+	return []Event{{ID: 99}}, nil
+}
+
+func TestOutboundMarksUnreachable(t *testing.T) {
+	tg := Identity{Kind: IdentityTelegram, Value: "42"}
+	store := &markingOutbox{memOutbox: memOutbox{status: map[int64]string{}, pending: []Outbound{{Message: Message{ID: 5}, ChannelID: "tg", Attempt: 1}}}}
+	w := NewOutboundWorker(OutboundOptions{Store: store, Senders: map[string]Sender{"tg": senderFunc(func(context.Context, Outbound) (string, error) {
+		return "", &SendError{Err: errors.New("Forbidden: bot was blocked by the user"), Unreachable: true, Identity: tg}
+	})}})
+	if _, err := w.drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.marked) != 1 || store.marked[0] != tg {
+		t.Fatalf("marked %v, want the telegram identity", store.marked)
+	}
+	if got := store.status[5]; got != "failed:Forbidden: bot was blocked by the user" {
+		t.Fatalf("status = %q, want failed without retry", got)
+	}
+}
