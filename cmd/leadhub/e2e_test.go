@@ -518,11 +518,11 @@ func TestQueueDownAnswers503(t *testing.T) {
 	}
 	st := storetest.Open(t, store.DialectSQLite)
 	cfg := testConfig(t, false, false, "")
-	hooks, _, err := channels(cfg)
+	chans, err := channels(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(web.Options{Store: st, Sink: q, Hooks: hooks})
+	srv, err := web.New(web.Options{Store: st, Sink: q, Hooks: chans.hooks})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,10 +17,12 @@ import (
 
 	"github.com/leadhub/leadhub/config"
 	"github.com/leadhub/leadhub/connectors/api"
+	"github.com/leadhub/leadhub/connectors/telegram"
 	"github.com/leadhub/leadhub/inbox"
 	"github.com/leadhub/leadhub/inbox/redisq"
 	"github.com/leadhub/leadhub/inbox/sqlq"
 	"github.com/leadhub/leadhub/store"
+	"github.com/leadhub/leadhub/store/filestore"
 	"github.com/leadhub/leadhub/web"
 )
 
@@ -110,27 +113,63 @@ func (b *backend) ready(ctx context.Context) error {
 	return nil
 }
 
-// channels builds every configured channel's webhook and reply sender. It is
-// the only place that switches on a channel's type.
-func channels(cfg config.Config) (map[string]web.Hook, map[string]inbox.Sender, error) {
-	hooks := map[string]web.Hook{}
-	senders := map[string]inbox.Sender{}
+// wiredChannels is every configured channel, taken apart by role.
+type wiredChannels struct {
+	hooks     map[string]web.Hook
+	senders   map[string]inbox.Sender
+	resolvers map[string]inbox.Resolver
+	// runners are the channels' own loops (long polling, webhook
+	// registration); each gets the queue to put what it receives in.
+	runners []func(ctx context.Context, sink inbox.Sink) error
+}
+
+// channels builds every configured channel's webhook, reply sender and
+// loops. It is the only place that switches on a channel's type.
+func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files inbox.Files) (*wiredChannels, error) {
+	w := &wiredChannels{
+		hooks:     map[string]web.Hook{},
+		senders:   map[string]inbox.Sender{},
+		resolvers: map[string]inbox.Resolver{},
+	}
 	for _, ch := range cfg.Channels {
+		log := logger.With("channel", ch.ID)
 		switch ch.Type {
 		case "api":
 			c, err := api.New(api.Options{ChannelID: ch.ID, Secret: ch.Secret, CallbackURL: ch.CallbackURL, Region: cfg.Region})
 			if err != nil {
-				return nil, nil, fmt.Errorf("channel %q: %w", ch.ID, err)
+				return nil, fmt.Errorf("channel %q: %w", ch.ID, err)
 			}
-			hooks[ch.ID] = web.Hook{Type: inbox.ChannelAPI, Webhook: c}
+			w.hooks[ch.ID] = web.Hook{Type: inbox.ChannelAPI, Webhook: c}
 			if ch.CallbackURL != "" {
-				senders[ch.ID] = c
+				w.senders[ch.ID] = c
 			}
+		case "telegram":
+			c, err := telegram.New(ctx, telegram.Options{
+				ChannelID: ch.ID, Token: ch.Token, Secret: ch.Secret, Mode: ch.Mode, APIURL: ch.APIURL,
+				PublicURL: cfg.HTTP.PublicURL, Region: cfg.Region, Files: files,
+				Logger: log.With("component", "telegram"),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("channel %q: %w", ch.ID, err)
+			}
+			if c.Mode() == telegram.ModeWebhook {
+				w.hooks[ch.ID] = web.Hook{Type: inbox.ChannelTelegram, Webhook: c}
+			}
+			w.senders[ch.ID] = c
+			w.resolvers[ch.ID] = c
+			w.runners = append(w.runners, func(ctx context.Context, sink inbox.Sink) error {
+				// Telegram may be unreachable at boot; the hub still starts
+				// and the channel status shows the webhook's state.
+				if err := c.Start(ctx); err != nil && ctx.Err() == nil {
+					log.Error("telegram start", "err", err)
+				}
+				return c.Run(ctx, sink)
+			})
 		default:
-			return nil, nil, fmt.Errorf("channel %q: type %q is not available in this version yet", ch.ID, ch.Type)
+			return nil, fmt.Errorf("channel %q: type %q is not available in this version yet", ch.ID, ch.Type)
 		}
 	}
-	return hooks, senders, nil
+	return w, nil
 }
 
 // hub is the running process: its parts and who runs them.
@@ -143,7 +182,11 @@ type hub struct {
 // build wires the hub from the configuration. The caller runs it and closes
 // the backend.
 func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, error) {
-	hooks, senders, err := channels(cfg)
+	files, err := filestore.New(filepath.Join(cfg.DataDir, "files"))
+	if err != nil {
+		return nil, err
+	}
+	chans, err := channels(ctx, cfg, logger, files)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +213,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		Logger:    logger.With("component", "web"),
 		Store:     b.store,
 		Sink:      b.queue,
-		Hooks:     hooks,
+		Hooks:     chans.hooks,
 		Metrics:   metrics,
 		Hub:       wsHub,
 		Publisher: publisher,
@@ -184,7 +227,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 	}
 	outbound = inbox.NewOutboundWorker(inbox.OutboundOptions{
 		Store:     b.store,
-		Senders:   senders,
+		Senders:   chans.senders,
 		Publisher: publisher,
 		Logger:    logger.With("component", "outbound"),
 		OnResult:  metrics.OutboundResult,
@@ -199,11 +242,15 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 			Logger:    logger.With("component", "worker", "worker", i),
 			Batch:     cfg.Inbox.Batch,
 			OnFiled:   metrics.ObserveFiling,
+			Resolvers: chans.resolvers,
 		})
 		h.runners = append(h.runners, w.Run)
 	}
 	if fanout != nil {
 		h.runners = append(h.runners, fanout.Run)
+	}
+	for _, run := range chans.runners {
+		h.runners = append(h.runners, func(ctx context.Context) error { return run(ctx, b.queue) })
 	}
 	return h, nil
 }
