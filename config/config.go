@@ -102,6 +102,13 @@ type Channel struct {
 	RedirectURL    string            `toml:"redirect_url"`
 	Fields         map[string]string `toml:"fields"`
 	ConsentText    string            `toml:"consent_text"`
+	// MinFillTime drops forms filled faster than a person can (bots).
+	// Default 3s; a negative value turns the check off.
+	MinFillTime Duration `toml:"min_fill_time"`
+	// MaxFileSize bounds one uploaded file in bytes. Default 5 MiB, at most 20 MiB.
+	MaxFileSize int64 `toml:"max_file_size"`
+	// Labels is the language of the embedded form: "ru" (default) or "en".
+	Labels string `toml:"labels"`
 
 	// email
 	IMAPHost     string   `toml:"imap_host"`

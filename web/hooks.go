@@ -80,11 +80,15 @@ func (h *hookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
+	maxBody := h.maxBody
+	if bl, ok := hook.Webhook.(BodyLimiter); ok {
+		maxBody = bl.MaxBody()
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			err = inbox.Errorf(inbox.ETOOLARGE, "body is larger than %d bytes", h.maxBody)
+			err = inbox.Errorf(inbox.ETOOLARGE, "body is larger than %d bytes", maxBody)
 		} else {
 			err = inbox.Errorf(inbox.EINVALID, "cannot read body")
 		}

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/leadhub/leadhub/inbox"
@@ -25,6 +26,8 @@ func (h *browserHook) Respond(w http.ResponseWriter, r *http.Request, envs []inb
 	h.responded += len(envs)
 	http.Redirect(w, r, "https://shop.example/thanks", http.StatusSeeOther)
 }
+
+func (h *browserHook) MaxBody() int64 { return 64 }
 
 func (h *browserHook) ServeEmbed(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/javascript")
@@ -57,6 +60,12 @@ func TestHookBrowserInterfaces(t *testing.T) {
 	}
 	if resp.Header.Get("Access-Control-Allow-Origin") != "https://shop.example" {
 		t.Errorf("CORS header missing on success")
+	}
+
+	// The connector's own body limit replaces the server's.
+	big := httptest.NewRequest("POST", "/hooks/form/site", strings.NewReader(strings.Repeat("x", 65)))
+	if resp := serve(s.Handler(), big); resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("body over the connector's limit: %d, want 413", resp.StatusCode)
 	}
 
 	// Errors carry CORS headers too, so the page can show them.

@@ -64,6 +64,12 @@ type Responder interface {
 	Respond(w http.ResponseWriter, r *http.Request, envs []inbox.Envelope)
 }
 
+// BodyLimiter sets its own webhook body limit instead of Options.MaxBody
+// (a form that takes file uploads needs more than a JSON webhook).
+type BodyLimiter interface {
+	MaxBody() int64
+}
+
 // Embedder serves a script for marketers' pages at
 // /hooks/{type}/{channel}/embed.js.
 type Embedder interface {
@@ -72,7 +78,8 @@ type Embedder interface {
 
 // Hook is a channel that receives webhooks at /hooks/{Type}/{channel id}.
 //
-// A connector may also implement CORSer, Responder and Embedder.
+// A connector may also implement CORSer, Responder, Embedder and
+// BodyLimiter.
 type Hook struct {
 	Type    inbox.ChannelType
 	Webhook Webhook
