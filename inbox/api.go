@@ -33,6 +33,11 @@ type ClientDetail struct {
 	// Messages are the latest messages of all the client's conversations,
 	// oldest first.
 	Messages []Message `json:"messages"`
+	Notes    []Note    `json:"notes"`
+	Consents []Consent `json:"consents"`
+	Tasks    []Task    `json:"tasks"`
+	// Duplicates are the open suggestions that involve this card.
+	Duplicates []DuplicateSuggestion `json:"duplicates"`
 }
 
 // NewToken returns a fresh API token and the hash under which it is stored.

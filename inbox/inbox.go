@@ -47,6 +47,9 @@ type Identity struct {
 type Contact struct {
 	Name       string     `json:"name,omitempty"`
 	Identities []Identity `json:"identities"`
+	// RawPhones are phone numbers the sender wrote that did not parse. They
+	// are kept on the card for the operator and never used for matching.
+	RawPhones []string `json:"raw_phones,omitempty"`
 }
 
 // Attachment is a file that came with a message or goes out with a reply.
@@ -89,6 +92,9 @@ type Envelope struct {
 	// (a message.updated event) instead of a new message being filed.
 	Edit       bool      `json:"edit,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`
+	// Consent, when set, is recorded on the sender's card (a form's
+	// "I agree to the processing of my personal data" box).
+	Consent *Consent `json:"consent,omitempty"`
 }
 
 // Validate reports whether the envelope can be filed at all.
@@ -114,9 +120,25 @@ func (e *Envelope) Validate() error {
 
 // Client is a client card: one person, whatever channel they write from.
 type Client struct {
-	ID         int64      `json:"id"`
-	Name       string     `json:"name"`
-	Identities []Identity `json:"identities"`
+	ID           int64             `json:"id"`
+	Name         string            `json:"name"`
+	Identities   []Identity        `json:"identities"`
+	Company      string            `json:"company"`
+	Tags         []string          `json:"tags"`
+	CustomFields map[string]string `json:"custom_fields"`
+	// RawPhones are numbers seen for this client that are not phone
+	// numbers; they never match cards.
+	RawPhones          []string `json:"raw_phones"`
+	DoNotContact       bool     `json:"do_not_contact"`
+	DoNotContactReason string   `json:"do_not_contact_reason"`
+	// Spam cards' later messages are stored in a closed conversation and
+	// not announced.
+	Spam bool `json:"spam"`
+	// Unreachable are the identities replies cannot reach any more.
+	Unreachable []UnreachableIdentity `json:"unreachable"`
+	// MergedInto is set on the tombstone of a card merged into another.
+	MergedInto *int64     `json:"merged_into,omitempty"`
+	ErasedAt   *time.Time `json:"erased_at,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`
 }
