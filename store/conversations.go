@@ -132,7 +132,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, p inbox.Conver
 			return err
 		}
 		evs, err = s.writeEvents(ctx, tx, now(), []newEvent{
-			{inbox.EventConversationUpdated, conversationEvent{Conversation: conv}},
+			{inbox.EventConversationUpdated, conversationEvent{Conversation: conv}, conv.ClientID},
 		})
 		return err
 	})
@@ -170,14 +170,22 @@ func (s *Store) ListMessages(ctx context.Context, conversationID int64, cursor s
 	return msgs, next, nil
 }
 
-// CreateReply stores an operator's reply: an outbound text message with
+// CreateReply is SendReply without a do-not-contact override.
+func (s *Store) CreateReply(ctx context.Context, conversationID, authorID int64, text string) (inbox.Message, []inbox.Event, error) {
+	return s.SendReply(ctx, inbox.ReplyRequest{ConversationID: conversationID, AuthorID: authorID, Text: text})
+}
+
+// SendReply stores an operator's reply: an outbound text message with
 // delivery "queued", put in the outbox due now. It resets the conversation's
 // unread count and bumps its last activity. Events: message.created (with
 // the conversation), and conversation.updated when unread was reset from a
-// non-zero count. Empty text or an unknown author is EINVALID; an unknown
+// non-zero count. A client flagged do-not-contact is ECONFLICT unless the
+// request overrides it, and the override is audited; an erased client is
+// ECONFLICT. Empty text or an unknown author is EINVALID; an unknown
 // conversation is ENOTFOUND.
-func (s *Store) CreateReply(ctx context.Context, conversationID, authorID int64, text string) (inbox.Message, []inbox.Event, error) {
-	text = clean(text)
+func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Message, []inbox.Event, error) {
+	conversationID, authorID := r.ConversationID, r.AuthorID
+	text := clean(r.Text)
 	if strings.TrimSpace(text) == "" {
 		return inbox.Message{}, nil, fmt.Errorf("store: create reply: %w", inbox.Errorf(inbox.EINVALID, "empty reply"))
 	}
@@ -189,6 +197,19 @@ func (s *Store) CreateReply(ctx context.Context, conversationID, authorID int64,
 		conv, err := s.conversation(ctx, tx, s.q.ConversationForUpdate, conversationID)
 		if err != nil {
 			return err
+		}
+		var card clientRow
+		if err := tx.GetContext(ctx, &card, s.q.ClientByID, conv.ClientID); err != nil {
+			return fmt.Errorf("read client: %w", err)
+		}
+		switch {
+		case !card.ErasedAt.IsZero():
+			return inbox.Errorf(inbox.ECONFLICT, "the client was erased")
+		case card.DoNotContact && !r.OverrideDNC:
+			if card.DNCReason != "" {
+				return inbox.Errorf(inbox.ECONFLICT, "the client asked not to be contacted (%s); override_dnc sends anyway", card.DNCReason)
+			}
+			return inbox.Errorf(inbox.ECONFLICT, "the client asked not to be contacted; override_dnc sends anyway")
 		}
 		at := now()
 		var author any
@@ -209,15 +230,21 @@ func (s *Store) CreateReply(ctx context.Context, conversationID, authorID int64,
 		if _, err := tx.ExecContext(ctx, s.q.InsertOutbox, msg.ID, dbTime(at)); err != nil {
 			return fmt.Errorf("insert outbox: %w", err)
 		}
+		if card.DoNotContact {
+			detail := map[string]any{"message_id": msg.ID, "client_id": conv.ClientID}
+			if err := s.audit(ctx, tx, authorID, "reply.override_dnc", "conversation", conv.ID, detail, at); err != nil {
+				return err
+			}
+		}
 		hadUnread := conv.Unread > 0
 		conv.Unread = 0
 		conv.LastMessageAt = at
 		if _, err := tx.ExecContext(ctx, s.q.SetConversationState, conv.Unread, dbTime(at), conv.ID); err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
-		pending := []newEvent{{inbox.EventMessageCreated, messageEvent{Message: msg, Conversation: &conv}}}
+		pending := []newEvent{{inbox.EventMessageCreated, messageEvent{Message: msg, Conversation: &conv}, conv.ClientID}}
 		if hadUnread {
-			pending = append(pending, newEvent{inbox.EventConversationUpdated, conversationEvent{Conversation: conv}})
+			pending = append(pending, newEvent{inbox.EventConversationUpdated, conversationEvent{Conversation: conv}, conv.ClientID})
 		}
 		evs, err = s.writeEvents(ctx, tx, at, pending)
 		return err

@@ -25,12 +25,22 @@ type (
 	clientEvent struct {
 		Client inbox.Client `json:"client"`
 	}
+	mergedEvent struct {
+		Client inbox.Client `json:"client"`  // the surviving card
+		FromID int64        `json:"from_id"` // the card merged into it
+	}
+	suggestionEvent struct {
+		Suggestion inbox.DuplicateSuggestion `json:"suggestion"`
+	}
 )
 
 // newEvent is an event not yet written.
 type newEvent struct {
 	typ  string
 	data any
+	// client is the card the event is about (0: none), so that erasing the
+	// card can blank the event.
+	client int64
 }
 
 // writeEvents inserts evs in order, as the last step of tx, and returns them
@@ -43,6 +53,7 @@ func (s *Store) writeEvents(ctx context.Context, tx *sqlx.Tx, at time.Time, evs 
 	type row struct {
 		Type      string `json:"type"`
 		Data      string `json:"data"`
+		ClientID  any    `json:"client_id"`
 		CreatedAt string `json:"created_at"`
 	}
 	out := make([]inbox.Event, len(evs))
@@ -53,7 +64,7 @@ func (s *Store) writeEvents(ctx context.Context, tx *sqlx.Tx, at time.Time, evs 
 			return nil, fmt.Errorf("encode %s event: %w", e.typ, err)
 		}
 		out[i] = inbox.Event{Type: e.typ, Data: b, CreatedAt: at}
-		rows[i] = row{Type: e.typ, Data: string(b), CreatedAt: dbTime(at)}
+		rows[i] = row{Type: e.typ, Data: string(b), ClientID: optionalID(e.client), CreatedAt: dbTime(at)}
 	}
 	arg, err := jsonArg(rows)
 	if err != nil {

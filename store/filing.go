@@ -3,6 +3,8 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -20,22 +22,31 @@ var (
 )
 
 // FileBatch files envs in one transaction (inbox.Filer). For each envelope in
-// order: a dedupe key seen before (in the database or earlier in the batch)
-// makes it a Dup and changes nothing; otherwise the client card is the owner
-// of its first identity (the one the channel vouches for), else of any other
-// identity, else a new card; the envelope's free identities are attached to
-// that card; the message goes into the client's conversation in this channel
-// that is not closed, or a new one ("new" when the card is new too, else
-// "open"); the conversation's unread count and last activity are bumped; and
-// events are written: client.updated for an existing card that gained an
-// identity or its name, conversation.created, message.created.
+// order: a dedupe key seen before (in the database, among the tombstones of
+// erased messages, or earlier in the batch) makes it a Dup and changes
+// nothing; otherwise the client card is the owner of its first identity (the
+// one the channel vouches for), else of any other identity, else a new card;
+// the envelope's free identities are attached to that card, and identities
+// that belong to other cards stay there and become duplicate suggestions;
+// unparsed phone numbers and a consent are recorded on the card; the message
+// goes into the client's conversation in this channel that is not closed, or
+// a new one ("new" when the card is new too, else "open"); the conversation's
+// unread count and last activity are bumped; and events are written:
+// client.updated for an existing card that gained an identity, its name or a
+// raw phone, client.duplicate_suggested, conversation.created,
+// message.created. A card flagged as spam is the exception: its messages go
+// into its latest closed conversation in the channel (or a new closed one),
+// unread and activity stay as they are, and no event is written.
 //
 // Concurrent batches filing the same new person end with one card and one
 // conversation: on PostgreSQL each batch first takes advisory locks on the
 // hashes of its identities and dedupe keys, in sorted order, so batches that
 // share a person run one after the other and batches that do not never wait
 // for each other; the ON CONFLICT fallbacks below still settle any writer
-// that does not take those locks. SQLite runs one writer at a time.
+// that does not take those locks. SQLite runs one writer at a time. The
+// existing cards a batch files into are share-locked until it commits, so a
+// merge never moves a card's data from under a batch; a batch that finds a
+// card merged meanwhile starts over.
 func (s *Store) FileBatch(ctx context.Context, envs []inbox.Envelope) ([]inbox.Filed, []inbox.Event, error) {
 	for i := range envs {
 		if err := envs[i].Validate(); err != nil {
@@ -48,20 +59,31 @@ func (s *Store) FileBatch(ctx context.Context, envs []inbox.Envelope) ([]inbox.F
 	var (
 		filed  []inbox.Filed
 		events []inbox.Event
+		err    error
 	)
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		f := newFiling(s, tx, envs)
-		if err := f.run(ctx); err != nil {
-			return err
+	for attempt := 0; attempt < 3; attempt++ {
+		err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+			f := newFiling(s, tx, envs)
+			if err := f.run(ctx); err != nil {
+				return err
+			}
+			filed, events = f.filed, f.events
+			return nil
+		})
+		if !errors.Is(err, errCardMoved) {
+			break
 		}
-		filed, events = f.filed, f.events
-		return nil
-	})
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: file batch: %w", err)
 	}
 	return filed, events, nil
 }
+
+// errCardMoved says a card the transaction looked up was merged into another
+// before it could be locked: the transaction is rolled back and run again,
+// and then finds the identities on the surviving card.
+var errCardMoved = inbox.Errorf(inbox.EUNAVAILABLE, "a client card was merged meanwhile; try again")
 
 type identityKey struct {
 	kind  string
@@ -95,31 +117,49 @@ type filing struct {
 	todo     []int // envelopes to file, in order
 	dupOf    []int // per envelope: index of the earlier envelope with its dedupe key, or -1
 	owner    map[identityKey]int64
-	names    map[int64]string // client names known to this batch
-	newCards map[int64]bool   // cards created by this batch
-	changed  []int64          // existing cards that gained an identity or a name, in order
-	clientOf []int64          // per envelope
-	newCard  []bool           // per envelope: its card was created for it
-	convOf   []*convState     // per envelope
+	names    map[int64]string    // client names known to this batch
+	newCards map[int64]bool      // cards created by this batch
+	cards    map[int64]cardState // existing cards the batch touches, locked
+	changed  []int64             // existing cards that gained an identity or a name, in order
+	clientOf []int64             // per envelope
+	newCard  []bool              // per envelope: its card was created for it
+	convOf   []*convState        // per envelope
 	convs    map[convKey]*convState
+	pending  []newEvent // events decided before the conversations are
+	// unreachable are the identities of the batch marked unreachable, with
+	// their cards.
+	unreachable map[identityKey]int64
+	// alias maps the placeholder ids of cards this batch creates to the
+	// ids of the inserted cards or, for a card that lost its first
+	// identity to a concurrent writer, of the winner's card.
+	alias map[int64]int64
+}
+
+// cardState is what filing needs to know of an existing card.
+type cardState struct {
+	spam      bool
+	rawPhones []string
 }
 
 func newFiling(s *Store, tx *sqlx.Tx, envs []inbox.Envelope) *filing {
 	n := len(envs)
 	f := &filing{
-		s:        s,
-		tx:       tx,
-		now:      now(),
-		envs:     envs,
-		filed:    make([]inbox.Filed, n),
-		dupOf:    make([]int, n),
-		owner:    make(map[identityKey]int64),
-		names:    make(map[int64]string),
-		newCards: make(map[int64]bool),
-		clientOf: make([]int64, n),
-		newCard:  make([]bool, n),
-		convOf:   make([]*convState, n),
-		convs:    make(map[convKey]*convState),
+		s:           s,
+		tx:          tx,
+		now:         now(),
+		envs:        envs,
+		filed:       make([]inbox.Filed, n),
+		dupOf:       make([]int, n),
+		owner:       make(map[identityKey]int64),
+		names:       make(map[int64]string),
+		newCards:    make(map[int64]bool),
+		cards:       make(map[int64]cardState),
+		alias:       make(map[int64]int64),
+		clientOf:    make([]int64, n),
+		newCard:     make([]bool, n),
+		convOf:      make([]*convState, n),
+		convs:       make(map[convKey]*convState),
+		unreachable: make(map[identityKey]int64),
 	}
 	for i := range f.dupOf {
 		f.dupOf[i] = -1
@@ -135,16 +175,19 @@ func (f *filing) run(ctx context.Context) error {
 		return err
 	}
 	if len(f.todo) > 0 {
-		if err := f.lookUpIdentities(ctx); err != nil {
+		if err := f.matchCards(ctx); err != nil {
 			return err
 		}
-		if err := f.resolveClients(ctx); err != nil {
+		if err := f.recordConsents(ctx); err != nil {
 			return err
 		}
 		if err := f.resolveConversations(ctx); err != nil {
 			return err
 		}
 		if err := f.insertMessages(ctx); err != nil {
+			return err
+		}
+		if err := f.clearUnreachable(ctx); err != nil {
 			return err
 		}
 		evs, err := f.buildEvents(ctx)
@@ -166,6 +209,23 @@ func (f *filing) run(ctx context.Context) error {
 	return nil
 }
 
+// matchCards decides the card of every envelope in f.todo and writes what
+// the envelopes say about their cards: new cards, attached identities,
+// filled names, unparsed phones, duplicate suggestions. It is the part of
+// filing the CSV import shares.
+func (f *filing) matchCards(ctx context.Context) error {
+	if err := f.lookUpIdentities(ctx); err != nil {
+		return err
+	}
+	if err := f.resolveClients(ctx); err != nil {
+		return err
+	}
+	if err := f.keepRawPhones(ctx); err != nil {
+		return err
+	}
+	return f.suggestDuplicates(ctx)
+}
+
 // lockPersons takes the PostgreSQL advisory locks described on FileBatch.
 // Hash collisions only make unrelated batches wait for each other.
 func (f *filing) lockPersons(ctx context.Context) error {
@@ -182,7 +242,9 @@ func (f *filing) lockPersons(ctx context.Context) error {
 		keys = append(keys, int32(h.Sum32()))
 	}
 	for _, e := range f.envs {
-		add("dedupe", e.DedupeKey)
+		if e.DedupeKey != "" { // an import's rows have none
+			add("dedupe", e.DedupeKey)
+		}
 		for _, id := range e.From.Identities {
 			add(string(id.Kind), id.Value)
 		}
@@ -224,8 +286,9 @@ func (f *filing) messagesByDedupeKey(ctx context.Context, keys []string) (map[st
 	return out, nil
 }
 
-// findDuplicates marks envelopes whose dedupe key is stored already or
-// repeats an earlier envelope of the batch, and lists the rest in f.todo.
+// findDuplicates marks envelopes whose dedupe key is stored already, was
+// erased, or repeats an earlier envelope of the batch, and lists the rest in
+// f.todo.
 func (f *filing) findDuplicates(ctx context.Context) error {
 	keys := make([]string, 0, len(f.envs))
 	for _, e := range f.envs {
@@ -235,10 +298,25 @@ func (f *filing) findDuplicates(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var unseen []string
+	for _, k := range keys {
+		if _, ok := stored[k]; !ok {
+			unseen = append(unseen, erasureHash("dedupe", k))
+		}
+	}
+	erased, err := f.s.erased(ctx, f.tx, unseen)
+	if err != nil {
+		return err
+	}
 	first := make(map[string]int, len(f.envs))
 	for i, k := range keys {
 		if m, ok := stored[k]; ok {
 			f.filed[i] = inbox.Filed{Message: m, Dup: true}
+			continue
+		}
+		if erased[erasureHash("dedupe", k)] {
+			// An erased message delivered again: it stays erased.
+			f.filed[i] = inbox.Filed{Dup: true}
 			continue
 		}
 		if j, ok := first[k]; ok {
@@ -277,7 +355,7 @@ func (f *filing) owners(ctx context.Context, keys []identityKey) ([]ownerRow, er
 func keyOf(id inbox.Identity) identityKey { return identityKey{string(id.Kind), clean(id.Value)} }
 
 // lookUpIdentities reads the owners of every identity of the envelopes to
-// file, in one query.
+// file, in one query, and locks their cards.
 func (f *filing) lookUpIdentities(ctx context.Context) error {
 	var keys []identityKey
 	for _, i := range f.todo {
@@ -289,12 +367,80 @@ func (f *filing) lookUpIdentities(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]int64, 0, len(rows))
 	for _, r := range rows {
 		f.owner[identityKey{r.Kind, r.Value}] = r.ClientID
 		f.names[r.ClientID] = r.ClientName
+		ids = append(ids, r.ClientID)
+		if r.Unreachable != "" {
+			f.unreachable[identityKey{r.Kind, r.Value}] = r.ClientID
+		}
+	}
+	return f.loadCards(ctx, ids)
+}
+
+// clearUnreachable lifts the unreachable mark of the identities the batch's
+// clients wrote from: whoever writes from an identity can be answered there
+// again (the Telegram user unblocked the bot).
+func (f *filing) clearUnreachable(ctx context.Context) error {
+	for _, i := range f.todo {
+		key := keyOf(f.envs[i].From.Identities[0])
+		clientID, ok := f.unreachable[key]
+		if !ok || f.filed[i].Dup {
+			continue
+		}
+		delete(f.unreachable, key)
+		if _, err := f.tx.ExecContext(ctx, f.s.q.ClearUnreachable, key.kind, key.value); err != nil {
+			return fmt.Errorf("clear unreachable: %w", err)
+		}
+		f.markChanged(clientID)
 	}
 	return nil
 }
+
+// loadCards reads the state of existing cards the batch has not seen yet
+// and, on PostgreSQL, share-locks them until the commit. A card merged into
+// another between the look-up and the lock is errCardMoved.
+func (f *filing) loadCards(ctx context.Context, ids []int64) error {
+	var todo []int64
+	for _, id := range ids {
+		if _, ok := f.cards[id]; !ok && id > 0 && !f.newCards[id] {
+			todo = append(todo, id)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	slices.Sort(todo)
+	arg, err := jsonArg(slices.Compact(todo))
+	if err != nil {
+		return err
+	}
+	var rows []struct {
+		ID         int64         `db:"id"`
+		Spam       bool          `db:"spam"`
+		MergedInto sql.NullInt64 `db:"merged_into"`
+		RawPhones  string        `db:"raw_phones"`
+	}
+	if err := f.tx.SelectContext(ctx, &rows, f.s.q.LockCards, arg); err != nil {
+		return fmt.Errorf("lock cards: %w", err)
+	}
+	for _, r := range rows {
+		if r.MergedInto.Valid {
+			return errCardMoved
+		}
+		st := cardState{spam: r.Spam}
+		if err := decodeText(r.RawPhones, &st.rawPhones); err != nil {
+			return fmt.Errorf("card %d raw phones: %w", r.ID, err)
+		}
+		f.cards[r.ID] = st
+	}
+	return nil
+}
+
+// silent reports whether a card's messages are filed without a word: it is
+// flagged as spam.
+func (f *filing) silent(clientID int64) bool { return f.cards[clientID].spam }
 
 // pendingCard is a card the batch creates; until it is inserted it goes by
 // a negative placeholder id.
@@ -348,20 +494,11 @@ func (f *filing) resolveClients(ctx context.Context) error {
 		f.newCard[i] = created
 	}
 
-	// alias maps placeholders to the ids of the inserted cards or, for a
-	// card that lost its first identity to a concurrent writer, of the
-	// winner's card.
-	alias := make(map[int64]int64, len(cards))
-	resolved := func(id int64) int64 {
-		if id < 0 {
-			return alias[id]
-		}
-		return id
-	}
+	alias := f.alias
 	if err := f.insertCards(ctx, cards, alias); err != nil {
 		return err
 	}
-	lost, err := f.claimIdentities(ctx, claims, resolved)
+	lost, err := f.claimIdentities(ctx, claims, f.resolved)
 	if err != nil {
 		return err
 	}
@@ -373,7 +510,7 @@ func (f *filing) resolveClients(ctx context.Context) error {
 	}
 	for _, i := range f.todo {
 		tmp := f.clientOf[i]
-		f.clientOf[i] = resolved(tmp)
+		f.clientOf[i] = f.resolved(tmp)
 		if merged[tmp] {
 			f.newCard[i] = false
 		}
@@ -389,6 +526,14 @@ func (f *filing) resolveClients(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// resolved returns the card id a placeholder stands for.
+func (f *filing) resolved(id int64) int64 {
+	if id < 0 {
+		return f.alias[id]
+	}
+	return id
 }
 
 // insertCards inserts the batch's new cards in one statement and records
@@ -435,15 +580,9 @@ func (f *filing) claimIdentities(ctx context.Context, claims []identityKey, reso
 	if len(claims) == 0 {
 		return nil, nil
 	}
-	type row struct {
-		ClientID int64  `json:"client_id"`
-		Kind     string `json:"kind"`
-		Value    string `json:"value"`
-		At       string `json:"at"`
-	}
-	rows := make([]row, len(claims))
+	rows := make([]identityInsert, len(claims))
 	for k, key := range claims {
-		rows[k] = row{ClientID: resolved(f.owner[key]), Kind: key.kind, Value: key.value, At: dbTime(f.now)}
+		rows[k] = newIdentityInsert(resolved(f.owner[key]), key, f.now)
 	}
 	arg, err := jsonArg(rows)
 	if err != nil {
@@ -483,9 +622,14 @@ func (f *filing) settleLostIdentities(ctx context.Context, cards []pendingCard, 
 	if len(rows) != len(lost) {
 		return fmt.Errorf("%d of %d conflicting identities found", len(rows), len(lost))
 	}
+	winners := make([]int64, 0, len(rows))
 	for _, r := range rows {
 		f.owner[identityKey{r.Kind, r.Value}] = r.ClientID
 		f.names[r.ClientID] = r.ClientName
+		winners = append(winners, r.ClientID)
+	}
+	if err := f.loadCards(ctx, winners); err != nil {
+		return err
 	}
 	for _, c := range cards {
 		winner := f.owner[c.firstKey]
@@ -516,24 +660,159 @@ func (f *filing) settleLostIdentities(ctx context.Context, cards []pendingCard, 
 
 // markChanged remembers an existing card that changed, for client.updated.
 func (f *filing) markChanged(clientID int64) {
-	if f.newCards[clientID] || slices.Contains(f.changed, clientID) {
+	if f.newCards[clientID] || f.silent(clientID) || slices.Contains(f.changed, clientID) {
 		return
 	}
 	f.changed = append(f.changed, clientID)
 }
 
+// keepRawPhones records on each card the phone text its envelopes carried
+// that did not parse (Contact.RawPhones, or the connector's
+// MetaUnparsedPhone): the operator sees it, matching never uses it.
+func (f *filing) keepRawPhones(ctx context.Context) error {
+	add := make(map[int64][]string)
+	var order []int64
+	for _, i := range f.todo {
+		env := &f.envs[i]
+		raw := env.From.RawPhones
+		if v := env.Meta[inbox.MetaUnparsedPhone]; v != "" {
+			raw = append(slices.Clip(raw), v)
+		}
+		id := f.clientOf[i]
+		for _, p := range raw {
+			p = clean(strings.TrimSpace(p))
+			if p == "" || len(p) > inbox.MaxIdentityLen {
+				continue
+			}
+			if _, ok := add[id]; !ok {
+				order = append(order, id)
+			}
+			add[id] = append(add[id], p)
+		}
+	}
+	for _, id := range order {
+		merged, changed := unionStrings(f.cards[id].rawPhones, add[id], inbox.MaxRawPhones)
+		if !changed {
+			continue
+		}
+		text, err := encodeText(merged)
+		if err != nil {
+			return err
+		}
+		if _, err := f.tx.ExecContext(ctx, f.s.q.SetRawPhones, text, id); err != nil {
+			return fmt.Errorf("keep raw phones: %w", err)
+		}
+		st := f.cards[id]
+		st.rawPhones = merged
+		f.cards[id] = st
+		f.markChanged(id)
+	}
+	return nil
+}
+
+// unionStrings appends the strings of add missing from have, up to max in
+// all, and reports whether it added any.
+func unionStrings(have, add []string, max int) ([]string, bool) {
+	out := slices.Clone(have)
+	changed := false
+	for _, v := range add {
+		if len(out) >= max {
+			break
+		}
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+			changed = true
+		}
+	}
+	return out, changed
+}
+
+// suggestDuplicates records, for every envelope whose identities belong to
+// more than one card, that its card and each other owner may be one person.
+// A suggestion is made once per pair and identity, ever.
+func (f *filing) suggestDuplicates(ctx context.Context) error {
+	type row struct {
+		ClientID      int64  `json:"client_id"`
+		OtherClientID int64  `json:"other_client_id"`
+		Kind          string `json:"kind"`
+		Value         string `json:"value"`
+		At            string `json:"at"`
+	}
+	var rows []row
+	seen := make(map[row]bool)
+	for _, i := range f.todo {
+		c := f.clientOf[i]
+		if f.silent(c) {
+			continue
+		}
+		for _, id := range f.envs[i].From.Identities {
+			key := keyOf(id)
+			o := f.resolved(f.owner[key])
+			if o <= 0 || o == c {
+				continue
+			}
+			r := row{ClientID: c, OtherClientID: o, Kind: key.kind, Value: key.value, At: dbTime(f.now)}
+			if !seen[r] {
+				seen[r] = true
+				rows = append(rows, r)
+			}
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	arg, err := jsonArg(rows)
+	if err != nil {
+		return err
+	}
+	var inserted []suggestionRow
+	if err := f.tx.SelectContext(ctx, &inserted, f.s.q.InsertSuggestions, arg); err != nil {
+		return fmt.Errorf("suggest duplicates: %w", err)
+	}
+	slices.SortFunc(inserted, func(a, b suggestionRow) int { return cmp.Compare(a.ID, b.ID) })
+	for _, r := range inserted {
+		d := r.suggestion()
+		f.pending = append(f.pending, newEvent{inbox.EventClientDuplicateSuggested, suggestionEvent{Suggestion: d}, d.ClientID})
+	}
+	return nil
+}
+
+// recordConsents stores the consents the envelopes carry on their cards.
+func (f *filing) recordConsents(ctx context.Context) error {
+	var rows []consentInsert
+	for _, i := range f.todo {
+		c := f.envs[i].Consent
+		if c == nil {
+			continue
+		}
+		r, err := newConsentInsert(f.clientOf[i], *c, f.now)
+		if err != nil {
+			// A malformed consent must not cost the customer's message.
+			f.s.log.Warn("consent not recorded", "dedupe_key", f.envs[i].DedupeKey, "err", err)
+			continue
+		}
+		rows = append(rows, r)
+	}
+	return f.s.insertConsents(ctx, f.tx, rows)
+}
+
 // resolveConversations finds or opens the conversation of every (client,
 // channel) pair of the batch: one look-up, one insert of the missing ones.
 // Pairs go sorted, so concurrent batches lock conversation rows and index
-// entries in one global order and never deadlock on each other.
+// entries in one global order and never deadlock on each other. The pairs of
+// spam cards get their latest closed conversation instead.
 func (f *filing) resolveConversations(ctx context.Context) error {
-	var keys []convKey
+	var keys, quiet []convKey
 	firstEnv := make(map[convKey]int)
 	for _, i := range f.todo {
 		k := convKey{f.clientOf[i], f.envs[i].ChannelID}
 		if _, ok := firstEnv[k]; !ok {
 			firstEnv[k] = i
-			keys = append(keys, k)
+			if f.silent(k.clientID) {
+				quiet = append(quiet, k)
+			} else {
+				keys = append(keys, k)
+			}
 		}
 	}
 	slices.SortFunc(keys, func(a, b convKey) int {
@@ -558,8 +837,40 @@ func (f *filing) resolveConversations(ctx context.Context) error {
 			return fmt.Errorf("conversation of client %d in %q vanished after a conflict", missing[0].clientID, missing[0].channelID)
 		}
 	}
+	if err := f.closedConversations(ctx, quiet, firstEnv); err != nil {
+		return err
+	}
 	for _, i := range f.todo {
 		f.convOf[i] = f.convs[convKey{f.clientOf[i], f.envs[i].ChannelID}]
+	}
+	return nil
+}
+
+// closedConversations finds the latest closed conversation of each of a spam
+// card's (client, channel) pairs, opening a closed one where there is none.
+func (f *filing) closedConversations(ctx context.Context, keys []convKey, firstEnv map[convKey]int) error {
+	var missing []convKey
+	for _, k := range keys {
+		var row conversationRow
+		err := f.tx.GetContext(ctx, &row, f.s.q.LatestClosedConversation, k.clientID, k.channelID)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			missing = append(missing, k)
+		case err != nil:
+			return fmt.Errorf("find closed conversation: %w", err)
+		default:
+			f.convs[k] = &convState{conv: row.conversation()}
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	lost, err := f.insertConversations(ctx, missing, firstEnv)
+	if err != nil {
+		return err
+	}
+	if len(lost) > 0 { // a closed conversation conflicts with nothing
+		return fmt.Errorf("closed conversation of client %d was not inserted", lost[0].clientID)
 	}
 	return nil
 }
@@ -593,8 +904,8 @@ func (f *filing) findConversations(ctx context.Context, keys []convKey) ([]convK
 
 // insertConversations opens conversations for keys, "new" when the card was
 // created by the envelope that needs the conversation (an unknown sender:
-// someone has to triage it), else "open". It returns the keys another
-// transaction opened first.
+// someone has to triage it), "closed" for a spam card, else "open". It
+// returns the keys another transaction opened first.
 func (f *filing) insertConversations(ctx context.Context, keys []convKey, firstEnv map[convKey]int) ([]convKey, error) {
 	type row struct {
 		ClientID    int64  `json:"client_id"`
@@ -607,7 +918,10 @@ func (f *filing) insertConversations(ctx context.Context, keys []convKey, firstE
 	for k, key := range keys {
 		i := firstEnv[key]
 		status := inbox.StatusOpen
-		if f.newCard[i] {
+		switch {
+		case f.silent(key.clientID):
+			status = inbox.StatusClosed
+		case f.newCard[i]:
 			status = inbox.StatusNew
 		}
 		rows[k] = row{ClientID: key.clientID, ChannelID: key.channelID, ChannelType: string(f.envs[i].ChannelType),
@@ -756,20 +1070,20 @@ func (f *filing) insertMessages(ctx context.Context) error {
 }
 
 // buildEvents advances each conversation message by message, so every
-// message.created carries its conversation as of that message.
+// message.created carries its conversation as of that message. Spam cards'
+// messages get no events.
 func (f *filing) buildEvents(ctx context.Context) ([]newEvent, error) {
-	var evs []newEvent
-	for _, id := range f.changed {
-		c, err := f.s.client(ctx, f.tx, id)
-		if err != nil {
-			return nil, err
-		}
-		evs = append(evs, newEvent{inbox.EventClientUpdated, clientEvent{Client: c}})
+	evs, err := f.cardEvents(ctx)
+	if err != nil {
+		return nil, err
 	}
 	for _, i := range f.todo {
 		st := f.convOf[i]
+		if f.silent(st.conv.ClientID) {
+			continue
+		}
 		if st.created && st.createdBy == i {
-			evs = append(evs, newEvent{inbox.EventConversationCreated, conversationEvent{Conversation: st.conv}})
+			evs = append(evs, newEvent{inbox.EventConversationCreated, conversationEvent{Conversation: st.conv}, st.conv.ClientID})
 		}
 		if f.filed[i].Dup {
 			continue
@@ -778,9 +1092,23 @@ func (f *filing) buildEvents(ctx context.Context) ([]newEvent, error) {
 		st.conv.Unread++
 		st.conv.LastMessageAt = f.now
 		conv := st.conv
-		evs = append(evs, newEvent{inbox.EventMessageCreated, messageEvent{Message: f.filed[i].Message, Conversation: &conv}})
+		evs = append(evs, newEvent{inbox.EventMessageCreated, messageEvent{Message: f.filed[i].Message, Conversation: &conv}, conv.ClientID})
 	}
 	return evs, nil
+}
+
+// cardEvents returns client.updated for every existing card that changed,
+// then the duplicate suggestions' events.
+func (f *filing) cardEvents(ctx context.Context) ([]newEvent, error) {
+	var evs []newEvent
+	for _, id := range f.changed {
+		c, err := f.s.client(ctx, f.tx, id)
+		if err != nil {
+			return nil, err
+		}
+		evs = append(evs, newEvent{inbox.EventClientUpdated, clientEvent{Client: c}, c.ID})
+	}
+	return append(evs, f.pending...), nil
 }
 
 // saveConversations writes the final state of every conversation that got

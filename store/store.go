@@ -49,7 +49,10 @@ type Options struct {
 	// DataDir holds the default SQLite file. It is created (0o750) if
 	// missing. Default "./data".
 	DataDir string
-	Logger  *slog.Logger
+	// Region reads phone numbers without a country code in client search.
+	// Default inbox.DefaultRegion.
+	Region string
+	Logger *slog.Logger
 }
 
 // Store is the SQL store. It is safe for concurrent use.
@@ -57,6 +60,7 @@ type Store struct {
 	db      *sqlx.DB
 	dialect string
 	q       queries
+	region  string
 	log     *slog.Logger
 }
 
@@ -83,7 +87,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: ping %s: %w", dialect, err)
 	}
-	s := &Store{db: db, dialect: dialect, q: newQueries(dialect, db.Rebind), log: log}
+	region := opts.Region
+	if region == "" {
+		region = inbox.DefaultRegion
+	}
+	s := &Store{db: db, dialect: dialect, q: newQueries(dialect, db.Rebind), region: region, log: log}
 	if path != "" {
 		log.Info("store opened", "dialect", dialect, "path", path)
 	} else {

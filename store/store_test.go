@@ -49,6 +49,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"Clients", testClients},
 		{"NotFound", testNotFound},
 	}
+	tests = append(tests, cardCases...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
