@@ -166,6 +166,9 @@ func (a *apiHandler) listMessages(w http.ResponseWriter, r *http.Request) {
 
 type replyBody struct {
 	Text string `json:"text"`
+	// OverrideDNC replies to a client who asked not to be contacted; the
+	// store audits it.
+	OverrideDNC bool `json:"override_dnc"`
 }
 
 func (a *apiHandler) createReply(w http.ResponseWriter, r *http.Request) {
@@ -184,7 +187,9 @@ func (a *apiHandler) createReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op, _ := operatorFrom(r.Context())
-	m, evs, err := a.store.CreateReply(r.Context(), id, op.ID, body.Text)
+	m, evs, err := a.store.SendReply(r.Context(), inbox.ReplyRequest{
+		ConversationID: id, AuthorID: op.ID, Text: body.Text, OverrideDNC: body.OverrideDNC,
+	})
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -224,16 +229,28 @@ func (a *apiHandler) getClient(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if c.Identities == nil {
-		c.Identities = []inbox.Identity{}
+	// Lists are [] and maps {}, never null, whatever the store returned.
+	c.Identities = nonNil(c.Identities)
+	c.Tags = nonNil(c.Tags)
+	c.RawPhones = nonNil(c.RawPhones)
+	c.Unreachable = nonNil(c.Unreachable)
+	if c.CustomFields == nil {
+		c.CustomFields = map[string]string{}
 	}
-	if c.Conversations == nil {
-		c.Conversations = []inbox.Conversation{}
-	}
-	if c.Messages == nil {
-		c.Messages = []inbox.Message{}
-	}
+	c.Conversations = nonNil(c.Conversations)
+	c.Messages = nonNil(c.Messages)
+	c.Notes = nonNil(c.Notes)
+	c.Consents = nonNil(c.Consents)
+	c.Tasks = nonNil(c.Tasks)
+	c.Duplicates = nonNil(c.Duplicates)
 	writeJSON(w, r, http.StatusOK, c)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 // publish hands the events the API wrote to the publisher. The events are

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,11 +32,41 @@ type Store interface {
 	// the events it wrote.
 	UpdateConversation(ctx context.Context, id int64, p inbox.ConversationPatch) (inbox.Conversation, []inbox.Event, error)
 	ListMessages(ctx context.Context, conversationID int64, cursor string, limit int) ([]inbox.Message, string, error)
-	// CreateReply stores an operator's reply with delivery=queued for the
-	// outbound worker and returns it with the events it wrote.
-	CreateReply(ctx context.Context, conversationID, authorID int64, text string) (inbox.Message, []inbox.Event, error)
+	// SendReply stores an operator's reply with delivery=queued for the
+	// outbound worker and returns it with the events it wrote. A client who
+	// asked not to be contacted is ECONFLICT unless the request overrides
+	// it (the override is audited).
+	SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Message, []inbox.Event, error)
 	ListClients(ctx context.Context, q, cursor string, limit int) ([]inbox.Client, string, error)
 	GetClient(ctx context.Context, id int64) (inbox.ClientDetail, error)
+
+	// Client cards. Every change is made on behalf of an operator, whose
+	// id goes into the audit log, and returns the events it wrote.
+	UpdateClient(ctx context.Context, operatorID, id int64, p inbox.ClientPatch) (inbox.Client, []inbox.Event, error)
+	// MergeClients merges card from into card into and returns the
+	// survivor; merging into itself is EINVALID, an unknown card ENOTFOUND.
+	MergeClients(ctx context.Context, operatorID, into, from int64) (inbox.Client, []inbox.Event, error)
+	AddNote(ctx context.Context, operatorID, clientID int64, text string) (inbox.Note, []inbox.Event, error)
+	AddConsent(ctx context.Context, operatorID, clientID int64, c inbox.Consent) (inbox.Consent, []inbox.Event, error)
+	CreateTask(ctx context.Context, operatorID, clientID int64, t inbox.Task) (inbox.Task, []inbox.Event, error)
+	// ListDuplicates lists open duplicate suggestions, of one card when
+	// clientID is not 0.
+	ListDuplicates(ctx context.Context, clientID int64, cursor string, limit int) ([]inbox.DuplicateSuggestion, string, error)
+	DismissDuplicate(ctx context.Context, operatorID, id int64) (inbox.DuplicateSuggestion, error)
+	// ExportClient returns everything stored about a client (audited).
+	ExportClient(ctx context.Context, operatorID, id int64) (inbox.ClientExport, error)
+	// EraseClient erases a client's personal data, keeping an anonymous
+	// skeleton and tombstones (audited).
+	EraseClient(ctx context.Context, operatorID, id int64) (inbox.Client, []inbox.Event, error)
+	// WriteClientsCSV streams every card as CSV separated by sep.
+	WriteClientsCSV(ctx context.Context, w io.Writer, sep rune) error
+	// ImportClients reads cards from a CSV file and reports each row.
+	ImportClients(ctx context.Context, r io.Reader, opts inbox.ImportOptions) (inbox.ImportReport, []inbox.Event, error)
+
+	// Triage of new conversations.
+	AcceptConversation(ctx context.Context, operatorID, id int64) (inbox.Conversation, []inbox.Event, error)
+	LinkConversation(ctx context.Context, operatorID, id, clientID int64) (inbox.Conversation, []inbox.Event, error)
+	RejectConversation(ctx context.Context, operatorID, id int64) (inbox.Conversation, []inbox.Event, error)
 	// EventsAfter returns up to limit events with an id greater than after,
 	// in id order.
 	EventsAfter(ctx context.Context, after int64, limit int) ([]inbox.Event, error)
