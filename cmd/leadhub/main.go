@@ -5,6 +5,7 @@
 //	leadhub operator add --email E --role admin|supervisor|operator [--name N]
 //	leadhub token create --operator E [--name N]
 //	leadhub dead list | dead replay ID     inspect and replay dead letters
+//	leadhub clients import FILE.csv | clients export [FILE.csv]
 package main
 
 import (
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return tokenCmd(ctx, args, stdout, stderr, getenv)
 	case "dead":
 		return deadCmd(ctx, args, stdout, stderr, getenv)
+	case "clients":
+		return clientsCmd(ctx, args, stdout, stderr, getenv)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -73,7 +76,9 @@ const usage = `usage:
   leadhub migrate [--config FILE]        apply database migrations
   leadhub operator add --email E --role admin|supervisor|operator [--name N]
   leadhub token create --operator E [--name N]
-  leadhub dead list | leadhub dead replay ID`
+  leadhub dead list | leadhub dead replay ID
+  leadhub clients import [--json] FILE.csv   import client cards (UTF-8 or Windows-1251, ";" or ",")
+  leadhub clients export [--sep comma|semicolon|tab] [FILE.csv]`
 
 // setup parses the common flags plus the command's own (added by extra),
 // loads the configuration and builds the logger.
