@@ -17,6 +17,7 @@ import (
 
 	"github.com/leadhub/leadhub/config"
 	"github.com/leadhub/leadhub/connectors/api"
+	"github.com/leadhub/leadhub/connectors/form"
 	"github.com/leadhub/leadhub/connectors/telegram"
 	"github.com/leadhub/leadhub/inbox"
 	"github.com/leadhub/leadhub/inbox/redisq"
@@ -143,6 +144,18 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 			if ch.CallbackURL != "" {
 				w.senders[ch.ID] = c
 			}
+		case "form":
+			c, err := form.New(form.Options{
+				ChannelID: ch.ID, Secret: ch.Secret, AllowedOrigins: ch.AllowedOrigins,
+				RedirectURL: ch.RedirectURL, Fields: ch.Fields, ConsentText: ch.ConsentText,
+				PublicURL: cfg.HTTP.PublicURL, Region: cfg.Region, Files: files,
+				MaxFileSize: ch.MaxFileSize, MinFillTime: ch.MinFillTime.Duration, Labels: ch.Labels,
+				Logger: log.With("component", "form"),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("channel %q: %w", ch.ID, err)
+			}
+			w.hooks[ch.ID] = web.Hook{Type: inbox.ChannelForm, Webhook: c}
 		case "telegram":
 			c, err := telegram.New(ctx, telegram.Options{
 				ChannelID: ch.ID, Token: ch.Token, Secret: ch.Secret, Mode: ch.Mode, APIURL: ch.APIURL,
