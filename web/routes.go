@@ -13,6 +13,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("OPTIONS /hooks/{type}/{channel}", s.hooks.preflight)
 	mux.HandleFunc("GET /hooks/{type}/{channel}/embed.js", s.hooks.embed)
 
+	// The operators' page; it logs in through the API.
+	mux.Handle("GET /{$}", UIHandler())
+	mux.Handle("GET /ui/", UIHandler())
+
 	// Probes and metrics: no token.
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)

@@ -1,0 +1,1019 @@
+// leadhub operators' page: login, the inbox of every channel, the client's
+// cross-channel timeline with the reply box, the client card, and live
+// updates over the websocket. Vanilla ES modules, no build step.
+//
+// Safety rule for this whole directory: data reaches the DOM only through
+// textContent, text nodes and setAttribute on plain attributes (see dom.js);
+// a Go test fails the build if an HTML-parsing sink appears in these files.
+
+import { createAPI, query } from './api.js';
+import { h, clear, channelIcon } from './dom.js';
+import { t, getLang, setLang, applyStatic, fmtAgo, fmtDateTime } from './i18n.js';
+import { Live } from './live.js';
+import { renderMessage, preview, channelName } from './messages.js';
+import { renderCard } from './card.js';
+import { Notifier } from './notify.js';
+
+const $ = (id) => document.getElementById(id);
+const statuses = ['new', 'open', 'pending', 'closed'];
+const freshLead = 5 * 60 * 1000;
+
+const state = {
+  me: null,
+  tab: 'all',
+  channel: '',
+  q: '',
+  convs: new Map(), // every conversation seen, by id
+  order: [], // ids shown in the list, newest activity first
+  next: '',
+  listSeq: 0,
+  channels: new Map(), // channel id -> channel type
+  selectedId: null,
+  viewSeq: 0,
+  client: null, // the open conversation's client detail
+  clientConvIds: new Set(),
+  messages: new Map(), // the open client's timeline, by id
+  msgEls: new Map(),
+  previews: new Map(), // conversation id -> one-line preview
+  retried: new Set(),
+  // What this server can do; each turns false when its route is missing.
+  support: { messageNotes: true, cardNotes: true, triage: true, edit: true },
+  cardFocus: '',
+  cardStale: false,
+  names: new Map(), // client id -> name, for duplicate suggestions
+};
+
+const api = createAPI({ onUnauthorized: () => showLogin() });
+const notifier = new Notifier();
+const live = new Live({
+  onEvent: queueEvent,
+  onState: setWSState,
+  checkSession: async () => {
+    try {
+      await api.get('/session');
+      return true;
+    } catch (e) {
+      return e.status !== 401;
+    }
+  },
+});
+
+// ---- start, login, logout ----
+
+async function boot() {
+  applyStatic(document);
+  syncLangSelects();
+  wire();
+  try {
+    const s = await api.get('/session');
+    startApp(s);
+  } catch (_) {
+    showLogin();
+  }
+}
+
+function showLogin(message) {
+  live.stop();
+  api.setCSRF('');
+  resetData();
+  document.body.dataset.view = 'login';
+  $('app-view').hidden = true;
+  $('login-view').hidden = false;
+  $('banner').hidden = true;
+  const err = $('login-error');
+  err.textContent = message || '';
+  err.hidden = !message;
+  document.title = 'leadhub';
+  $('login-email').focus();
+}
+
+function resetData() {
+  state.me = null;
+  state.convs.clear();
+  state.order = [];
+  state.next = '';
+  state.selectedId = null;
+  state.client = null;
+  state.clientConvIds.clear();
+  state.messages.clear();
+  state.msgEls.clear();
+  state.previews.clear();
+  state.retried.clear();
+  state.listSeq++;
+  state.viewSeq++;
+  clear($('conversation-list'));
+  clear($('timeline'));
+  clear($('card'));
+  $('conv-body').hidden = true;
+  $('conv-placeholder').hidden = false;
+}
+
+function startApp(session) {
+  if (!session || !session.operator) { showLogin(); return; }
+  state.me = session.operator;
+  api.setCSRF(session.csrf_token);
+  document.body.dataset.view = 'app';
+  $('login-view').hidden = true;
+  $('app-view').hidden = false;
+  $('me').textContent = state.me.name || state.me.email || '';
+  $('notify-toggle').checked = notifier.enabled;
+  applyNoteSupport();
+  loadList();
+  // last_event_id, when the server sends it, is where live updates start;
+  // everything up to it is in the lists the page loads now. Without it the
+  // server replays all events, which converges on the same state.
+  live.start(Number(session.last_event_id) || 0);
+  const id = hashConversation();
+  if (id) openConversation(id);
+}
+
+async function onLogin(e) {
+  e.preventDefault();
+  const email = $('login-email').value.trim();
+  const password = $('login-password').value;
+  const err = $('login-error');
+  if (!email || !password) {
+    err.textContent = t('login.missing');
+    err.hidden = false;
+    return;
+  }
+  const btn = $('login-form').querySelector('button[type=submit]');
+  btn.disabled = true;
+  try {
+    const s = await api.post('/session', { email, password });
+    $('login-password').value = '';
+    err.hidden = true;
+    startApp(s);
+  } catch (ex) {
+    let msg = ex.message;
+    if (ex.status === 401) msg = t('login.wrong');
+    else if (ex.status === 429) msg = t('login.limited');
+    else if (ex.missingRoute) msg = t('login.unavailable');
+    else if (ex.status === 0) msg = t('error.network');
+    err.textContent = msg;
+    err.hidden = false;
+    $('login-password').focus();
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+async function onLogout() {
+  try { await api.del('/session'); } catch (_) { /* signed out locally anyway */ }
+  showLogin();
+}
+
+// ---- inbox list ----
+
+function listParams(cursor) {
+  const p = { q: state.q, channel: state.channel, cursor };
+  if (statuses.includes(state.tab)) p.status = state.tab;
+  if (state.tab === 'mine') p.assignee = 'me';
+  if (state.tab === 'unassigned') p.assignee = 'none';
+  return p;
+}
+
+async function loadList(more = false) {
+  const seq = ++state.listSeq;
+  const errEl = $('list-error');
+  try {
+    const res = await api.get(`/conversations${query(listParams(more ? state.next : ''))}`);
+    if (seq !== state.listSeq) return;
+    if (!more) state.order = [];
+    for (const c of (res && res.items) || []) {
+      upsertConv(c);
+      if (!state.order.includes(c.id)) state.order.push(c.id);
+    }
+    state.next = (res && res.next) || '';
+    errEl.hidden = true;
+    renderList();
+  } catch (e) {
+    if (seq !== state.listSeq || e.status === 401) return;
+    errEl.textContent = errorText(e);
+    errEl.hidden = false;
+  }
+}
+
+function upsertConv(c) {
+  const old = state.convs.get(c.id);
+  const merged = old ? { ...old, ...c } : { ...c };
+  state.convs.set(c.id, merged);
+  if (merged.channel) state.channels.set(merged.channel, merged.channel_type);
+  if (merged.last_message && typeof merged.last_message === 'object') state.previews.set(c.id, preview(merged.last_message));
+  else if (typeof merged.preview === 'string') state.previews.set(c.id, merged.preview);
+  return merged;
+}
+
+// matches says whether c belongs in the current list: true, false, or
+// null when the page cannot tell (a search runs on the server).
+function matches(c) {
+  if (statuses.includes(state.tab) && c.status !== state.tab) return false;
+  if (state.tab === 'mine' && (!state.me || c.assignee_id !== state.me.id)) return false;
+  if (state.tab === 'unassigned' && c.assignee_id !== null && c.assignee_id !== undefined) return false;
+  if (state.channel && c.channel !== state.channel) return false;
+  if (state.q) {
+    const name = String(c.client_name || '').toLowerCase();
+    return name.includes(state.q.toLowerCase()) ? true : null;
+  }
+  return true;
+}
+
+function sortOrder() {
+  const at = (id) => Date.parse((state.convs.get(id) || {}).last_message_at || '') || 0;
+  state.order.sort((a, b) => at(b) - at(a) || b - a);
+}
+
+function clientName(c) {
+  return (c && c.client_name) || t('client.unnamed', { id: c ? c.client_id : '?' });
+}
+
+function renderList() {
+  const ul = $('conversation-list');
+  const active = document.activeElement;
+  const focusedId = ul.contains(active) && active.dataset ? active.dataset.conversationId : null;
+  clear(ul);
+  let tabbable = null;
+  for (const id of state.order) {
+    const c = state.convs.get(id);
+    if (!c) continue;
+    const row = renderRow(c);
+    ul.append(row);
+    if (id === state.selectedId) tabbable = row;
+  }
+  if (!tabbable) tabbable = ul.firstElementChild;
+  if (tabbable) tabbable.tabIndex = 0;
+  if (focusedId) {
+    const el = ul.querySelector(`[data-conversation-id="${CSS.escape(focusedId)}"]`);
+    if (el) { ul.querySelectorAll('[tabindex="0"]').forEach((r) => { r.tabIndex = -1; }); el.tabIndex = 0; el.focus(); }
+  }
+  $('list-empty').hidden = state.order.length > 0;
+  $('load-more').hidden = !state.next;
+  renderChannelFilter();
+  updateTitle();
+}
+
+function renderRow(c) {
+  const selected = c.id === state.selectedId;
+  const mine = state.me && c.assignee_id === state.me.id;
+  const unread = Number(c.unread) || 0;
+  const pv = state.previews.get(c.id) || '';
+  return h('li', {
+    id: `conv-row-${c.id}`,
+    role: 'option',
+    tabindex: '-1',
+    'aria-selected': String(selected),
+    class: ['row', selected && 'row--selected', unread > 0 && 'row--unread', `row--${c.status}`],
+    dataset: { testid: 'conversation-row', conversationId: c.id, status: c.status, unread },
+    onclick: () => openConversation(c.id),
+  },
+  channelIcon(c.channel_type),
+  h('div', { class: 'row__main' },
+    h('div', { class: 'row__top' },
+      h('span', { class: 'row__name', dataset: { testid: 'row-name' }, text: clientName(c) }),
+      h('span', { class: 'sr-only', text: `, ${channelName(c.channel_type)}, ${t(`status.${c.status}`)}` }),
+      c.last_message_at ? h('time', {
+        class: 'row__wait', datetime: c.last_message_at, title: fmtDateTime(c.last_message_at),
+        dataset: { at: c.last_message_at }, text: fmtAgo(c.last_message_at),
+      }) : null),
+    h('div', { class: 'row__bottom' },
+      h('span', { class: pv ? 'row__preview' : 'row__preview muted', dataset: { testid: 'row-preview' }, text: pv || `${channelName(c.channel_type)} · ${c.channel || ''}` }),
+      c.status === 'new' ? h('span', { class: 'chip chip--new', text: t('status.new') }) : null,
+      mine ? h('span', { class: 'chip', title: t('row.mine'), text: '★' }) : null,
+      mine ? h('span', { class: 'sr-only', text: t('row.mine') }) : null,
+      unread > 0 ? h('span', { class: 'badge', dataset: { testid: 'unread' } },
+        h('span', { 'aria-hidden': 'true', text: String(unread) }),
+        h('span', { class: 'sr-only', text: t('row.unread', { n: unread }) })) : null)));
+}
+
+function renderChannelFilter() {
+  const sel = $('channel-filter');
+  const have = Array.from(sel.options).map((o) => o.value).filter(Boolean).join('\n');
+  const ids = Array.from(state.channels.keys()).sort();
+  if (state.channel && !ids.includes(state.channel)) ids.push(state.channel);
+  if (have === ids.join('\n')) return;
+  const first = sel.options[0];
+  clear(sel);
+  sel.append(first);
+  for (const id of ids) {
+    const type = state.channels.get(id);
+    sel.append(h('option', { value: id, text: type ? `${channelName(type)} · ${id}` : id }));
+  }
+  sel.value = state.channel;
+}
+
+function updateTitle() {
+  let unread = 0;
+  for (const id of state.order) unread += Number((state.convs.get(id) || {}).unread) || 0;
+  document.title = unread ? `(${unread}) leadhub` : 'leadhub';
+}
+
+function refreshTimes() {
+  for (const el of document.querySelectorAll('.row__wait[data-at]')) el.textContent = fmtAgo(el.dataset.at);
+}
+
+function setTab(tab) {
+  state.tab = tab;
+  for (const b of $('tabs').querySelectorAll('[data-tab]')) b.setAttribute('aria-pressed', String(b.dataset.tab === tab));
+  loadList();
+}
+
+function rows() {
+  return Array.from($('conversation-list').querySelectorAll('[data-conversation-id]'));
+}
+
+function focusRow(el) {
+  if (!el) return;
+  for (const r of rows()) r.tabIndex = -1;
+  el.tabIndex = 0;
+  el.focus();
+}
+
+function focusList() {
+  const ul = $('conversation-list');
+  focusRow(ul.querySelector('[tabindex="0"]') || ul.firstElementChild);
+}
+
+// moveSelection opens the next (+1) or previous (-1) conversation.
+function moveSelection(delta) {
+  const ids = state.order;
+  if (!ids.length) return;
+  let i = ids.indexOf(state.selectedId);
+  i = i < 0 ? (delta > 0 ? 0 : ids.length - 1) : Math.min(ids.length - 1, Math.max(0, i + delta));
+  openConversation(ids[i]);
+  focusRow($(`conv-row-${ids[i]}`));
+}
+
+function onListKey(e) {
+  const all = rows();
+  const i = all.indexOf(document.activeElement);
+  let target = null;
+  switch (e.key) {
+    case 'ArrowDown': target = all[Math.min(all.length - 1, i + 1)]; break;
+    case 'ArrowUp': target = all[Math.max(0, i - 1)]; break;
+    case 'Home': target = all[0]; break;
+    case 'End': target = all[all.length - 1]; break;
+    case 'Enter':
+    case ' ':
+      if (i >= 0) {
+        e.preventDefault();
+        openConversation(Number(all[i].dataset.conversationId));
+      }
+      return;
+    default: return;
+  }
+  e.preventDefault();
+  focusRow(target);
+}
+
+// ---- conversation view ----
+
+function hashConversation() {
+  const m = /^#c=(\d+)$/.exec(window.location.hash);
+  return m ? Number(m[1]) : 0;
+}
+
+async function openConversation(id) {
+  if (!id) return;
+  const seq = ++state.viewSeq;
+  const changed = state.selectedId !== id;
+  state.selectedId = id;
+  if (hashConversation() !== id) window.history.replaceState(null, '', `#c=${id}`);
+  if (changed) {
+    state.client = null;
+    state.clientConvIds = new Set([id]);
+    state.messages.clear();
+    state.msgEls.clear();
+    clear($('timeline'));
+    clear($('card'));
+    $('reply-error').hidden = true;
+  }
+  $('conv-placeholder').hidden = true;
+  $('conv-body').hidden = false;
+  $('conv-error').hidden = true;
+  renderList();
+  if (state.convs.has(id)) renderHead();
+  $('timeline').setAttribute('aria-busy', 'true');
+  try {
+    const conv = upsertConv(await api.get(`/conversations/${id}`));
+    if (seq !== state.viewSeq) return;
+    renderHead();
+    const [client, msgs] = await Promise.all([
+      api.get(`/clients/${conv.client_id}`).catch((e) => { cardError(e); return null; }),
+      loadMessages(id),
+    ]);
+    if (seq !== state.viewSeq) return;
+    if (client) setClient(client);
+    for (const m of msgs) state.messages.set(m.id, m);
+    renderTimeline(true);
+    renderHead();
+    renderCardPanel();
+    const last = msgs[msgs.length - 1];
+    if (last) { state.previews.set(id, preview(last)); renderList(); }
+  } catch (e) {
+    if (seq !== state.viewSeq || e.status === 401) return;
+    convError(t('conv.loadError', { error: errorText(e) }));
+  } finally {
+    if (seq === state.viewSeq) $('timeline').setAttribute('aria-busy', 'false');
+  }
+}
+
+// loadMessages reads the whole conversation, oldest first, page by page.
+async function loadMessages(id) {
+  const out = [];
+  let cursor = '';
+  for (let page = 0; page < 20; page++) {
+    const res = await api.get(`/conversations/${id}/messages${query({ limit: 200, cursor })}`);
+    out.push(...((res && res.items) || []));
+    cursor = (res && res.next) || '';
+    if (!cursor) break;
+  }
+  return out;
+}
+
+function setClient(client) {
+  state.client = client;
+  if (client.name) state.names.set(client.id, client.name);
+  state.clientConvIds = new Set([state.selectedId]);
+  for (const c of client.conversations || []) {
+    upsertConv(c);
+    state.clientConvIds.add(c.id);
+  }
+  for (const m of client.messages || []) state.messages.set(m.id, m);
+  for (const n of Array.isArray(client.notes) ? client.notes : []) {
+    const m = noteMessage(n);
+    state.messages.set(m.id, m);
+  }
+  applyNoteSupport();
+}
+
+// noteMessage shows a note of the client card in the timeline, among the
+// messages, as a private note.
+function noteMessage(n) {
+  return {
+    id: `note-${n.id}`, noteId: n.id, kind: 'note', direction: 'out', text: n.text,
+    author_id: n.author_id, created_at: n.created_at, conversation_id: null,
+  };
+}
+
+function renderHead() {
+  const c = state.convs.get(state.selectedId);
+  if (!c) return;
+  const name = (state.client && state.client.name) || clientName(c);
+  $('conv-title').textContent = name;
+  const sub = $('conv-sub');
+  clear(sub);
+  let assigned = t('conv.assignedNone');
+  if (c.assignee_id && state.me && c.assignee_id === state.me.id) assigned = t('conv.assignedMe');
+  else if (c.assignee_id) assigned = t('conv.assignedOther', { id: c.assignee_id });
+  sub.append(channelIcon(c.channel_type), ` ${t('conv.sinceChannel', { channel: channelName(c.channel_type), channelId: c.channel || '' })} · `,
+    h('span', { class: `status status--${c.status}`, dataset: { testid: 'conv-status' }, text: t(`status.${c.status}`) }),
+    ` · ${assigned}`);
+
+  const triage = c.status === 'new' && state.support.triage;
+  $('btn-accept').hidden = !triage;
+  $('btn-reject').hidden = !triage;
+  const mine = state.me && c.assignee_id === state.me.id;
+  const assign = $('btn-assign');
+  assign.textContent = mine ? t('conv.unassign') : t('conv.assignMe');
+  assign.dataset.action = mine ? 'unassign' : 'assign';
+  const sel = $('status-select');
+  for (const o of sel.options) o.hidden = o.value === 'new' && c.status !== 'new';
+  sel.value = c.status;
+
+  const dnc = $('dnc-warning');
+  const cl = state.client;
+  if (cl && cl.do_not_contact) {
+    dnc.textContent = t('reply.dnc') + (cl.do_not_contact_reason ? ` (${cl.do_not_contact_reason})` : '');
+    dnc.hidden = false;
+    showOverride(true);
+  } else {
+    dnc.hidden = true;
+    showOverride(false);
+  }
+}
+
+function convError(msg) {
+  const el = $('conv-error');
+  el.textContent = msg;
+  el.hidden = !msg;
+}
+
+function sortedMessages() {
+  const at = (m) => Date.parse(m.created_at || '') || 0;
+  const byID = (a, b) => (typeof a.id === 'number' && typeof b.id === 'number' ? a.id - b.id : String(a.id).localeCompare(String(b.id)));
+  return Array.from(state.messages.values()).sort((a, b) => at(a) - at(b) || byID(a, b));
+}
+
+function messageCtx(m) {
+  const conv = state.convs.get(m.conversation_id);
+  return {
+    me: state.me,
+    conv,
+    currentConvId: state.selectedId,
+    clientName: (state.client && state.client.name) || (conv && conv.client_name) || '',
+    retried: state.retried.has(m.id),
+    onRetry: retry,
+  };
+}
+
+function atBottom(el) {
+  return el.scrollHeight - el.scrollTop - el.clientHeight < 60;
+}
+
+function renderTimeline(scroll) {
+  const ol = $('timeline');
+  clear(ol);
+  state.msgEls.clear();
+  for (const m of sortedMessages()) {
+    const el = renderMessage(m, messageCtx(m));
+    state.msgEls.set(m.id, el);
+    ol.append(el);
+  }
+  if (scroll) ol.scrollTop = ol.scrollHeight;
+}
+
+// putMessage adds or updates one message of the open client's timeline.
+function putMessage(m) {
+  const ol = $('timeline');
+  const stick = atBottom(ol) || m.direction === 'out';
+  const old = state.messages.get(m.id);
+  const merged = old ? { ...old, ...m } : m;
+  state.messages.set(m.id, merged);
+  const el = renderMessage(merged, messageCtx(merged));
+  const prev = state.msgEls.get(m.id);
+  if (prev) {
+    const hadFocus = prev.contains(document.activeElement);
+    prev.replaceWith(el);
+    state.msgEls.set(m.id, el);
+    if (hadFocus) (el.querySelector('button') || $('reply-text')).focus();
+    return;
+  }
+  const list = sortedMessages();
+  if (list[list.length - 1] === merged || !ol.lastElementChild) {
+    ol.append(el);
+    state.msgEls.set(m.id, el);
+  } else {
+    renderTimeline(false);
+  }
+  if (stick) ol.scrollTop = ol.scrollHeight;
+}
+
+function belongsToOpenClient(m, conv) {
+  if (!state.selectedId) return false;
+  if (state.clientConvIds.has(m.conversation_id)) return true;
+  if (conv && state.client && conv.client_id === state.client.id) {
+    state.clientConvIds.add(conv.id);
+    return true;
+  }
+  return false;
+}
+
+async function patchConversation(body) {
+  const id = state.selectedId;
+  try {
+    const c = await api.patch(`/conversations/${id}`, body);
+    if (c && c.id) applyConversation(c);
+    render();
+    convError('');
+  } catch (e) {
+    if (e.status !== 401) convError(t('conv.actionError', { error: errorText(e) }));
+  }
+}
+
+// triage posts accept or reject. Servers without these routes answer a
+// plain 404; the buttons then go away.
+async function triage(action) {
+  const id = state.selectedId;
+  try {
+    const res = await api.post(`/conversations/${id}/${action}`);
+    let c = res && (res.conversation || (res.id === id ? res : null));
+    if (!c) c = await api.get(`/conversations/${id}`);
+    applyConversation(c);
+    render();
+    convError('');
+  } catch (e) {
+    if (e.missingRoute) {
+      state.support.triage = false;
+      renderHead();
+      return;
+    }
+    if (e.status !== 401) convError(t('conv.actionError', { error: errorText(e) }));
+  }
+}
+
+// ---- reply box ----
+
+// noteTarget is where a private note goes: the client card's notes when
+// the server has them, else a message of kind "note", else nowhere (the
+// control is hidden).
+function noteTarget() {
+  if (state.client && Array.isArray(state.client.notes) && state.support.cardNotes) return 'card';
+  if (state.support.messageNotes) return 'message';
+  return '';
+}
+
+function replyMode() {
+  const r = $('reply-form').querySelector('input[name=mode]:checked');
+  return r && r.value === 'note' && noteTarget() ? 'note' : 'reply';
+}
+
+function applyNoteSupport() {
+  const ok = Boolean(noteTarget());
+  $('reply-mode').hidden = !ok;
+  if (!ok) $('reply-form').querySelector('input[value=reply]').checked = true;
+  updateReplyMode();
+}
+
+function showOverride(on) {
+  $('dnc-override-label').hidden = !on;
+  if (!on) $('dnc-override').checked = false;
+}
+
+function updateReplyMode() {
+  const note = replyMode() === 'note';
+  $('reply-form').classList.toggle('reply--note', note);
+  $('reply-text').setAttribute('placeholder', note ? t('reply.notePlaceholder') : t('reply.placeholder'));
+  $('reply-send').textContent = note ? t('reply.addNote') : t('reply.send');
+}
+
+async function post(convId, text, kind) {
+  if (kind === 'note' && noteTarget() === 'card') {
+    const client = state.client;
+    try {
+      const n = await api.post(`/clients/${client.id}/notes`, { text });
+      if (n && n.id) {
+        client.notes.push(n);
+        if (state.client === client) { putMessage(noteMessage(n)); dirty.card = true; render(); }
+      }
+      return n;
+    } catch (e) {
+      if (!e.missingRoute) throw e;
+      state.support.cardNotes = false;
+    }
+  }
+  const body = kind === 'note' ? { text, kind: 'note' } : { text };
+  if (kind !== 'note' && $('dnc-override').checked) body.override_dnc = true;
+  const m = await api.post(`/conversations/${convId}/messages`, body);
+  if (m && m.id && belongsToOpenClient(m, null)) putMessage(m);
+  if (m && m.id) { state.previews.set(convId, preview(m)); renderList(); }
+  return m;
+}
+
+async function onReply(e) {
+  e.preventDefault();
+  const ta = $('reply-text');
+  const text = ta.value;
+  if (!text.trim() || !state.selectedId) return;
+  const kind = replyMode() === 'note' ? 'note' : 'text';
+  const err = $('reply-error');
+  const btn = $('reply-send');
+  btn.disabled = true;
+  try {
+    await post(state.selectedId, text, kind);
+    ta.value = '';
+    err.hidden = true;
+    if (kind !== 'note') announce(t('reply.sent'));
+  } catch (ex) {
+    if (ex.status === 401) return;
+    if (kind === 'note' && ex.status === 400 && /kind/.test(ex.message)) {
+      // The server has no notes on messages: it rejects the field.
+      state.support.messageNotes = false;
+      applyNoteSupport();
+      err.textContent = t('reply.notesUnsupported');
+    } else if (ex.status === 409 && state.client && state.client.do_not_contact) {
+      showOverride(true);
+      err.textContent = t('reply.dncConflict', { error: ex.message });
+    } else {
+      err.textContent = t('reply.error', { error: errorText(ex) });
+    }
+    err.hidden = false;
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+// retry sends the text of a failed reply again, as a new message.
+async function retry(m) {
+  state.retried.add(m.id);
+  if (state.messages.has(m.id)) putMessage(state.messages.get(m.id));
+  const err = $('reply-error');
+  try {
+    await post(m.conversation_id, m.text, 'text');
+    err.hidden = true;
+  } catch (ex) {
+    state.retried.delete(m.id);
+    if (state.messages.has(m.id)) putMessage(state.messages.get(m.id));
+    if (ex.status === 401) return;
+    err.textContent = t('reply.error', { error: errorText(ex) });
+    err.hidden = false;
+  }
+}
+
+// ---- client card ----
+
+function cardError(e) {
+  if (e.status === 401) return;
+  const root = $('card');
+  clear(root);
+  root.append(h('h2', { class: 'card__title', text: t('card.title') }),
+    h('p', { class: 'error', role: 'alert', text: t('card.loadError', { error: errorText(e) }) }));
+}
+
+// renderCardPanel draws the card, unless the operator is typing in it:
+// then it waits until the focus leaves the card (see wire).
+function renderCardPanel(force) {
+  if (!state.client) return;
+  const root = $('card');
+  if (!force && root.contains(document.activeElement) && isTyping(document.activeElement)) {
+    state.cardStale = true;
+    return;
+  }
+  state.cardStale = false;
+  const focus = state.cardFocus;
+  state.cardFocus = '';
+  renderCard(root, state.client, {
+    api,
+    conversationId: state.selectedId,
+    conversation: state.convs.get(state.selectedId),
+    support: state.support,
+    names: state.names,
+    focusField: focus,
+    onPatched: (c, key) => {
+      const { conversations, messages, notes, consents, tasks, duplicates } = state.client;
+      Object.assign(state.client, c, { conversations, messages, notes, consents, tasks, duplicates });
+      if (c.name !== undefined) applyClientName(state.client.id, state.client.name);
+      state.cardFocus = key;
+      renderHead();
+      renderCardPanel(true);
+      render();
+    },
+    onReload: (local) => (local ? renderCardPanel(true) : reloadClient()),
+    onOpenConversation: (id) => openConversation(id),
+    onLinked: () => reloadClient(),
+  });
+}
+
+let reloadTimer = 0;
+function reloadClientSoon() {
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(reloadClient, 300);
+}
+
+async function reloadClient() {
+  const conv = state.convs.get(state.selectedId);
+  if (!conv) return;
+  const seq = state.viewSeq;
+  try {
+    // The conversation may have moved to another card by a merge.
+    const fresh = upsertConv(await api.get(`/conversations/${conv.id}`));
+    const client = await api.get(`/clients/${fresh.client_id}`);
+    if (seq !== state.viewSeq) return;
+    setClient(client);
+    renderTimeline(false);
+    renderHead();
+    renderCardPanel();
+    renderList();
+  } catch (e) {
+    if (seq === state.viewSeq) cardError(e);
+  }
+}
+
+function applyClientName(clientId, name) {
+  for (const c of state.convs.values()) if (c.client_id === clientId) c.client_name = name;
+  dirty.list = true;
+}
+
+// ---- live events ----
+
+const dirty = { list: false, head: false, card: false };
+const pending = [];
+let flushQueued = false;
+
+function queueEvent(ev) {
+  pending.push(ev);
+  if (!flushQueued) {
+    flushQueued = true;
+    setTimeout(flush, 0);
+  }
+}
+
+function flush() {
+  flushQueued = false;
+  for (const ev of pending.splice(0)) {
+    try {
+      applyEvent(ev);
+    } catch (e) {
+      console.error('leadhub: event', ev.id, ev.type, e);
+    }
+  }
+  render();
+  document.body.dataset.lastEventId = String(live.lastId);
+}
+
+function render() {
+  if (dirty.list) { sortOrder(); renderList(); }
+  if (dirty.head) renderHead();
+  if (dirty.card) renderCardPanel();
+  dirty.list = false;
+  dirty.head = false;
+  dirty.card = false;
+}
+
+function applyConversation(c) {
+  if (!c || !c.id) return;
+  const merged = upsertConv(c);
+  const m = matches(merged);
+  const i = state.order.indexOf(c.id);
+  if (m === true && i < 0) state.order.push(c.id);
+  if (m === false && i >= 0 && c.id !== state.selectedId) state.order.splice(i, 1);
+  dirty.list = true;
+  if (c.id === state.selectedId) dirty.head = true;
+  if (state.client && merged.client_id === state.client.id) {
+    state.clientConvIds.add(c.id);
+    const list = state.client.conversations || (state.client.conversations = []);
+    const j = list.findIndex((x) => x.id === c.id);
+    if (j >= 0) list[j] = merged; else list.push(merged);
+    dirty.card = true;
+  }
+}
+
+function applyEvent(ev) {
+  const d = ev.data || {};
+  switch (ev.type) {
+    case 'message.created':
+    case 'message.updated': {
+      if (d.conversation) applyConversation(d.conversation);
+      const m = d.message;
+      if (!m || !m.id) break;
+      if (ev.type === 'message.created') {
+        state.previews.set(m.conversation_id, preview(m));
+        dirty.list = true;
+      }
+      const before = state.messages.get(m.id);
+      if (before || belongsToOpenClient(m, d.conversation)) {
+        putMessage(m);
+        if (!before && m.direction === 'in') {
+          announce(t('announce.newMessage', { name: (state.client && state.client.name) || clientName(d.conversation) }));
+        }
+        if (before && m.direction === 'out' && m.delivery && m.delivery !== before.delivery) {
+          announce(t('announce.delivery', { status: t(`delivery.${m.delivery}`) }));
+        }
+      }
+      break;
+    }
+    case 'conversation.created':
+      applyConversation(d.conversation);
+      if (d.conversation && Date.now() - (Date.parse(d.conversation.created_at || '') || 0) < freshLead) {
+        const name = clientName(d.conversation);
+        announce(t('announce.newLead', { name }));
+        notifier.newLead(t('notify.newLead'), `${name} · ${channelName(d.conversation.channel_type)}`,
+          () => openConversation(d.conversation.id));
+      }
+      break;
+    case 'conversation.updated':
+      applyConversation(d.conversation);
+      break;
+    case 'client.updated': {
+      const c = d.client;
+      if (!c || !c.id) break;
+      if (c.name) state.names.set(c.id, c.name);
+      applyClientName(c.id, c.name);
+      if (state.client && state.client.id === c.id) {
+        // The event has the card's own fields; notes, tasks and the rest
+        // are read again.
+        const { conversations, messages, notes, consents, tasks, duplicates } = state.client;
+        Object.assign(state.client, c, { conversations, messages, notes, consents, tasks, duplicates });
+        dirty.head = true;
+        dirty.card = true;
+        reloadClientSoon();
+      }
+      break;
+    }
+    default:
+      // client.merged, duplicate suggestions and other card events: the
+      // open card is read again.
+      if (ev.type.startsWith('client.') && state.client) reloadClientSoon();
+  }
+}
+
+function setWSState(s) {
+  document.body.dataset.ws = s;
+  const banner = $('banner');
+  if (s === 'reconnecting') {
+    banner.textContent = t('banner.reconnecting');
+    banner.hidden = false;
+  } else if (s === 'open') {
+    banner.hidden = true;
+  }
+}
+
+// ---- language, announcements, wiring ----
+
+function announce(text) {
+  const el = $('announcer');
+  el.textContent = '';
+  setTimeout(() => { el.textContent = text; }, 30);
+}
+
+function errorText(e) {
+  if (e.status === 0) return t('error.network');
+  if (e.missingRoute) return t('error.notFound');
+  if (e.status === 403) return e.message || t('error.forbidden');
+  return e.message;
+}
+
+function syncLangSelects() {
+  for (const s of document.querySelectorAll('.lang-select')) s.value = getLang();
+}
+
+function changeLang(l) {
+  setLang(l);
+  applyStatic(document);
+  syncLangSelects();
+  updateReplyMode();
+  if (state.me) {
+    renderList();
+    if (state.selectedId && state.convs.has(state.selectedId)) {
+      renderHead();
+      renderTimeline(false);
+      renderCardPanel();
+    }
+    if (document.body.dataset.ws === 'reconnecting') setWSState('reconnecting');
+  }
+}
+
+function isTyping(el) {
+  return el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
+}
+
+function onKey(e) {
+  if (document.body.dataset.view !== 'app' || e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+  if (isTyping(e.target)) {
+    if (e.key === 'Escape') { e.target.blur(); focusList(); }
+    return;
+  }
+  switch (e.key) {
+    case 'j': moveSelection(1); break;
+    case 'k': moveSelection(-1); break;
+    case '/': $('search').focus(); break;
+    case 'r': if (state.selectedId) $('reply-text').focus(); else return; break;
+    case 'Escape': focusList(); break;
+    default: return;
+  }
+  e.preventDefault();
+}
+
+function wire() {
+  $('login-form').addEventListener('submit', onLogin);
+  $('logout').addEventListener('click', onLogout);
+  for (const s of document.querySelectorAll('.lang-select')) s.addEventListener('change', (e) => changeLang(e.target.value));
+  $('tabs').addEventListener('click', (e) => {
+    const b = e.target.closest('[data-tab]');
+    if (b) setTab(b.dataset.tab);
+  });
+  $('channel-filter').addEventListener('change', (e) => { state.channel = e.target.value; loadList(); });
+  let searchTimer = 0;
+  $('search').addEventListener('input', (e) => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => { state.q = e.target.value.trim(); loadList(); }, 300);
+  });
+  $('search').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') { e.preventDefault(); clearTimeout(searchTimer); state.q = e.target.value.trim(); loadList(); }
+  });
+  $('load-more').addEventListener('click', () => loadList(true));
+  $('conversation-list').addEventListener('keydown', onListKey);
+  $('btn-assign').addEventListener('click', (e) => {
+    patchConversation({ assignee_id: e.currentTarget.dataset.action === 'unassign' ? null : state.me.id });
+  });
+  $('status-select').addEventListener('change', (e) => patchConversation({ status: e.target.value }));
+  $('btn-accept').addEventListener('click', () => triage('accept'));
+  $('btn-reject').addEventListener('click', () => triage('reject'));
+  $('btn-card').addEventListener('click', (e) => {
+    const shown = $('card').classList.toggle('card--shown');
+    e.currentTarget.setAttribute('aria-expanded', String(shown));
+  });
+  $('reply-form').addEventListener('submit', onReply);
+  $('reply-form').addEventListener('change', (e) => { if (e.target.name === 'mode') updateReplyMode(); });
+  $('reply-text').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); $('reply-form').requestSubmit(); }
+  });
+  $('notify-toggle').addEventListener('change', async (e) => {
+    const ok = await notifier.setEnabled(e.target.checked);
+    if (!ok) announce(t('notify.denied'));
+  });
+  document.querySelector('.skip-link').addEventListener('click', (e) => {
+    e.preventDefault();
+    $('conversation').focus();
+  });
+  $('card').addEventListener('focusout', (e) => {
+    if (state.cardStale && !$('card').contains(e.relatedTarget)) setTimeout(() => renderCardPanel(), 0);
+  });
+  document.addEventListener('keydown', onKey);
+  window.addEventListener('hashchange', () => {
+    const id = hashConversation();
+    if (id && id !== state.selectedId && state.me) openConversation(id);
+  });
+  setInterval(refreshTimes, 30000);
+}
+
+boot();

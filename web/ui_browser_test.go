@@ -1,0 +1,1500 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/gorilla/websocket"
+	"github.com/leadhub/leadhub/inbox"
+)
+
+// The browser tests drive the real page (the embedded files, served by
+// UIHandler) in headless Chromium against uiFake, a small stand-in for the
+// operator API that speaks the real JSON shapes (inbox types) and the
+// session contract of /work/notes/ui-contract.md.
+
+const (
+	uiEmail    = "op@example.com"
+	uiPassword = "correct horse"
+	uiCookie   = "leadhub_session"
+	uiSession  = "sess-0123456789"
+	uiCSRF     = "csrf-0123456789"
+	uiOpID     = int64(7)
+	uiWait     = 10 * time.Second
+)
+
+// uiFake is the fake operator API.
+type uiFake struct {
+	mu      sync.Mutex
+	convs   map[int64]*inbox.Conversation
+	msgs    map[int64][]inbox.Message     // by conversation
+	clients map[int64]*inbox.ClientDetail // cards; conversations and messages are filled in on GET
+	events  []inbox.Event
+	nextMsg int64
+	wake    chan struct{} // closed and replaced on every new event
+	conns   map[*websocket.Conn]struct{}
+	afters  []int64 // ?after= of every websocket request, in order
+	down    bool    // refuse websockets (503)
+	posts   []string
+	lists   []string // query strings of GET /conversations
+	badCSRF int
+	// noCardNotes answers client details without "notes", like a server
+	// that predates notes on cards.
+	noCardNotes bool
+	done        chan struct{}
+	closeOne    sync.Once
+}
+
+func newUIFake() *uiFake {
+	f := &uiFake{
+		convs:   map[int64]*inbox.Conversation{},
+		msgs:    map[int64][]inbox.Message{},
+		clients: map[int64]*inbox.ClientDetail{},
+		nextMsg: 100,
+		wake:    make(chan struct{}),
+		conns:   map[*websocket.Conn]struct{}{},
+		done:    make(chan struct{}),
+	}
+	return f
+}
+
+func (f *uiFake) close() {
+	f.closeOne.Do(func() { close(f.done) })
+	f.dropSockets()
+}
+
+var uiBase = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+// addConv adds a conversation; its times are set from its messages.
+func (f *uiFake) addConv(id, clientID int64, name, channel string, typ inbox.ChannelType, status inbox.ConversationStatus, assignee *int64, unread int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.clients[clientID] == nil {
+		f.clients[clientID] = &inbox.ClientDetail{Client: inbox.Client{ID: clientID, Name: name,
+			Identities: []inbox.Identity{{Kind: inbox.IdentityPhone, Value: fmt.Sprintf("+7912000000%d", clientID)}},
+			CreatedAt:  uiBase, UpdatedAt: uiBase}}
+	}
+	f.convs[id] = &inbox.Conversation{
+		ID: id, ClientID: clientID, ClientName: name, ChannelID: channel, ChannelType: typ,
+		Status: status, AssigneeID: assignee, Unread: unread,
+		LastMessageAt: uiBase.Add(time.Duration(id) * time.Minute), CreatedAt: uiBase,
+	}
+}
+
+// addMsg stores m in its conversation (no event); it returns m with its id.
+func (f *uiFake) addMsg(m inbox.Message) inbox.Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.addMsgLocked(m)
+}
+
+func (f *uiFake) addMsgLocked(m inbox.Message) inbox.Message {
+	f.nextMsg++
+	m.ID = f.nextMsg
+	if m.Kind == "" {
+		m.Kind = inbox.KindText
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = time.Now().UTC()
+	}
+	f.msgs[m.ConversationID] = append(f.msgs[m.ConversationID], m)
+	if c := f.convs[m.ConversationID]; c != nil && m.CreatedAt.After(c.LastMessageAt) {
+		c.LastMessageAt = m.CreatedAt
+	}
+	return m
+}
+
+func (f *uiFake) eventLocked(typ string, data any) inbox.Event {
+	b, err := json.Marshal(data)
+	if err != nil {
+		panic(err)
+	}
+	ev := inbox.Event{ID: int64(len(f.events) + 1), Type: typ, Data: b}
+	f.events = append(f.events, ev)
+	close(f.wake)
+	f.wake = make(chan struct{})
+	return ev
+}
+
+// inbound files a customer message live: stored, unread+1, and a
+// message.created event carrying both, as the store does.
+func (f *uiFake) inbound(convID int64, text string) (inbox.Message, inbox.Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.addMsgLocked(inbox.Message{ConversationID: convID, Direction: inbox.DirectionIn, Text: text})
+	c := f.convs[convID]
+	c.Unread++
+	conv := *c
+	ev := f.eventLocked(inbox.EventMessageCreated, map[string]any{"message": m, "conversation": conv})
+	return m, ev
+}
+
+// newLead opens a new conversation for a new client, like a first contact.
+func (f *uiFake) newLead(convID, clientID int64, name, text string) inbox.Event {
+	f.addConv(convID, clientID, name, "crm", inbox.ChannelAPI, inbox.StatusNew, nil, 0)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.convs[convID]
+	c.CreatedAt = time.Now().UTC()
+	f.eventLocked(inbox.EventConversationCreated, map[string]any{"conversation": *c})
+	m := f.addMsgLocked(inbox.Message{ConversationID: convID, Direction: inbox.DirectionIn, Text: text})
+	c.Unread = 1
+	return f.eventLocked(inbox.EventMessageCreated, map[string]any{"message": m, "conversation": *c})
+}
+
+// deliver changes an outbound message's delivery, as the outbound worker
+// does (message.updated without the conversation).
+func (f *uiFake) deliver(msgID int64, status inbox.DeliveryStatus, reason string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for cid, list := range f.msgs {
+		for i := range list {
+			if list[i].ID == msgID {
+				list[i].Delivery = status
+				list[i].Error = reason
+				f.msgs[cid] = list
+				f.eventLocked(inbox.EventMessageUpdated, map[string]any{"message": list[i]})
+				return
+			}
+		}
+	}
+	panic(fmt.Sprintf("no message %d", msgID))
+}
+
+func (f *uiFake) lastEventID() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return int64(len(f.events))
+}
+
+func (f *uiFake) setDown(down bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.down = down
+}
+
+// dropSockets cuts every websocket without a close frame, like a network
+// failure or a restarting server.
+func (f *uiFake) dropSockets() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		c.NetConn().Close()
+	}
+}
+
+func (f *uiFake) sockets() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.conns)
+}
+
+func (f *uiFake) postedTexts() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.posts)
+}
+
+func (f *uiFake) afterValues() []int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.afters)
+}
+
+func (f *uiFake) listQueries() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.lists)
+}
+
+func (f *uiFake) csrfFailures() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.badCSRF
+}
+
+func (f *uiFake) lastMessage(convID int64) inbox.Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	list := f.msgs[convID]
+	return list[len(list)-1]
+}
+
+func uiJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func uiError(w http.ResponseWriter, status int, msg string) {
+	uiJSON(w, status, map[string]string{"error": msg})
+}
+
+func (f *uiFake) sessionBody() map[string]any {
+	return map[string]any{
+		"operator":      inbox.Operator{ID: uiOpID, Email: uiEmail, Name: "Оля Оператор", Role: inbox.RoleOperator},
+		"csrf_token":    uiCSRF,
+		"last_event_id": f.lastEventID(),
+	}
+}
+
+func uiAuthed(r *http.Request) bool {
+	c, err := r.Cookie(uiCookie)
+	return err == nil && c.Value == uiSession
+}
+
+// handler is the page (the real UIHandler) plus the fake API.
+func (f *uiFake) handler() http.Handler {
+	mux := http.NewServeMux()
+	ui := UIHandler()
+	mux.Handle("GET /{$}", ui)
+	mux.Handle("GET /ui/", ui)
+	mux.HandleFunc("GET /files/", func(w http.ResponseWriter, r *http.Request) {
+		// A 1×1 PNG for image attachments.
+		w.Header().Set("Content-Type", "image/png")
+		w.Write([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"))
+	})
+
+	mux.HandleFunc("POST /api/v1/session", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Email, Password string }
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			uiError(w, 400, "malformed JSON")
+			return
+		}
+		if body.Email != uiEmail || body.Password != uiPassword {
+			uiError(w, 401, "wrong email or password")
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: uiCookie, Value: uiSession, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		uiJSON(w, 200, f.sessionBody())
+	})
+	mux.HandleFunc("GET /api/v1/session", func(w http.ResponseWriter, r *http.Request) {
+		if !uiAuthed(r) {
+			uiError(w, 401, "unauthorized")
+			return
+		}
+		uiJSON(w, 200, f.sessionBody())
+	})
+
+	api := func(pattern string, h http.HandlerFunc) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if !uiAuthed(r) {
+				uiError(w, 401, "unauthorized")
+				return
+			}
+			if r.Method != http.MethodGet && r.Header.Get("X-CSRF-Token") != uiCSRF {
+				f.mu.Lock()
+				f.badCSRF++
+				f.mu.Unlock()
+				uiError(w, 403, "missing or wrong CSRF token")
+				return
+			}
+			h(w, r)
+		})
+	}
+	api("DELETE /api/v1/session", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: uiCookie, Value: "", Path: "/", MaxAge: -1})
+		w.WriteHeader(http.StatusNoContent)
+	})
+	api("GET /api/v1/conversations", f.listConversations)
+	api("GET /api/v1/conversations/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		c := f.convs[uiPathID(r)]
+		if c == nil {
+			uiError(w, 404, "conversation not found")
+			return
+		}
+		uiJSON(w, 200, c)
+	})
+	api("PATCH /api/v1/conversations/{id}", f.patchConversation)
+	api("GET /api/v1/conversations/{id}/messages", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		items := f.msgs[uiPathID(r)]
+		if items == nil {
+			items = []inbox.Message{}
+		}
+		uiJSON(w, 200, map[string]any{"items": items, "next": ""})
+	})
+	api("POST /api/v1/conversations/{id}/messages", f.createMessage)
+	api("GET /api/v1/clients/{id}", f.getClient)
+	api("PATCH /api/v1/clients/{id}", f.patchClient)
+	api("POST /api/v1/clients/{id}/notes", f.addNote)
+	api("POST /api/v1/clients/{id}/tasks", f.createTask)
+	api("GET /api/v1/ws", f.serveWS)
+	return mux
+}
+
+func uiPathID(r *http.Request) int64 {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id
+}
+
+func (f *uiFake) listConversations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lists = append(f.lists, r.URL.RawQuery)
+	items := []inbox.Conversation{}
+	for _, c := range f.convs {
+		switch {
+		case q.Get("status") != "" && string(c.Status) != q.Get("status"),
+			q.Get("assignee") == "me" && (c.AssigneeID == nil || *c.AssigneeID != uiOpID),
+			q.Get("assignee") == "none" && c.AssigneeID != nil,
+			q.Get("channel") != "" && c.ChannelID != q.Get("channel"),
+			q.Get("q") != "" && !strings.Contains(strings.ToLower(c.ClientName), strings.ToLower(q.Get("q"))):
+			continue
+		}
+		items = append(items, *c)
+	}
+	slices.SortFunc(items, func(a, b inbox.Conversation) int {
+		if d := b.LastMessageAt.Compare(a.LastMessageAt); d != 0 {
+			return d
+		}
+		return int(b.ID - a.ID)
+	})
+	uiJSON(w, 200, map[string]any{"items": items, "next": ""})
+}
+
+func (f *uiFake) patchConversation(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Status     *inbox.ConversationStatus `json:"status"`
+		AssigneeID json.RawMessage           `json:"assignee_id"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		uiError(w, 400, "malformed JSON")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.convs[uiPathID(r)]
+	if c == nil {
+		uiError(w, 404, "conversation not found")
+		return
+	}
+	if body.Status != nil {
+		c.Status = *body.Status
+	}
+	if body.AssigneeID != nil {
+		var id *int64
+		_ = json.Unmarshal(body.AssigneeID, &id)
+		c.AssigneeID = id
+	}
+	f.eventLocked(inbox.EventConversationUpdated, map[string]any{"conversation": *c})
+	uiJSON(w, 200, c)
+}
+
+// createMessage decodes strictly, as the real API does: a "kind" field
+// (notes on messages) is refused, and a client who asked not to be
+// contacted is a 409 unless override_dnc is set.
+func (f *uiFake) createMessage(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Text        string `json:"text"`
+		OverrideDNC bool   `json:"override_dnc"`
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		uiError(w, 400, strings.TrimPrefix(err.Error(), "json: "))
+		return
+	}
+	if strings.TrimSpace(body.Text) == "" {
+		uiError(w, 400, "text is required")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := uiPathID(r)
+	c := f.convs[id]
+	if c == nil {
+		uiError(w, 404, "conversation not found")
+		return
+	}
+	if f.clients[c.ClientID].DoNotContact && !body.OverrideDNC {
+		uiError(w, 409, "the client asked not to be contacted")
+		return
+	}
+	op := uiOpID
+	m := f.addMsgLocked(inbox.Message{ConversationID: id, Direction: inbox.DirectionOut, Kind: inbox.KindText, Text: body.Text, AuthorID: &op, Delivery: inbox.DeliveryQueued})
+	f.posts = append(f.posts, body.Text)
+	f.eventLocked(inbox.EventMessageCreated, map[string]any{"message": m, "conversation": *c})
+	uiJSON(w, http.StatusAccepted, m)
+}
+
+func (f *uiFake) clientDetailLocked(id int64) (inbox.ClientDetail, bool) {
+	card := f.clients[id]
+	if card == nil {
+		return inbox.ClientDetail{}, false
+	}
+	d := *card
+	d.Conversations, d.Messages = []inbox.Conversation{}, []inbox.Message{}
+	for _, c := range f.convs {
+		if c.ClientID == id {
+			d.Conversations = append(d.Conversations, *c)
+			d.Messages = append(d.Messages, f.msgs[c.ID]...)
+		}
+	}
+	slices.SortFunc(d.Messages, func(a, b inbox.Message) int { return int(a.ID - b.ID) })
+	for _, l := range []*[]inbox.Note{&d.Notes} {
+		if *l == nil {
+			*l = []inbox.Note{}
+		}
+	}
+	return d, true
+}
+
+func (f *uiFake) getClient(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, ok := f.clientDetailLocked(uiPathID(r))
+	if !ok {
+		uiError(w, 404, "client not found")
+		return
+	}
+	if !f.noCardNotes {
+		uiJSON(w, 200, d)
+		return
+	}
+	b, _ := json.Marshal(d)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	delete(m, "notes")
+	uiJSON(w, 200, m)
+}
+
+// clientChangedLocked writes client.updated with the card's own fields, as
+// the store does after every change to a card.
+func (f *uiFake) clientChangedLocked(id int64) {
+	f.eventLocked(inbox.EventClientUpdated, map[string]any{"client": f.clients[id].Client})
+}
+
+func (f *uiFake) patchClient(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Name               *string            `json:"name"`
+		Company            *string            `json:"company"`
+		Tags               *[]string          `json:"tags"`
+		CustomFields       map[string]*string `json:"custom_fields"`
+		DoNotContact       *bool              `json:"do_not_contact"`
+		DoNotContactReason *string            `json:"do_not_contact_reason"`
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		uiError(w, 400, strings.TrimPrefix(err.Error(), "json: "))
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := uiPathID(r)
+	card := f.clients[id]
+	if card == nil {
+		uiError(w, 404, "client not found")
+		return
+	}
+	c := &card.Client
+	if body.Name != nil {
+		c.Name = *body.Name
+		for _, conv := range f.convs {
+			if conv.ClientID == id {
+				conv.ClientName = c.Name
+			}
+		}
+	}
+	if body.Company != nil {
+		c.Company = *body.Company
+	}
+	if body.Tags != nil {
+		c.Tags = *body.Tags
+	}
+	for k, v := range body.CustomFields {
+		if c.CustomFields == nil {
+			c.CustomFields = map[string]string{}
+		}
+		if v == nil {
+			delete(c.CustomFields, k)
+		} else {
+			c.CustomFields[k] = *v
+		}
+	}
+	if body.DoNotContact != nil {
+		c.DoNotContact = *body.DoNotContact
+	}
+	if body.DoNotContactReason != nil {
+		c.DoNotContactReason = *body.DoNotContactReason
+	}
+	f.clientChangedLocked(id)
+	uiJSON(w, 200, c)
+}
+
+func (f *uiFake) addNote(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Text string `json:"text"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || strings.TrimSpace(body.Text) == "" {
+		uiError(w, 400, "text is required")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := uiPathID(r)
+	card := f.clients[id]
+	if card == nil {
+		uiError(w, 404, "client not found")
+		return
+	}
+	op := uiOpID
+	n := inbox.Note{ID: int64(len(card.Notes) + 1), ClientID: id, AuthorID: &op, Text: body.Text, CreatedAt: time.Now().UTC()}
+	card.Notes = append(card.Notes, n)
+	f.clientChangedLocked(id)
+	uiJSON(w, http.StatusCreated, n)
+}
+
+func (f *uiFake) createTask(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Title string     `json:"title"`
+		DueAt *time.Time `json:"due_at"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || strings.TrimSpace(body.Title) == "" {
+		uiError(w, 400, "title is required")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := uiPathID(r)
+	card := f.clients[id]
+	if card == nil {
+		uiError(w, 404, "client not found")
+		return
+	}
+	op := uiOpID
+	task := inbox.Task{ID: int64(len(card.Tasks) + 1), ClientID: id, Title: body.Title, DueAt: body.DueAt, CreatedBy: &op, CreatedAt: time.Now().UTC()}
+	card.Tasks = append(card.Tasks, task)
+	f.clientChangedLocked(id)
+	uiJSON(w, http.StatusCreated, task)
+}
+
+var uiUpgrader = websocket.Upgrader{}
+
+// serveWS sends every event after ?after=, then the new ones as they come.
+func (f *uiFake) serveWS(w http.ResponseWriter, r *http.Request) {
+	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	if err != nil {
+		after = -1 // recorded, so a test sees the page sent something odd
+	}
+	f.mu.Lock()
+	f.afters = append(f.afters, after)
+	down := f.down
+	f.mu.Unlock()
+	if down {
+		uiError(w, 503, "unavailable")
+		return
+	}
+	conn, err := uiUpgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	f.mu.Lock()
+	f.conns[conn] = struct{}{}
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		delete(f.conns, conn)
+		f.mu.Unlock()
+	}()
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	defer func() { conn.Close(); <-gone }()
+	last := after
+	for {
+		f.mu.Lock()
+		var evs []inbox.Event
+		for _, ev := range f.events {
+			if ev.ID > last {
+				evs = append(evs, ev)
+			}
+		}
+		wake := f.wake
+		f.mu.Unlock()
+		for _, ev := range evs {
+			_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if err := conn.WriteJSON(ev); err != nil {
+				return
+			}
+			last = ev.ID
+		}
+		select {
+		case <-wake:
+		case <-gone:
+			return
+		case <-f.done:
+			return
+		}
+	}
+}
+
+// seed fills the fake with a client who wrote through several channels,
+// with a message of every kind, and a few other conversations.
+func (f *uiFake) seed() {
+	me := uiOpID
+	f.addConv(1, 1, "Иван Петров", "tg", inbox.ChannelTelegram, inbox.StatusOpen, nil, 2)
+	f.addConv(2, 1, "Иван Петров", "site", inbox.ChannelForm, inbox.StatusClosed, nil, 0)
+	f.addConv(3, 2, "Мария Соколова", "mail", inbox.ChannelEmail, inbox.StatusNew, nil, 1)
+	f.addConv(4, 3, "ООО Ромашка", "pbx", inbox.ChannelTelephony, inbox.StatusPending, &me, 0)
+
+	at := func(min int) time.Time { return uiBase.Add(time.Duration(min) * time.Minute) }
+	f.addMsg(inbox.Message{ConversationID: 2, Direction: inbox.DirectionIn, Kind: inbox.KindForm, Text: "Нужна доставка в Пермь",
+		Meta: map[string]string{
+			"field:Имя": "Иван", "field:Телефон": "8 912 345-67-89", "utm_source": "yandex", "utm_campaign": "spring",
+			"page_url": "https://shop.example/landing?x=1", "referrer": "javascript:alert(1)",
+		}, CreatedAt: at(1)})
+	f.addMsg(inbox.Message{ConversationID: 1, Direction: inbox.DirectionIn, Text: "Здравствуйте! Сколько стоит доставка?", CreatedAt: at(2)})
+	f.addMsg(inbox.Message{ConversationID: 1, Direction: inbox.DirectionIn, Text: "Вот фото",
+		Attachments: []inbox.Attachment{
+			{URL: "/files/ab/cd.png", Name: "photo.png", MIME: "image/png", Size: 70},
+			{URL: "javascript:window.__xss=1", Name: "evil.pdf", MIME: "application/pdf"},
+			{URL: "https://cdn.example/voice.ogg", Name: "voice.ogg", MIME: "audio/ogg", Size: 12345},
+		}, CreatedAt: at(3)})
+	f.addMsg(inbox.Message{ConversationID: 1, Direction: inbox.DirectionOut, Text: "Доставка бесплатная.", AuthorID: &me, Delivery: inbox.DeliveryDelivered, CreatedAt: at(4)})
+	f.addMsg(inbox.Message{ConversationID: 1, Direction: inbox.DirectionOut, Kind: inbox.KindNote, Text: "Постоянный клиент, скидка 5%", AuthorID: &me, CreatedAt: at(5)})
+
+	f.addMsg(inbox.Message{ConversationID: 3, Direction: inbox.DirectionIn, Kind: inbox.KindEmail, Subject: "Счёт на оплату", Text: "Добрый день!\nПришлите счёт.",
+		Attachments: []inbox.Attachment{{URL: "https://mail.example/att/1.pdf", Name: "реквизиты.pdf", MIME: "application/pdf", Size: 2048}}, CreatedAt: at(6)})
+	f.addMsg(inbox.Message{ConversationID: 4, Direction: inbox.DirectionIn, Kind: inbox.KindCall,
+		Meta: map[string]string{"direction": "in", "duration": "125", "recording_url": "https://pbx.example/rec/1.mp3", "from": "+79120000003"}, CreatedAt: at(7)})
+
+	f.mu.Lock()
+	due := uiBase.Add(-time.Hour)
+	card := f.clients[1]
+	card.Company, card.Tags = "ООО Вектор", []string{"vip", "опт"}
+	card.CustomFields = map[string]string{"ИНН": "7701234567"}
+	card.RawPhones = []string{"доб. 123"}
+	card.Notes = []inbox.Note{{ID: 1, ClientID: 1, AuthorID: &me, Text: "Любит звонки после 18:00", CreatedAt: at(0)}}
+	card.Consents = []inbox.Consent{{ID: 1, ClientID: 1, Kind: "personal_data", TextVersion: "v2", GivenAt: uiBase, Source: "site"}}
+	card.Tasks = []inbox.Task{{ID: 1, ClientID: 1, Title: "Перезвонить", DueAt: &due}}
+	card.Duplicates = []inbox.DuplicateSuggestion{{ID: 1, ClientID: 1, OtherClientID: 2, Identity: inbox.Identity{Kind: inbox.IdentityPhone, Value: "+79123456789"}}}
+	f.mu.Unlock()
+}
+
+// ---- the browser ----
+
+type uiPage struct {
+	t   *testing.T
+	ctx context.Context
+	url string
+
+	mu      sync.Mutex
+	console []string
+}
+
+// newUIPage starts headless Chromium (LEADHUB_TEST_CHROMIUM) on a fresh
+// profile. setup runs before the first navigation (emulation, CSP bypass).
+func newUIPage(t *testing.T, url string, setup ...chromedp.Action[chromedp.Void]) *uiPage {
+	t.Helper()
+	bin := os.Getenv("LEADHUB_TEST_CHROMIUM")
+	required := os.Getenv("LEADHUB_TEST_REQUIRE_SERVICES") == "1"
+	if bin == "" {
+		if required {
+			t.Fatal("LEADHUB_TEST_CHROMIUM is not set but LEADHUB_TEST_REQUIRE_SERVICES=1")
+		}
+		t.Skip("set LEADHUB_TEST_CHROMIUM to a Chromium binary to run the browser tests")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		if required {
+			t.Fatalf("LEADHUB_TEST_CHROMIUM: %v", err)
+		}
+		t.Skipf("LEADHUB_TEST_CHROMIUM: %v", err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1366, 768),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	p := &uiPage{t: t, ctx: ctx, url: url}
+
+	startCtx, startCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer startCancel()
+	go func() {
+		// The first Run must not carry a deadline (it would end the
+		// browser), so a hung start is bounded from outside.
+		select {
+		case <-startCtx.Done():
+			if errors.Is(startCtx.Err(), context.DeadlineExceeded) {
+				cancel()
+			}
+		case <-ctx.Done():
+		}
+	}()
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	startCancel()
+
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.console = append(p.console, fmt.Sprintf("%s: %s", m.Type, m))
+			p.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for _, line := range p.console {
+			t.Logf("browser console: %s", line)
+		}
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			p.screenshot("failure")
+		}
+	})
+
+	// Record CSP violations from the start of every document.
+	p.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `window.__csp = []; document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`,
+		})
+		return err
+	}))
+	for _, a := range setup {
+		p.do(a)
+	}
+	p.do(chromedp.Navigate(url))
+	return p
+}
+
+// screenshot saves the page to web/testdata/artifacts/<test>-<name>.png.
+func (p *uiPage) screenshot(name string) {
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		p.t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	dir := filepath.Join("testdata", "artifacts")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		p.t.Logf("screenshot: %v", err)
+		return
+	}
+	file := regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(p.t.Name()+"-"+name, "_") + ".png"
+	path, _ := filepath.Abs(filepath.Join(dir, file))
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		p.t.Logf("screenshot: %v", err)
+		return
+	}
+	p.t.Logf("screenshot saved: %s", path)
+}
+
+// snap saves a screenshot for the README when LEADHUB_UI_SCREENSHOTS=1.
+func (p *uiPage) snap(name string) {
+	if os.Getenv("LEADHUB_UI_SCREENSHOTS") == "1" {
+		p.screenshot(name)
+	}
+}
+
+func (p *uiPage) do(steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, uiWait)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		p.t.Fatalf("browser: %v", err)
+	}
+}
+
+// eval runs a JavaScript expression and decodes its value into out.
+func (p *uiPage) eval(expr string, out any) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, uiWait)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](expr))
+	if err != nil {
+		p.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			p.t.Fatalf("evaluate %s: decode %s: %v", expr, raw, err)
+		}
+	}
+}
+
+// waitJS waits until expr is truthy. It polls with Runtime.evaluate from
+// here: chromedp.Poll builds its predicate with new Function, which the
+// page's CSP (no 'unsafe-eval') forbids.
+func (p *uiPage) waitJS(what, expr string) {
+	p.t.Helper()
+	deadline := time.Now().Add(uiWait)
+	var lastErr error
+	for {
+		ctx, cancel := context.WithTimeout(p.ctx, uiWait)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`Boolean(`+expr+`)`))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		lastErr = err
+		if time.Now().After(deadline) {
+			p.t.Fatalf("timed out waiting for %s (%s); last error: %v", what, expr, lastErr)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func (p *uiPage) text(sel string) string {
+	p.t.Helper()
+	var s string
+	p.eval(fmt.Sprintf(`(document.querySelector(%q) || {}).textContent || ''`, sel), &s)
+	return s
+}
+
+func (p *uiPage) click(sel string) {
+	p.t.Helper()
+	p.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+}
+
+func (p *uiPage) login() {
+	p.t.Helper()
+	p.do(
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-email"]`), uiEmail),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-password"]`), uiPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+	)
+	p.waitJS("the inbox", `document.querySelectorAll('[data-testid="conversation-row"]').length >= 1`)
+	p.waitJS("the websocket", `document.body.dataset.ws === 'open'`)
+}
+
+func (p *uiPage) openConversation(id int64) {
+	p.t.Helper()
+	p.click(fmt.Sprintf(`[data-testid="conversation-row"][data-conversation-id="%d"]`, id))
+	p.waitJS("the timeline", `document.querySelectorAll('#timeline [data-testid="message"]').length > 0 && document.querySelector('#timeline').getAttribute('aria-busy') === 'false'`)
+}
+
+// noCSPViolations fails when the page broke its own policy.
+func (p *uiPage) noCSPViolations() {
+	p.t.Helper()
+	var v []string
+	p.eval(`window.__csp || []`, &v)
+	if len(v) > 0 {
+		p.t.Errorf("CSP violations: %q", v)
+	}
+}
+
+func jsq(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// messageWithText is a JS expression for the timeline item whose text
+// contains s.
+func messageWithText(s string) string {
+	return fmt.Sprintf(`Array.from(document.querySelectorAll('#timeline [data-testid="message"]')).find((el) => el.textContent.includes(%s))`, jsq(s))
+}
+
+func startUIFake(t *testing.T) (*uiFake, *httptest.Server) {
+	f := newUIFake()
+	f.seed()
+	srv := httptest.NewServer(f.handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(f.close)
+	return f, srv
+}
+
+// ---- tests ----
+
+func TestUIBrowserInbox(t *testing.T) {
+	f, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL)
+
+	// A wrong password is refused with a message, then the right one works.
+	p.do(
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-email"]`), uiEmail),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="login-password"]`), "wrong"),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-error"]`)),
+	)
+	p.eval(`document.querySelector('[data-testid="login-email"]').value = '', document.querySelector('[data-testid="login-password"]').value = '', true`, nil)
+	if got := p.text(`[data-testid="login-error"]`); !strings.Contains(got, "Wrong email or password") {
+		t.Errorf("login error %q", got)
+	}
+	p.login()
+
+	// The inbox: every channel, newest activity first, names, unread.
+	var rows []struct {
+		ID     string `json:"id"`
+		Name   string `json:"name"`
+		Unread string `json:"unread"`
+		Icon   string `json:"icon"`
+	}
+	p.eval(`Array.from(document.querySelectorAll('[data-testid="conversation-row"]')).map((r) => ({
+		id: r.dataset.conversationId, name: r.querySelector('[data-testid="row-name"]').textContent,
+		unread: r.dataset.unread, icon: r.querySelector('img.icon').getAttribute('src')}))`, &rows)
+	wantIDs := []string{"4", "3", "1", "2"}
+	if len(rows) != len(wantIDs) {
+		t.Fatalf("rows %+v, want conversations %v", rows, wantIDs)
+	}
+	for i, r := range rows {
+		if r.ID != wantIDs[i] {
+			t.Errorf("row %d is conversation %s, want %s", i, r.ID, wantIDs[i])
+		}
+	}
+	if rows[2].Name != "Иван Петров" || rows[2].Unread != "2" || rows[2].Icon != "/ui/icons/telegram.svg" {
+		t.Errorf("row of conversation 1: %+v", rows[2])
+	}
+	if rows[0].Icon != "/ui/icons/telephony.svg" || rows[1].Icon != "/ui/icons/email.svg" {
+		t.Errorf("channel icons: %+v", rows)
+	}
+	p.snap("inbox")
+
+	// The conversation: the client's whole history, every kind.
+	p.openConversation(1)
+	p.waitJS("the client card", `document.querySelector('[data-testid="card-name"]')`)
+	type msgInfo struct {
+		ID       string `json:"id"`
+		Kind     string `json:"kind"`
+		Delivery string `json:"delivery"`
+		Text     string `json:"text"`
+	}
+	var msgs []msgInfo
+	p.eval(`Array.from(document.querySelectorAll('#timeline [data-testid="message"]')).map((m) => ({
+		id: m.dataset.messageId, kind: m.dataset.kind, delivery: m.dataset.delivery || '', text: m.textContent}))`, &msgs)
+	kinds := map[string]bool{}
+	for _, m := range msgs {
+		kinds[m.Kind] = true
+	}
+	if len(msgs) != 6 || !kinds["form"] || !kinds["text"] || !kinds["note"] {
+		t.Errorf("timeline %+v: want the form of the site conversation, the Telegram messages and the card's note", msgs)
+	}
+	if !strings.Contains(p.text(`#timeline [data-note-id="1"]`), "Любит звонки после 18:00") {
+		t.Errorf("the card's note is not in the timeline")
+	}
+	var form struct {
+		Fields string `json:"fields"`
+		Source string `json:"source"`
+		Links  []string
+	}
+	p.eval(`(() => { const m = document.querySelector('#timeline [data-kind="form"]');
+		return {fields: m.querySelector('[data-testid="form-fields"]').textContent,
+			source: m.querySelector('[data-testid="form-source"]').textContent,
+			links: Array.from(m.querySelectorAll('a')).map((a) => a.getAttribute('href'))}; })()`, &form)
+	for _, want := range []string{"Имя", "Иван", "Телефон", "8 912 345-67-89"} {
+		if !strings.Contains(form.Fields, want) {
+			t.Errorf("form fields %q lack %q", form.Fields, want)
+		}
+	}
+	for _, want := range []string{"utm_source", "yandex", "utm_campaign", "spring", "page_url", "referrer", "javascript:alert(1)"} {
+		if !strings.Contains(form.Source, want) {
+			t.Errorf("form source %q lacks %q", form.Source, want)
+		}
+	}
+	if !slices.Equal(form.Links, []string{"https://shop.example/landing?x=1"}) {
+		t.Errorf("form links %q: want only the page URL (the javascript: referrer stays text)", form.Links)
+	}
+	var att struct {
+		Img    string   `json:"img"`
+		Audio  string   `json:"audio"`
+		Hrefs  []string `json:"hrefs"`
+		Names  string   `json:"names"`
+		Via    string   `json:"via"`
+		Note   bool     `json:"note"`
+		Header string   `json:"header"`
+	}
+	p.eval(`(() => { const m = `+messageWithText("Вот фото")+`;
+		return {img: m.querySelector('img.attachment__img').getAttribute('src'),
+			audio: m.querySelector('audio').getAttribute('src'),
+			hrefs: Array.from(m.querySelectorAll('a')).map((a) => a.getAttribute('href')),
+			names: m.textContent,
+			via: document.querySelector('#timeline [data-kind="form"] .msg__via').textContent,
+			note: `+messageWithText("Постоянный клиент")+`.classList.contains('msg--note'),
+			header: document.querySelector('[data-testid="conv-title"]').textContent}; })()`, &att)
+	if att.Img != "/files/ab/cd.png" || att.Audio != "https://cdn.example/voice.ogg" {
+		t.Errorf("attachments: img %q audio %q", att.Img, att.Audio)
+	}
+	if slices.ContainsFunc(att.Hrefs, func(h string) bool { return strings.Contains(h, "javascript") }) || !strings.Contains(att.Names, "evil.pdf") {
+		t.Errorf("attachment links %q, text %q: the javascript: URL must be dropped, its name kept", att.Hrefs, att.Names)
+	}
+	if !strings.Contains(att.Via, "Site form") || !att.Note || att.Header != "Иван Петров" {
+		t.Errorf("via %q, note styled %v, header %q", att.Via, att.Note, att.Header)
+	}
+	var card string
+	p.eval(`document.querySelector('[data-testid="client-card"]').textContent`, &card)
+	p.waitJS("the duplicate's name", `document.querySelector('[data-testid="card-duplicates"]').textContent.includes('Мария Соколова')`)
+	p.eval(`document.querySelector('[data-testid="client-card"]').textContent`, &card)
+	for _, want := range []string{"ООО Вектор", "vip", "опт", "ИНН", "7701234567", "Любит звонки после 18:00", "+79120000001", "доб. 123",
+		"personal_data", "v2", "Перезвонить", "overdue", "Мария Соколова", "+79123456789", "Merge into this card", "Not the same person", "Site form"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("client card lacks %q: %s", want, card)
+		}
+	}
+	p.snap("conversation")
+
+	// A live message appears without a reload; the list follows.
+	sent := time.Now()
+	_, ev := f.inbound(1, "Живое сообщение")
+	p.waitJS("the live message", messageWithText("Живое сообщение"))
+	t.Logf("event to visible in the page: %v", time.Since(sent).Round(time.Millisecond))
+	p.waitJS("the unread badge", `document.querySelector('[data-conversation-id="1"]').dataset.unread === '3'`)
+	p.waitJS("the last event id", fmt.Sprintf(`document.body.dataset.lastEventId === '%d'`, ev.ID))
+	if got := p.text(`[data-conversation-id="1"] [data-testid="row-preview"]`); got != "Живое сообщение" {
+		t.Errorf("row preview %q", got)
+	}
+	var first string
+	p.eval(`document.querySelector('[data-testid="conversation-row"]').dataset.conversationId`, &first)
+	if first != "1" {
+		t.Errorf("first row is %s, want the conversation that just got a message", first)
+	}
+
+	// A new lead from another channel appears in the list.
+	f.newLead(9, 9, "Новый лид", "Хочу купить")
+	p.waitJS("the new lead", `document.querySelector('[data-conversation-id="9"]')`)
+
+	// Reply: queued at once, sent when the worker says so.
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), "Ответ оператора"),
+		chromedp.Click(chromedp.CSS(`[data-testid="reply-send"]`)))
+	p.waitJS("the queued reply", messageWithText("Ответ оператора")+`?.dataset.delivery === 'queued'`)
+	reply := f.lastMessage(1)
+	sel := fmt.Sprintf(`#timeline [data-message-id="%d"]`, reply.ID)
+	p.waitJS("the reply's id", `document.querySelector(`+jsq(sel)+`)`)
+	if got := p.text(`[data-testid="reply-text"]`); got != "" {
+		t.Errorf("reply box not cleared: %q", got)
+	}
+	f.deliver(reply.ID, inbox.DeliverySent, "")
+	p.waitJS("sent", `document.querySelector(`+jsq(sel)+`).dataset.delivery === 'sent'`)
+	if got := p.text(sel + ` [data-testid="delivery"]`); got != "Sent" {
+		t.Errorf("delivery %q, want Sent", got)
+	}
+
+	// A failed reply shows the reason; Retry posts the text again.
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), "Второй ответ"),
+		chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	p.waitJS("the second reply", messageWithText("Второй ответ"))
+	second := f.lastMessage(1)
+	f.deliver(second.ID, inbox.DeliveryFailed, "Forbidden: bot was blocked by the user")
+	sel = fmt.Sprintf(`#timeline [data-message-id="%d"]`, second.ID)
+	p.waitJS("failed", `document.querySelector(`+jsq(sel)+`).dataset.delivery === 'failed'`)
+	if got := p.text(sel + ` [data-testid="delivery"]`); !strings.Contains(got, "bot was blocked by the user") {
+		t.Errorf("failed delivery shows %q, want the reason", got)
+	}
+	p.click(sel + ` [data-testid="retry"]`)
+	p.waitJS("the retried copy", `Array.from(document.querySelectorAll('#timeline [data-testid="message"]')).filter((el) => el.textContent.includes('Второй ответ')).length === 2`)
+	if got := f.postedTexts(); !slices.Equal(got, []string{"Ответ оператора", "Второй ответ", "Второй ответ"}) {
+		t.Errorf("posted %q", got)
+	}
+	if p.text(sel+` [data-testid="retry"]`) != "" {
+		t.Errorf("the retried message still offers Retry")
+	}
+
+	// A private note goes onto the card and into the timeline.
+	p.click(`[data-testid="reply-mode-note"]`)
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), "Только для своих"), chromedp.Click(chromedp.CSS(`[data-testid="reply-send"]`)))
+	p.waitJS("the note", messageWithText("Только для своих")+`?.classList.contains('msg--note')`)
+	p.waitJS("the note on the card", `document.querySelector('[data-testid="card-notes"]').textContent.includes('Только для своих')`)
+	if got := f.postedTexts(); len(got) != 3 {
+		t.Errorf("the note was posted as a reply: %q", got)
+	}
+
+	// Edit the card in place: Enter saves.
+	p.click(`[data-testid="edit-company"]`)
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="input-company"]`), " Plus\r"))
+	p.waitJS("the saved company", `document.querySelector('[data-testid="card-company"]').textContent.includes('ООО Вектор Plus')`)
+	p.click(`[data-field="custom:ИНН"] [data-testid="edit-custom"]`)
+	p.eval(`document.querySelector('[data-field="custom:ИНН"] [data-testid="input-custom"]').value = '7701000000', true`, nil)
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-field="custom:ИНН"] [data-testid="input-custom"]`), kb.Enter))
+	p.waitJS("the saved custom field", `document.querySelector('[data-field="custom:ИНН"]').textContent.includes('7701000000')`)
+
+	// A callback task with a due time.
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="task-title"]`), "Позвонить в пятницу"))
+	p.eval(`document.querySelector('[data-testid="task-due"]').value = '2031-05-02T15:30', true`, nil)
+	p.click(`[data-testid="task-form"] button`)
+	p.waitJS("the new task", `document.querySelector('[data-testid="card-tasks"]').textContent.includes('Позвонить в пятницу')`)
+	p.snap("card")
+
+	if n := f.csrfFailures(); n != 0 {
+		t.Errorf("%d writes without the CSRF token", n)
+	}
+	p.noCSPViolations()
+}
+
+func TestUIBrowserReconnect(t *testing.T) {
+	f, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(1)
+
+	_, before := f.inbound(1, "До обрыва")
+	p.waitJS("the message before the drop", messageWithText("До обрыва"))
+	p.waitJS("the last event id", fmt.Sprintf(`document.body.dataset.lastEventId === '%d'`, before.ID))
+	if got := f.afterValues(); len(got) != 1 || got[0] != 0 {
+		t.Errorf("first websocket after=%v, want [0] (the session's last_event_id)", got)
+	}
+
+	// The server drops the socket and refuses new ones for a while.
+	f.setDown(true)
+	f.dropSockets()
+	p.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid="ws-banner"]`)))
+	if got := p.text(`[data-testid="ws-banner"]`); !strings.Contains(got, "reconnecting") {
+		t.Errorf("banner %q", got)
+	}
+	p.snap("disconnected")
+	f.inbound(1, "Пропущенное раз")
+	f.inbound(3, "Пропущенное два")
+	f.newLead(10, 10, "Пока не было связи", "Перезвоните мне")
+	f.setDown(false)
+
+	p.waitJS("the replayed message", messageWithText("Пропущенное раз"))
+	p.waitJS("the replayed lead", `document.querySelector('[data-conversation-id="10"]')`)
+	p.waitJS("the replayed unread count", `document.querySelector('[data-conversation-id="3"]').dataset.unread === '2'`)
+	p.do(chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="ws-banner"]`)))
+	p.waitJS("the last event id", fmt.Sprintf(`document.body.dataset.lastEventId === '%d'`, f.lastEventID()))
+
+	afters := f.afterValues()
+	if len(afters) < 2 {
+		t.Fatalf("after values %v: no reconnection", afters)
+	}
+	for _, a := range afters[1:] {
+		if a != before.ID {
+			t.Errorf("reconnected with after=%d, want %d (the last event seen); all: %v", a, before.ID, afters)
+		}
+	}
+	var copies int
+	p.eval(`Array.from(document.querySelectorAll('#timeline [data-testid="message"]')).filter((el) => el.textContent.includes('Пропущенное раз')).length`, &copies)
+	if copies != 1 {
+		t.Errorf("replayed message shown %d times", copies)
+	}
+	if n := f.sockets(); n != 1 {
+		t.Errorf("%d websockets open, want 1", n)
+	}
+	p.noCSPViolations()
+}
+
+// TestUIBrowserHostileText turns the page's CSP off, so that only the way
+// the page builds its DOM stands between customer text and script.
+func TestUIBrowserHostileText(t *testing.T) {
+	const img = `<img src=x onerror="window.__xss=1">`
+	const script = `<script>window.__xss=1</script>`
+	f := newUIFake()
+	f.addConv(1, 1, img, "tg", inbox.ChannelTelegram, inbox.StatusNew, nil, 1)
+	f.addConv(2, 1, img, "mail", inbox.ChannelEmail, inbox.StatusOpen, nil, 0)
+	f.addConv(3, 1, img, "site", inbox.ChannelForm, inbox.StatusOpen, nil, 0)
+	f.addConv(4, 1, img, "pbx", inbox.ChannelTelephony, inbox.StatusOpen, nil, 0)
+	f.addMsg(inbox.Message{ConversationID: 1, Direction: inbox.DirectionIn, Text: img + script,
+		Attachments: []inbox.Attachment{{URL: "javascript:window.__xss=1", Name: img, MIME: "image/png"}, {URL: "/files/../api/v1/x", Name: script, MIME: "image/png"}}})
+	f.addMsg(inbox.Message{ConversationID: 2, Direction: inbox.DirectionIn, Kind: inbox.KindEmail, Subject: script, Text: img})
+	f.addMsg(inbox.Message{ConversationID: 3, Direction: inbox.DirectionIn, Kind: inbox.KindForm, Text: script,
+		Meta: map[string]string{"field:" + img: script, "page_url": "javascript:window.__xss=1", "utm_source": img, script: img}})
+	f.addMsg(inbox.Message{ConversationID: 4, Direction: inbox.DirectionIn, Kind: inbox.KindCall, Text: img,
+		Meta: map[string]string{"direction": img, "duration": script, "recording_url": "javascript:window.__xss=1"}})
+	card := f.clients[1]
+	card.Company, card.Tags = img, []string{script, img}
+	card.CustomFields = map[string]string{img: script}
+	card.RawPhones = []string{script}
+	card.DoNotContact, card.DoNotContactReason = true, img
+	card.Notes = []inbox.Note{{ID: 1, ClientID: 1, Text: script + img, CreatedAt: uiBase}}
+	card.Tasks = []inbox.Task{{ID: 1, ClientID: 1, Title: img}}
+	card.Consents = []inbox.Consent{{ID: 1, ClientID: 1, Kind: img, TextVersion: script, Source: img, GivenAt: uiBase}}
+	card.Duplicates = []inbox.DuplicateSuggestion{{ID: 1, ClientID: 1, OtherClientID: 5, Identity: inbox.Identity{Kind: inbox.IdentityPhone, Value: script}}}
+	srv := httptest.NewServer(f.handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(f.close)
+
+	p := newUIPage(t, srv.URL, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.SetBypassCSP, page.SetBypassCSPParams{Enabled: true})
+		return err
+	}))
+	p.login()
+	p.openConversation(1)
+	p.waitJS("the card", `document.querySelector('[data-testid="card-company"]')`)
+	f.inbound(1, script+img)
+	p.waitJS("the live hostile message", `document.querySelectorAll('#timeline [data-testid="message"]').length === 6`)
+	f.newLead(5, 5, img, script)
+	p.waitJS("the hostile lead", `document.querySelector('[data-conversation-id="5"]')`)
+	// Every kind is rendered (the live one arrived last).
+	p.waitJS("all kinds", `['text','email','form','call'].every((k) => document.querySelector('#timeline [data-kind="' + k + '"]'))`)
+
+	var got struct {
+		XSS      bool     `json:"xss"`
+		OnAttrs  int      `json:"onAttrs"`
+		Scripts  int      `json:"scripts"`
+		Imgs     []string `json:"imgs"`
+		Links    []string `json:"links"`
+		Media    []string `json:"media"`
+		RowName  string   `json:"rowName"`
+		Timeline string   `json:"timeline"`
+		Card     string   `json:"card"`
+	}
+	p.eval(`({
+		xss: window.__xss !== undefined,
+		onAttrs: Array.from(document.querySelectorAll('*')).filter((el) => Array.from(el.attributes).some((a) => a.name.startsWith('on'))).length,
+		scripts: document.querySelectorAll('script').length,
+		imgs: Array.from(document.querySelectorAll('img')).map((i) => i.getAttribute('src')),
+		links: Array.from(document.querySelectorAll('a[href]')).map((a) => a.getAttribute('href')),
+		media: Array.from(document.querySelectorAll('audio, video, iframe, object, embed')).map((a) => a.getAttribute('src')),
+		rowName: document.querySelector('[data-conversation-id="1"] [data-testid="row-name"]').textContent,
+		timeline: document.querySelector('#timeline').textContent,
+		card: document.querySelector('[data-testid="client-card"]').textContent,
+	})`, &got)
+	if got.XSS {
+		t.Errorf("window.__xss was set: customer text ran as script")
+	}
+	if got.OnAttrs != 0 || got.Scripts != 1 {
+		t.Errorf("%d elements with on* attributes, %d scripts; want 0 and our one", got.OnAttrs, got.Scripts)
+	}
+	for _, src := range got.Imgs {
+		if !strings.HasPrefix(src, "/ui/icons/") {
+			t.Errorf("unexpected <img src=%q>", src)
+		}
+	}
+	for _, href := range append(got.Links, got.Media...) {
+		if href != "#conversation" {
+			t.Errorf("unexpected link or media URL %q", href)
+		}
+	}
+	if got.RowName != img {
+		t.Errorf("row name %q, want the literal text", got.RowName)
+	}
+	for _, want := range []string{img, script} {
+		if !strings.Contains(got.Timeline, want) || !strings.Contains(got.Card, want) {
+			t.Errorf("the literal text %q is not shown in the timeline and card", want)
+		}
+	}
+}
+
+func TestUIBrowserRussian(t *testing.T) {
+	_, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+			UserAgent: "Mozilla/5.0 (X11; Linux x86_64) leadhub-test", AcceptLanguage: "ru-RU,ru",
+		})
+		return err
+	}))
+	p.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)))
+	var lang string
+	p.eval(`document.documentElement.lang`, &lang)
+	if lang != "ru" || p.text(`[data-testid="login-submit"]`) != "Войти" || p.text(`label[for="login-password"]`) != "Пароль" {
+		t.Errorf("login form: lang %q, button %q", lang, p.text(`[data-testid="login-submit"]`))
+	}
+	p.login()
+	p.openConversation(4)
+	for sel, want := range map[string]string{
+		`[data-tab="new"]`:                         "Неразобранные",
+		`[data-tab="mine"]`:                        "Мои",
+		`[data-testid="reply-send"]`:               "Отправить",
+		`[data-testid="logout"]`:                   "Выйти",
+		`#timeline [data-testid="call-direction"]`: "Входящий звонок",
+		`#timeline [data-testid="call-duration"]`:  "Длительность 2:05",
+		`[data-testid="conv-status"]`:              "Ожидает",
+	} {
+		if got := p.text(sel); got != want {
+			t.Errorf("%s: %q, want %q", sel, got, want)
+		}
+	}
+	p.snap("ru")
+	var rec string
+	p.eval(`document.querySelector('#timeline [data-testid="call-recording"]').getAttribute('src')`, &rec)
+	if rec != "https://pbx.example/rec/1.mp3" {
+		t.Errorf("recording player src %q", rec)
+	}
+
+	// Switch to English; the choice survives a reload.
+	p.do(chromedp.SetValue(chromedp.CSS(`[data-testid="lang-select"]`), "en"))
+	p.eval(`document.querySelector('[data-testid="lang-select"]').dispatchEvent(new Event('change')), true`, nil)
+	p.waitJS("English", `document.querySelector('[data-tab="new"]').textContent === 'New'`)
+	p.do(chromedp.Reload())
+	p.waitJS("the inbox after reload", `document.body.dataset.view === 'app'`)
+	if got := p.text(`[data-tab="new"]`); got != "New" {
+		t.Errorf("after reload the tab says %q, want English", got)
+	}
+	p.noCSPViolations()
+}
+
+func TestUIBrowserActions(t *testing.T) {
+	f, srv := startUIFake(t)
+	f.noCardNotes = true
+	f.clients[2].DoNotContact, f.clients[2].DoNotContactReason = true, "просил не писать"
+	p := newUIPage(t, srv.URL)
+	p.login()
+
+	// Filters ask the server.
+	p.click(`[data-tab="mine"]`)
+	p.waitJS("the mine list", `document.querySelectorAll('[data-testid="conversation-row"]').length === 1 && document.querySelector('[data-conversation-id="4"]')`)
+	p.click(`[data-tab="new"]`)
+	p.waitJS("the triage list", `document.querySelectorAll('[data-testid="conversation-row"]').length === 1 && document.querySelector('[data-conversation-id="3"]')`)
+	qs := f.listQueries()
+	if !slices.Contains(qs, "assignee=me") || !slices.Contains(qs, "status=new") {
+		t.Errorf("list queries %q", qs)
+	}
+
+	// Triage: the server has no accept route yet, so the buttons go away.
+	p.openConversation(3)
+	p.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid="accept"]`)))
+	var email struct {
+		Subject string `json:"subject"`
+		Text    string `json:"text"`
+		Href    string `json:"href"`
+	}
+	p.eval(`(() => { const m = document.querySelector('#timeline [data-kind="email"]');
+		return {subject: m.querySelector('.msg__subject').textContent, text: m.querySelector('.msg__text').textContent,
+			href: m.querySelector('.attachment a').getAttribute('href')}; })()`, &email)
+	if email.Subject != "Subject: Счёт на оплату" || email.Text != "Добрый день!\nПришлите счёт." || email.Href != "https://mail.example/att/1.pdf" {
+		t.Errorf("email rendered as %+v", email)
+	}
+	p.click(`[data-testid="accept"]`)
+	p.do(chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="accept"]`)), chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="reject"]`)))
+
+	// Assign to me and change the status: PATCH, then the page follows
+	// the answer and the event.
+	p.click(`[data-testid="assign"]`)
+	p.waitJS("assigned", `document.querySelector('#conv-sub').textContent.includes('assigned to you')`)
+	p.do(chromedp.SetValue(chromedp.CSS(`[data-testid="status-select"]`), "pending"))
+	p.eval(`document.querySelector('[data-testid="status-select"]').dispatchEvent(new Event('change')), true`, nil)
+	p.waitJS("pending", `document.querySelector('[data-testid="conv-status"]').textContent === 'Pending'`)
+	// Under the "new" filter the conversation stays while it is open.
+	if got := p.text(`[data-conversation-id="3"] [data-testid="row-name"]`); got != "Мария Соколова" {
+		t.Errorf("open conversation left the list: %q", got)
+	}
+
+	// Private notes: this server rejects "kind", so the control goes and
+	// the text stays.
+	p.click(`[data-testid="reply-mode-note"]`)
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), "Заметка"), chromedp.Click(chromedp.CSS(`[data-testid="reply-send"]`)))
+	p.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid="reply-error"]`)), chromedp.WaitNotVisible(chromedp.CSS(`[data-testid="reply-mode-note"]`)))
+	if got := p.text(`[data-testid="reply-error"]`); !strings.Contains(got, "does not support private notes") {
+		t.Errorf("reply error %q", got)
+	}
+	var kept string
+	p.eval(`document.querySelector('[data-testid="reply-text"]').value`, &kept)
+	if kept != "Заметка" || len(f.postedTexts()) != 0 {
+		t.Errorf("after the refused note: box %q, posted %q", kept, f.postedTexts())
+	}
+
+	// Do not contact: a warning; a reply needs the explicit override.
+	if got := p.text(`[data-testid="dnc-warning"]`); !strings.Contains(got, "просил не писать") {
+		t.Errorf("do-not-contact warning %q", got)
+	}
+	p.eval(`document.querySelector('[data-testid="reply-text"]').value = 'Ответ', true`, nil)
+	p.click(`[data-testid="reply-send"]`)
+	p.waitJS("the refusal", `document.querySelector('[data-testid="reply-error"]').textContent.includes('asked not to be contacted')`)
+	p.click(`[data-testid="dnc-override"]`)
+	p.click(`[data-testid="reply-send"]`)
+	p.waitJS("the overriding reply", messageWithText("Ответ"))
+	if got := f.postedTexts(); !slices.Equal(got, []string{"Ответ"}) {
+		t.Errorf("posted %q", got)
+	}
+
+	// Keyboard: Escape to the list, j/k move through it. The reply put
+	// conversation 3 on top: 3, 4, 1, 2.
+	p.click(`[data-tab="all"]`)
+	p.waitJS("all conversations", `document.querySelectorAll('[data-testid="conversation-row"]').length === 4`)
+	p.eval(`document.activeElement.blur(), true`, nil)
+	p.do(chromedp.KeyEvent("j"))
+	p.waitJS("j opens the next", `location.hash === '#c=4'`)
+	p.do(chromedp.KeyEvent("k"))
+	p.waitJS("k opens the previous", `location.hash === '#c=3'`)
+	var focused string
+	p.eval(`document.activeElement.dataset.conversationId || ''`, &focused)
+	if focused != "3" {
+		t.Errorf("focus on row %q, want 3", focused)
+	}
+	p.do(chromedp.KeyEvent("r"))
+	p.waitJS("r focuses the reply box", `document.activeElement.id === 'reply-text'`)
+	p.do(chromedp.KeyEvent(kb.Escape))
+	p.waitJS("Escape returns to the list", `document.activeElement.dataset.conversationId === '3'`)
+	p.do(chromedp.KeyEvent(kb.ArrowDown))
+	p.waitJS("ArrowDown moves focus", `document.activeElement.dataset.conversationId === '4'`)
+	p.do(chromedp.KeyEvent(kb.Enter))
+	p.waitJS("Enter opens", `location.hash === '#c=4'`)
+
+	// Sign out: back to the login form, the socket closed.
+	p.click(`[data-testid="logout"]`)
+	p.do(chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)))
+	if n := f.csrfFailures(); n != 0 {
+		t.Errorf("%d writes without the CSRF token", n)
+	}
+	p.noCSPViolations()
+}
+
+// TestUIBrowserNotifications replaces the browser's Notification and
+// WebAudio with recorders: headless Chromium shows neither.
+func TestUIBrowserNotifications(t *testing.T) {
+	f, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `window.__notes = []; window.__beeps = 0;
+				window.Notification = class { constructor(title, opts) { window.__notes.push({title, body: opts && opts.body}); } close() {} };
+				window.Notification.permission = 'default';
+				window.Notification.requestPermission = async () => { window.Notification.permission = 'granted'; return 'granted'; };
+				const osc = AudioContext.prototype.createOscillator;
+				AudioContext.prototype.createOscillator = function () { window.__beeps++; return osc.call(this); };`,
+		})
+		return err
+	}))
+	p.login()
+
+	// Off by default: a new lead makes no noise.
+	f.newLead(20, 20, "Тихий лид", "Здравствуйте")
+	p.waitJS("the first lead", `document.querySelector('[data-conversation-id="20"]')`)
+	var quiet struct{ Notes, Beeps int }
+	p.eval(`({notes: window.__notes.length, beeps: window.__beeps})`, &quiet)
+	if quiet.Notes != 0 || quiet.Beeps != 0 {
+		t.Errorf("alerts while off: %+v", quiet)
+	}
+
+	p.click(`[data-testid="notify-toggle"]`)
+	p.waitJS("the permission", `window.Notification.permission === 'granted' && localStorage.getItem('leadhub.notify') === '1'`)
+	f.newLead(21, 21, "Громкий лид", "Перезвоните")
+	p.waitJS("the notification", `window.__notes.length === 1 && window.__beeps === 1`)
+	var note struct{ Title, Body string }
+	p.eval(`window.__notes[0]`, &note)
+	if note.Title != "New lead" || !strings.Contains(note.Body, "Громкий лид") {
+		t.Errorf("notification %+v", note)
+	}
+
+	// The choice is remembered.
+	p.do(chromedp.Reload())
+	p.waitJS("the inbox after reload", `document.body.dataset.view === 'app'`)
+	var on bool
+	p.eval(`document.querySelector('[data-testid="notify-toggle"]').checked`, &on)
+	if !on {
+		t.Errorf("the toggle is off after a reload")
+	}
+	p.noCSPViolations()
+}
