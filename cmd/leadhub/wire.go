@@ -44,7 +44,7 @@ type backend struct {
 // openBackend opens the store and the queue the configuration names and
 // applies both migrations. onGroupRecreated may be nil.
 func openBackend(ctx context.Context, cfg config.Config, logger *slog.Logger, onGroupRecreated func()) (*backend, error) {
-	st, err := store.Open(ctx, store.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir, Logger: logger})
+	st, err := store.Open(ctx, store.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir, Region: cfg.Region, Logger: logger})
 	if err != nil {
 		return nil, err
 	}
