@@ -174,6 +174,10 @@ func (f *filing) run(ctx context.Context) error {
 	if err := f.findDuplicates(ctx); err != nil {
 		return err
 	}
+	evs, err := f.applyEdits(ctx)
+	if err != nil {
+		return err
+	}
 	if len(f.todo) > 0 {
 		if err := f.matchCards(ctx); err != nil {
 			return err
@@ -190,16 +194,17 @@ func (f *filing) run(ctx context.Context) error {
 		if err := f.clearUnreachable(ctx); err != nil {
 			return err
 		}
-		evs, err := f.buildEvents(ctx)
+		filedEvs, err := f.buildEvents(ctx)
 		if err != nil {
 			return err
 		}
+		evs = append(evs, filedEvs...)
 		if err := f.saveConversations(ctx); err != nil {
 			return err
 		}
-		if f.events, err = f.s.writeEvents(ctx, f.tx, f.now, evs); err != nil {
-			return err
-		}
+	}
+	if f.events, err = f.s.writeEvents(ctx, f.tx, f.now, evs); err != nil {
+		return err
 	}
 	for i, first := range f.dupOf {
 		if first >= 0 {

@@ -42,6 +42,9 @@ type queries struct {
 	InsertSuggestions        string
 	InsertConsents           string
 	LatestClosedConversation string
+	InboundByExternalID      string
+	InsertEdit               string
+	EditMessage              string
 
 	// conversations and messages
 	ConversationByID        string
@@ -195,6 +198,13 @@ func baseQueries() queries {
 			FROM json_each(?) AS j WHERE true
 			ON CONFLICT (client_id, channel_id) WHERE status <> 'closed' DO NOTHING
 			RETURNING id, client_id, channel_id`,
+		InboundByExternalID: `SELECT ` + messageColsM + ` FROM messages m
+			JOIN conversations c ON c.id = m.conversation_id
+			WHERE c.channel_id = ? AND m.external_id = ? AND m.direction = 'in'
+			ORDER BY m.id LIMIT 1`,
+		InsertEdit: `INSERT INTO message_edits (dedupe_key, message_id, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (dedupe_key) DO NOTHING`,
+		EditMessage: `UPDATE messages SET subject = ?, text = ?, attachments = ?, meta = ? WHERE id = ?`,
 		InsertInboundBatch: `INSERT INTO messages
 			(conversation_id, direction, kind, subject, text, attachments, meta, external_id, dedupe_key, created_at)
 			SELECT json_extract(j.value, '$.conversation_id'), 'in', json_extract(j.value, '$.kind'),

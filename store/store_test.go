@@ -48,6 +48,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"OperatorsAndTokens", testOperatorsAndTokens},
 		{"Clients", testClients},
 		{"NotFound", testNotFound},
+		{"Edits", testEdits},
 	}
 	tests = append(tests, cardCases...)
 	for _, tt := range tests {

@@ -1,0 +1,109 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/leadhub/leadhub/inbox"
+)
+
+// applyEdits handles the batch's edit envelopes (inbox.Envelope.Edit): an
+// edit of a message that is stored changes that message, once per edit
+// (its dedupe key is kept in message_edits), and is announced with
+// message.updated; an edit of a message earlier in the same batch is folded
+// into it; an edit of a message leadhub never saw is filed as a message of
+// its own, so the text is not lost. Handled edits leave f.todo.
+func (f *filing) applyEdits(ctx context.Context) ([]newEvent, error) {
+	var (
+		evs  []newEvent
+		rest = f.todo[:0:0]
+	)
+	for k, i := range f.todo {
+		env := &f.envs[i]
+		if !env.Edit || env.ExternalID == "" {
+			rest = append(rest, i)
+			continue
+		}
+		if j := f.earlierInBatch(f.todo[:k], env); j >= 0 {
+			// The original is filed by this very batch: file it as edited.
+			orig := &f.envs[j]
+			orig.Subject, orig.Text, orig.Attachments = env.Subject, env.Text, env.Attachments
+			f.dupOf[i] = j
+			continue
+		}
+		var row messageRow
+		err := f.tx.GetContext(ctx, &row, f.s.q.InboundByExternalID, env.ChannelID, clean(env.ExternalID))
+		if errors.Is(err, sql.ErrNoRows) {
+			rest = append(rest, i)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("find edited message: %w", err)
+		}
+		ev, msg, err := f.edit(ctx, row, env)
+		if err != nil {
+			return nil, err
+		}
+		f.filed[i] = inbox.Filed{Message: msg, Dup: ev == nil}
+		if ev != nil {
+			evs = append(evs, *ev)
+		}
+	}
+	f.todo = rest
+	return evs, nil
+}
+
+// earlierInBatch returns the index of an earlier envelope of the batch that
+// the edit env changes, or -1.
+func (f *filing) earlierInBatch(before []int, env *inbox.Envelope) int {
+	for _, j := range slices.Backward(before) {
+		o := &f.envs[j]
+		if !o.Edit && o.ChannelID == env.ChannelID && o.ExternalID == env.ExternalID {
+			return j
+		}
+	}
+	return -1
+}
+
+// edit writes one edit of a stored message; a nil event means this edit was
+// applied before (a provider retry).
+func (f *filing) edit(ctx context.Context, row messageRow, env *inbox.Envelope) (*newEvent, inbox.Message, error) {
+	res, err := f.tx.ExecContext(ctx, f.s.q.InsertEdit, clean(env.DedupeKey), row.ID, dbTime(f.now))
+	if err != nil {
+		return nil, inbox.Message{}, fmt.Errorf("record edit: %w", err)
+	}
+	msg, err := row.message()
+	if err != nil {
+		return nil, inbox.Message{}, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return nil, msg, err
+	}
+	msg.Subject, msg.Text, msg.Attachments = clean(env.Subject), clean(env.Text), env.Attachments
+	meta := maps.Clone(msg.Meta)
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	meta["edited_at"] = dbTime(f.now)
+	msg.Meta = meta
+	att, err := attachmentsText(msg.Attachments)
+	if err != nil {
+		return nil, inbox.Message{}, fmt.Errorf("encode attachments: %w", err)
+	}
+	metaJSON, err := metaText(meta)
+	if err != nil {
+		return nil, inbox.Message{}, fmt.Errorf("encode meta: %w", err)
+	}
+	if _, err := f.tx.ExecContext(ctx, f.s.q.EditMessage, msg.Subject, msg.Text, att, metaJSON, msg.ID); err != nil {
+		return nil, inbox.Message{}, fmt.Errorf("edit message %d: %w", msg.ID, err)
+	}
+	conv, err := f.s.conversation(ctx, f.tx, f.s.q.ConversationByID, msg.ConversationID)
+	if err != nil {
+		return nil, inbox.Message{}, fmt.Errorf("conversation of edited message: %w", err)
+	}
+	return &newEvent{inbox.EventMessageUpdated, messageEvent{Message: msg, Conversation: &conv}, conv.ClientID}, msg, nil
+}
