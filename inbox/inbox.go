@@ -47,6 +47,10 @@ type Identity struct {
 type Contact struct {
 	Name       string     `json:"name,omitempty"`
 	Identities []Identity `json:"identities"`
+	// Fields are card fields the channel knows about the sender (a
+	// Telegram username, the campaign a deep link came from). They fill the
+	// card's custom fields that are still empty; an operator's value wins.
+	Fields map[string]string `json:"fields,omitempty"`
 	// RawPhones are phone numbers the sender wrote that did not parse. They
 	// are kept on the card for the operator and never used for matching.
 	RawPhones []string `json:"raw_phones,omitempty"`

@@ -107,3 +107,40 @@ func (f *filing) edit(ctx context.Context, row messageRow, env *inbox.Envelope) 
 	}
 	return &newEvent{inbox.EventMessageUpdated, messageEvent{Message: msg, Conversation: &conv}, conv.ClientID}, msg, nil
 }
+
+// fillCardFields writes the card fields channels report about senders
+// (inbox.Contact.Fields) into custom fields that are still empty; what an
+// operator typed is never overwritten.
+func (f *filing) fillCardFields(ctx context.Context) error {
+	for _, i := range f.todo {
+		fields := f.envs[i].From.Fields
+		if len(fields) == 0 {
+			continue
+		}
+		id := f.resolved(f.clientOf[i])
+		c, err := f.s.client(ctx, f.tx, id)
+		if err != nil {
+			return fmt.Errorf("read card %d: %w", id, err)
+		}
+		changed := false
+		for k, v := range fields {
+			k, v = clean(k), clean(v)
+			if k == "" || v == "" || c.CustomFields[k] != "" {
+				continue
+			}
+			if c.CustomFields == nil {
+				c.CustomFields = map[string]string{}
+			}
+			c.CustomFields[k] = v
+			changed = true
+		}
+		if !changed {
+			continue
+		}
+		if err := f.s.saveClient(ctx, f.tx, c, f.now); err != nil {
+			return err
+		}
+		f.markChanged(id)
+	}
+	return nil
+}

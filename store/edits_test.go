@@ -61,3 +61,29 @@ func testEdits(t *testing.T, s *store.Store) {
 		t.Fatalf("messages = %d, want 3", got)
 	}
 }
+
+// testCardFields: fields a channel reports fill empty custom fields of the
+// card and never overwrite what is there.
+func testCardFields(t *testing.T, s *store.Store) {
+	e := tgEnvelope("tg:tg:20", "1:1", "/start", false)
+	e.From.Fields = map[string]string{"telegram_username": "@anna_k", "source": "telegram:spring_sale"}
+	filed, _ := file(t, s, e)
+	conv, err := s.GetConversation(ctxT(t), filed[0].Message.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.GetClient(ctxT(t), conv.ClientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CustomFields["telegram_username"] != "@anna_k" || c.CustomFields["source"] != "telegram:spring_sale" {
+		t.Fatalf("custom fields = %v", c.CustomFields)
+	}
+	e2 := tgEnvelope("tg:tg:21", "1:2", "hi", false)
+	e2.From.Fields = map[string]string{"telegram_username": "@anna_new", "source": "telegram:other"}
+	file(t, s, e2)
+	c, _ = s.GetClient(ctxT(t), conv.ClientID)
+	if c.CustomFields["telegram_username"] != "@anna_k" || c.CustomFields["source"] != "telegram:spring_sale" {
+		t.Fatalf("custom fields overwritten: %v", c.CustomFields)
+	}
+}

@@ -185,6 +185,9 @@ func (f *filing) run(ctx context.Context) error {
 		if err := f.recordConsents(ctx); err != nil {
 			return err
 		}
+		if err := f.fillCardFields(ctx); err != nil {
+			return err
+		}
 		if err := f.resolveConversations(ctx); err != nil {
 			return err
 		}

@@ -161,8 +161,16 @@ func (c *Channel) envelope(updateID int64, m *message, edit bool) (env inbox.Env
 			}
 		}
 	}
+	fields := map[string]string{}
 	if m.From.Username != "" {
 		meta["telegram_username"] = m.From.Username
+		fields["telegram_username"] = "@" + m.From.Username
+	}
+	if p := meta["start_payload"]; p != "" {
+		fields["source"] = "telegram:" + p
+	}
+	if len(fields) == 0 {
+		fields = nil
 	}
 	if m.ReplyTo != nil && m.ReplyTo.MessageID > 0 {
 		meta["reply_to"] = externalID(m.Chat.ID, m.ReplyTo.MessageID)
@@ -182,7 +190,7 @@ func (c *Channel) envelope(updateID int64, m *message, edit bool) (env inbox.Env
 		ChannelID:   c.opts.ChannelID,
 		ChannelType: inbox.ChannelTelegram,
 		Kind:        inbox.KindText,
-		From:        inbox.Contact{Name: strings.TrimSpace(m.From.FirstName + " " + m.From.LastName), Identities: ids},
+		From:        inbox.Contact{Name: strings.TrimSpace(m.From.FirstName + " " + m.From.LastName), Identities: ids, Fields: fields},
 		Text:        text,
 		Attachments: atts,
 		Meta:        meta,
