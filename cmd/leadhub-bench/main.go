@@ -5,9 +5,9 @@
 //	leadhub-bench --url http://localhost:8080 --channel crm --secret S --token T \
 //	    --n 5000 --concurrency 32 --senders 500
 //
-// It posts signed messages to the API channel while one websocket listens
-// (from event 0, so point it at a fresh hub to keep the replay short), and
-// prints the accepted rate and p50/p90/p99 of accept→frame latency.
+// It posts messages to an API, form (--type form) or Telegram (--type
+// telegram) channel while one websocket listens (from event 0, so point it
+// at a fresh hub to keep the replay short), and prints the accepted rate and p50/p90/p99 of accept→frame latency.
 package main
 
 import (
@@ -15,7 +15,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -36,18 +38,24 @@ func main() {
 
 func run() error {
 	base := flag.String("url", "http://localhost:8080", "hub base URL")
-	channel := flag.String("channel", "crm", "API channel id")
-	secret := flag.String("secret", os.Getenv("LEADHUB_BENCH_SECRET"), "API channel secret")
+	channel := flag.String("channel", "crm", "channel id")
+	kind := flag.String("type", "api", "channel type: api (signed JSON), form (urlencoded) or telegram (Bot API updates)")
+	secret := flag.String("secret", os.Getenv("LEADHUB_BENCH_SECRET"), "channel secret (API HMAC key, Telegram secret token; unused for forms)")
 	token := flag.String("token", os.Getenv("LEADHUB_BENCH_TOKEN"), "operator API token (for the websocket)")
 	n := flag.Int("n", 2000, "messages to send")
 	conc := flag.Int("concurrency", 16, "concurrent senders")
 	senders := flag.Int("senders", 200, "distinct people the messages come from")
 	timeout := flag.Duration("timeout", 2*time.Minute, "give up waiting for frames after this")
 	flag.Parse()
-	if *secret == "" || *token == "" {
-		return fmt.Errorf("--secret and --token are required")
+	if *token == "" || (*secret == "" && *kind != "form") {
+		return fmt.Errorf("--token and (except for forms) --secret are required")
+	}
+	build, ok := requests[*kind]
+	if !ok {
+		return fmt.Errorf("--type must be api, form or telegram")
 	}
 	runID := fmt.Sprintf("%d", time.Now().UnixNano())
+	seqBase := time.Now().Unix() % 1000000 * 100000
 
 	wsURL := strings.Replace(strings.Replace(*base, "https://", "wss://", 1), "http://", "ws://", 1) + "/api/v1/ws?after=0"
 	conn, _, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Authorization": {"Bearer " + *token}})
@@ -69,18 +77,19 @@ func run() error {
 				Type string `json:"type"`
 				Data struct {
 					Message struct {
-						ExternalID string `json:"external_id"`
+						Text string `json:"text"`
 					} `json:"message"`
 				} `json:"data"`
 			}
 			if err := conn.ReadJSON(&ev); err != nil {
 				return
 			}
-			if ev.Type != "message.created" || !strings.HasPrefix(ev.Data.Message.ExternalID, runID) {
+			id := marker.FindString(ev.Data.Message.Text)
+			if ev.Type != "message.created" || !strings.HasPrefix(id, runID) {
 				continue
 			}
 			mu.Lock()
-			seen[ev.Data.Message.ExternalID] = time.Now()
+			seen[id] = time.Now()
 			done := len(seen) == *n
 			mu.Unlock()
 			if done {
@@ -103,10 +112,7 @@ func run() error {
 					return
 				}
 				id := fmt.Sprintf("%s-%d", runID, i)
-				body := fmt.Sprintf(`{"id":%q,"from":{"name":"Bench %d","phone":"+7999%07d"},"text":"bench message %d"}`, id, i%*senders, i%*senders, i)
-				req, _ := http.NewRequest(http.MethodPost, *base+"/hooks/api/"+*channel, strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set(connectors.SignatureHeader, connectors.Sign(*secret, []byte(body)))
+				req := build(*base+"/hooks/"+*kind+"/"+*channel, *secret, id, seqBase+int64(i), i%*senders)
 				resp, err := client.Do(req)
 				if err != nil {
 					failed.Add(1)
@@ -153,6 +159,41 @@ func run() error {
 		return fmt.Errorf("%d accepted messages never reached the websocket", len(accepted)-len(seen))
 	}
 	return nil
+}
+
+// marker finds a message's bench id ("<run>-<n>") in its text, whatever
+// the channel made of the text around it.
+var marker = regexp.MustCompile(`[0-9]{19}-[0-9]+`)
+
+// requests build one inbound request per channel type, carrying id in the
+// message text.
+// seq is a number unique to this run and request (Telegram's update_id).
+var requests = map[string]func(url, secret, id string, seq int64, sender int) *http.Request{
+	"api": func(url, secret, id string, seq int64, sender int) *http.Request {
+		body := fmt.Sprintf(`{"id":%q,"from":{"name":"Bench %d","phone":"+7999%07d"},"text":"bench message %s"}`, id, sender, sender, id)
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(connectors.SignatureHeader, connectors.Sign(secret, []byte(body)))
+		return req
+	},
+	"form": func(url, _, id string, seq int64, sender int) *http.Request {
+		form := neturl.Values{"name": {fmt.Sprintf("Bench %d", sender)}, "phone": {fmt.Sprintf("+7999%07d", sender)},
+			"message": {"bench message " + id}, "utm_source": {"bench"}}
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Accept", "application/json")
+		return req
+	},
+	"telegram": func(url, secret, id string, seq int64, sender int) *http.Request {
+		user := 500000000 + sender
+		body := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":"private","first_name":"Bench"},`+
+			`"from":{"id":%d,"is_bot":false,"first_name":"Bench","last_name":"%d"},"text":"bench message %s"}}`,
+			seq, seq%1000000+1, time.Now().Unix(), user, user, sender, id)
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		return req
+	},
 }
 
 func pct(d []time.Duration, p int) time.Duration {

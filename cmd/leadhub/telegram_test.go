@@ -1,0 +1,204 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/leadhub/leadhub/config"
+	"github.com/leadhub/leadhub/inbox"
+)
+
+const (
+	tgToken   = "7000000001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+	tgSecret  = "hook_Secret-123"
+	tgBlocked = "2222222"
+)
+
+// fakeBotAPI speaks the Bot API's wire format for the methods the hub
+// calls: POST /bot<token>/<method> with form parameters, answered with
+// {"ok":true,"result":...} or {"ok":false,"error_code":N,"description":...}
+// and the HTTP status equal to error_code.
+type fakeBotAPI struct {
+	mu    sync.Mutex
+	calls map[string][]map[string]string
+	next  int
+}
+
+func (f *fakeBotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	method, ok := strings.CutPrefix(r.URL.Path, "/bot"+tgToken+"/")
+	if !ok {
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"ok":false,"error_code":401,"description":"Unauthorized"}`)
+		return
+	}
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		r.ParseForm()
+	}
+	params := map[string]string{}
+	for k, v := range r.Form {
+		params[k] = v[0]
+	}
+	f.mu.Lock()
+	if f.calls == nil {
+		f.calls = map[string][]map[string]string{}
+	}
+	f.calls[method] = append(f.calls[method], params)
+	f.next++
+	id := f.next
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	switch method {
+	case "getMe":
+		io.WriteString(w, `{"ok":true,"result":{"id":7000000001,"is_bot":true,"first_name":"Shop","username":"shop_bot"}}`)
+	case "setWebhook", "deleteWebhook":
+		io.WriteString(w, `{"ok":true,"result":true,"description":"Webhook was set"}`)
+	case "getWebhookInfo":
+		io.WriteString(w, `{"ok":true,"result":{"url":"","has_custom_certificate":false,"pending_update_count":0}}`)
+	case "sendMessage":
+		if params["chat_id"] == tgBlocked {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}`)
+			return
+		}
+		fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"date":1700000000,"chat":{"id":%s,"type":"private"},"text":%q}}`,
+			id, params["chat_id"], params["text"])
+	default:
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, `{"ok":false,"error_code":404,"description":"Not Found: method not found"}`)
+	}
+}
+
+func (f *fakeBotAPI) sent(method string) []map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]map[string]string(nil), f.calls[method]...)
+}
+
+func postUpdate(t *testing.T, base, secret string, body []byte) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/hooks/telegram/tg", strings.NewReader(string(body)))
+	req.Header.Set("Content-Type", "application/json")
+	if secret != "" {
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestTelegramThroughTheHub: a real update posted to the webhook (twice, as
+// Telegram retries) becomes one message on a card with the Telegram
+// identity; the operator's reply goes out with sendMessage and is marked
+// sent; a reply to a user who blocked the bot fails with Telegram's reason
+// and marks the identity unreachable. A wrong secret is 403.
+func TestTelegramThroughTheHub(t *testing.T) {
+	fake := &fakeBotAPI{}
+	api := httptest.NewServer(fake)
+	defer api.Close()
+	cfg := testConfig(t, false, false, "")
+	cfg.HTTP.PublicURL = "https://hub.example.com"
+	cfg.Channels = append(cfg.Channels, config.Channel{ID: "tg", Type: "telegram", Token: tgToken, Secret: tgSecret, Mode: "webhook", APIURL: api.URL})
+	token := createToken(t, cfg)
+	hub := startHub(t, cfg)
+	ws := dialWS(t, hub.base, token, 0)
+
+	waitFor(t, "setWebhook", func() bool { return len(fake.sent("setWebhook")) == 1 })
+	if hook := fake.sent("setWebhook")[0]; hook["url"] != "https://hub.example.com/hooks/telegram/tg" || hook["secret_token"] != tgSecret {
+		t.Fatalf("setWebhook(%v)", hook)
+	}
+
+	update, err := os.ReadFile("../../connectors/telegram/testdata/telegram-update-text.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := postUpdate(t, hub.base, "wrong", update); code != http.StatusForbidden {
+		t.Fatalf("wrong secret: %d, want 403", code)
+	}
+	for range 2 {
+		if code := postUpdate(t, hub.base, tgSecret, update); code != http.StatusOK {
+			t.Fatalf("update: %d", code)
+		}
+	}
+	var created struct {
+		Message      inbox.Message      `json:"message"`
+		Conversation inbox.Conversation `json:"conversation"`
+	}
+	json.Unmarshal(nextEvent(t, ws, inbox.EventMessageCreated).Data, &created)
+	if created.Conversation.ChannelType != inbox.ChannelTelegram || created.Message.Text != "/start" {
+		t.Fatalf("filed %+v", created)
+	}
+	waitFor(t, "queue drained", func() bool {
+		st, err := hub.hub.backend.queue.Stats(t.Context())
+		return err == nil && st.Depth == 0
+	})
+	if got := count(t, hub.hub, "messages"); got != 1 {
+		t.Fatalf("one update posted twice gave %d messages", got)
+	}
+	var card inbox.ClientDetail
+	apiGet(t, hub.base, token, fmt.Sprintf("/api/v1/clients/%d", created.Conversation.ClientID), &card)
+	if card.Name != "Test Firstname Test Lastname" || len(card.Identities) != 1 || card.Identities[0] != (inbox.Identity{Kind: inbox.IdentityTelegram, Value: "1111111"}) ||
+		card.CustomFields["telegram_username"] != "@Testusername" {
+		t.Fatalf("card = %+v", card)
+	}
+
+	reply := func(convID int64, text string) {
+		req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/api/v1/conversations/%d/messages", hub.base, convID), strings.NewReader(fmt.Sprintf(`{"text":%q}`, text)))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("reply: %d", resp.StatusCode)
+		}
+	}
+	delivery := func() inbox.Message {
+		for {
+			var upd struct {
+				Message inbox.Message `json:"message"`
+			}
+			json.Unmarshal(nextEvent(t, ws, inbox.EventMessageUpdated).Data, &upd)
+			if upd.Message.Direction == inbox.DirectionOut && upd.Message.Delivery != inbox.DeliveryQueued {
+				return upd.Message
+			}
+		}
+	}
+	reply(created.Conversation.ID, "Здравствуйте! Чем помочь?")
+	if m := delivery(); m.Delivery != inbox.DeliverySent {
+		t.Fatalf("reply delivery = %s (%s)", m.Delivery, m.Error)
+	}
+	sent := fake.sent("sendMessage")
+	if len(sent) != 1 || sent[0]["chat_id"] != "1111111" || sent[0]["text"] != "Здравствуйте! Чем помочь?" {
+		t.Fatalf("sendMessage calls %v", sent)
+	}
+
+	// A customer who blocked the bot.
+	blocked := strings.NewReplacer("1111111", tgBlocked, `"update_id":10000`, `"update_id":10001`).Replace(string(update))
+	if code := postUpdate(t, hub.base, tgSecret, []byte(blocked)); code != http.StatusOK {
+		t.Fatalf("update: %d", code)
+	}
+	json.Unmarshal(nextEvent(t, ws, inbox.EventMessageCreated).Data, &created)
+	reply(created.Conversation.ID, "Вы здесь?")
+	m := delivery()
+	if m.Delivery != inbox.DeliveryFailed || !strings.Contains(m.Error, "blocked") {
+		t.Fatalf("reply to a blocked user: %s (%q)", m.Delivery, m.Error)
+	}
+	apiGet(t, hub.base, token, fmt.Sprintf("/api/v1/clients/%d", created.Conversation.ClientID), &card)
+	if len(card.Unreachable) != 1 || card.Unreachable[0].Value != tgBlocked {
+		t.Fatalf("blocked identity not marked unreachable: %+v", card.Unreachable)
+	}
+	if strings.Contains(hub.logs.String(), tgToken) {
+		t.Fatal("the bot token appears in the logs")
+	}
+}
