@@ -51,6 +51,8 @@ func (s *Server) routes() http.Handler {
 	api("GET /api/v1/duplicates", s.api.listDuplicates)
 	api("POST /api/v1/duplicates/{id}/dismiss", s.api.dismissDuplicate)
 	api("GET /api/v1/ws", s.ws.serve)
+	api("GET /api/v1/channels/{id}/status", s.channelStatus)
+	api("GET /files/{id}/{name}", s.files.serve)
 
 	var h http.Handler = mux
 	h = recoverer(h)

@@ -134,6 +134,11 @@ type Options struct {
 	Metrics *Metrics
 	// Hub may be nil; the server then makes its own (see NewHub).
 	Hub *Hub
+	// Files serves stored attachments at /files/{id}/{name}; may be nil.
+	Files FileOpener
+	// ChannelStatus reports a channel's health for the operators (a
+	// Telegram webhook's pending updates and last error), by channel id.
+	ChannelStatus map[string]func(ctx context.Context) (any, error)
 	// Ready reports whether the database and the queue are reachable; nil
 	// means always ready.
 	Ready func(ctx context.Context) error
@@ -166,6 +171,8 @@ type Server struct {
 	metrics *Metrics
 	hub     *Hub
 	hooks   *hookHandler
+	files   *filesHandler
+	status  map[string]func(ctx context.Context) (any, error)
 	api     *apiHandler
 	ws      *wsHandler
 	ready   func(ctx context.Context) error
@@ -240,10 +247,29 @@ func New(opts Options) (*Server, error) {
 			pub:   pub,
 			kick:  opts.Kick,
 		},
-		ws: newWSHandler(opts.Store, hub, public),
+		ws:     newWSHandler(opts.Store, hub, public),
+		files:  &filesHandler{files: opts.Files},
+		status: opts.ChannelStatus,
 	}
 	s.handler = s.routes()
 	return s, nil
+}
+
+// channelStatus answers GET /api/v1/channels/{id}/status.
+func (s *Server) channelStatus(w http.ResponseWriter, r *http.Request) {
+	fn, ok := s.status[r.PathValue("id")]
+	if !ok {
+		writeError(w, r, inbox.Errorf(inbox.ENOTFOUND, "no status for this channel"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	st, err := fn(ctx)
+	if err != nil {
+		writeError(w, r, inbox.Errorf(inbox.EUNAVAILABLE, "the channel's provider did not answer"))
+		return
+	}
+	writeJSON(w, r, http.StatusOK, st)
 }
 
 // Handler returns the whole HTTP handler: routes and middleware.

@@ -198,6 +198,18 @@ func TestTelegramThroughTheHub(t *testing.T) {
 	if len(card.Unreachable) != 1 || card.Unreachable[0].Value != tgBlocked {
 		t.Fatalf("blocked identity not marked unreachable: %+v", card.Unreachable)
 	}
+	// The channel status shows the webhook's health from getWebhookInfo.
+	var status struct {
+		BotUsername        string `json:"bot_username"`
+		PendingUpdateCount int    `json:"pending_update_count"`
+	}
+	if code := apiGet(t, hub.base, token, "/api/v1/channels/tg/status", &status); code != http.StatusOK || status.BotUsername != "shop_bot" {
+		t.Fatalf("channel status: %d %+v", code, status)
+	}
+	if len(fake.sent("getWebhookInfo")) == 0 {
+		t.Fatal("status did not ask Telegram")
+	}
+
 	if strings.Contains(hub.logs.String(), tgToken) {
 		t.Fatal("the bot token appears in the logs")
 	}

@@ -119,6 +119,7 @@ type wiredChannels struct {
 	hooks     map[string]web.Hook
 	senders   map[string]inbox.Sender
 	resolvers map[string]inbox.Resolver
+	status    map[string]func(ctx context.Context) (any, error)
 	// runners are the channels' own loops (long polling, webhook
 	// registration); each gets the queue to put what it receives in.
 	runners []func(ctx context.Context, sink inbox.Sink) error
@@ -131,6 +132,7 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 		hooks:     map[string]web.Hook{},
 		senders:   map[string]inbox.Sender{},
 		resolvers: map[string]inbox.Resolver{},
+		status:    map[string]func(ctx context.Context) (any, error){},
 	}
 	for _, ch := range cfg.Channels {
 		log := logger.With("channel", ch.ID)
@@ -170,6 +172,7 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 			}
 			w.senders[ch.ID] = c
 			w.resolvers[ch.ID] = c
+			w.status[ch.ID] = func(ctx context.Context) (any, error) { return c.Status(ctx) }
 			w.runners = append(w.runners, func(ctx context.Context, sink inbox.Sink) error {
 				// Telegram may be unreachable at boot; the hub still starts
 				// and the channel status shows the webhook's state.
@@ -229,10 +232,13 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		Hooks:     chans.hooks,
 		Metrics:   metrics,
 		Hub:       wsHub,
-		Publisher: publisher,
-		Ready:     b.ready,
-		Kick:      func() { outbound.Kick() },
-		HookRate:  cfg.HTTP.HookRate,
+		Files:     files,
+
+		ChannelStatus: chans.status,
+		Publisher:     publisher,
+		Ready:         b.ready,
+		Kick:          func() { outbound.Kick() },
+		HookRate:      cfg.HTTP.HookRate,
 	})
 	if err != nil {
 		b.Close()

@@ -94,9 +94,12 @@ func (s *Store) Save(ctx context.Context, name, mimeType string, max int64, r io
 	if err := os.MkdirAll(filepath.Dir(data), 0o750); err != nil {
 		return inbox.Attachment{}, fmt.Errorf("filestore: save: %w", err)
 	}
-	meta, _ := json.Marshal(Meta{Name: name, MIME: mimeType, Size: n})
-	if err := os.WriteFile(metaPath, meta, 0o640); err != nil {
-		return inbox.Attachment{}, fmt.Errorf("filestore: save: %w", err)
+	// The first name a file was saved under stays its name.
+	if _, err := os.Stat(metaPath); errors.Is(err, fs.ErrNotExist) {
+		meta, _ := json.Marshal(Meta{Name: name, MIME: mimeType, Size: n})
+		if err := os.WriteFile(metaPath, meta, 0o640); err != nil {
+			return inbox.Attachment{}, fmt.Errorf("filestore: save: %w", err)
+		}
 	}
 	if err := os.Rename(tmp.Name(), data); err != nil {
 		return inbox.Attachment{}, fmt.Errorf("filestore: save: %w", err)
@@ -106,7 +109,15 @@ func (s *Store) Save(ctx context.Context, name, mimeType string, max int64, r io
 
 // Open returns the file with the given id and what is known of it; an
 // unknown or malformed id is ENOTFOUND. The caller closes the file.
-func (s *Store) Open(ctx context.Context, id string) (*os.File, Meta, error) {
+func (s *Store) Open(ctx context.Context, id string) (*os.File, inbox.Attachment, error) {
+	f, m, err := s.open(id)
+	if err != nil {
+		return nil, inbox.Attachment{}, err
+	}
+	return f, inbox.Attachment{URL: URLPrefix + id + "/" + m.Name, Name: m.Name, MIME: m.MIME, Size: m.Size}, nil
+}
+
+func (s *Store) open(id string) (*os.File, Meta, error) {
 	if !validID.MatchString(id) {
 		return nil, Meta{}, inbox.Errorf(inbox.ENOTFOUND, "file not found")
 	}

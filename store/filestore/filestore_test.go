@@ -36,7 +36,7 @@ func TestSaveOpenDedupe(t *testing.T) {
 	}
 	defer f.Close()
 	got, _ := io.ReadAll(f)
-	if string(got) != "%PDF-1.7 price" || meta.Size != 14 {
+	if string(got) != "%PDF-1.7 price" || meta.Size != 14 || meta.URL != a.URL || meta.MIME != "application/pdf" {
 		t.Fatalf("read back %q, %+v", got, meta)
 	}
 }

@@ -1,0 +1,62 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/leadhub/leadhub/inbox"
+)
+
+// FileOpener opens stored attachments by id (store/filestore implements it).
+type FileOpener interface {
+	Open(ctx context.Context, id string) (*os.File, inbox.Attachment, error)
+}
+
+// filesHandler serves attachments to operators. Files come from customers,
+// so nothing is ever rendered as a page of ours: only media and PDFs are
+// shown inline, everything else is a download, and a sandbox CSP keeps even
+// a disguised HTML file inert.
+type filesHandler struct {
+	files FileOpener
+}
+
+// inlineTypes are shown in the page (img, audio, video players, PDFs).
+var inlineTypes = map[string]bool{
+	"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true,
+	"audio/mpeg": true, "audio/ogg": true, "audio/wav": true, "audio/mp4": true,
+	"video/mp4": true, "video/webm": true, "application/pdf": true,
+}
+
+func (h *filesHandler) serve(w http.ResponseWriter, r *http.Request) {
+	if h.files == nil {
+		writeError(w, r, inbox.Errorf(inbox.ENOTFOUND, "file not found"))
+		return
+	}
+	f, att, err := h.files.Open(r.Context(), r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		writeError(w, r, fmt.Errorf("web: stat file: %w", err))
+		return
+	}
+	mime := strings.ToLower(strings.TrimSpace(strings.Split(att.MIME, ";")[0]))
+	disposition := "inline"
+	if !inlineTypes[mime] {
+		mime, disposition = "application/octet-stream", "attachment"
+	}
+	w.Header().Set("Content-Type", mime)
+	w.Header().Set("Content-Disposition", disposition+"; filename*=UTF-8''"+url.PathEscape(att.Name))
+	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	w.Header().Set("Cache-Control", "private, max-age=86400, immutable")
+	// Content-addressed: the id is the content's hash, so it is its ETag.
+	w.Header().Set("ETag", `"`+r.PathValue("id")+`"`)
+	http.ServeContent(w, r, "", st.ModTime(), f)
+}

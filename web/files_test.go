@@ -1,0 +1,86 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/leadhub/leadhub/inbox"
+)
+
+// dirFiles opens files from a directory by name, with a fixed MIME per id.
+type dirFiles struct {
+	dir  string
+	mime map[string]string
+}
+
+func (d dirFiles) Open(_ context.Context, id string) (*os.File, inbox.Attachment, error) {
+	m, ok := d.mime[id]
+	if !ok {
+		return nil, inbox.Attachment{}, inbox.Errorf(inbox.ENOTFOUND, "file not found")
+	}
+	f, err := os.Open(filepath.Join(d.dir, id))
+	return f, inbox.Attachment{Name: "файл " + id, MIME: m}, err
+}
+
+func TestFilesAreServedSafely(t *testing.T) {
+	dir := t.TempDir()
+	for id, body := range map[string]string{"photo": "\x89PNG...", "page": "<script>alert(1)</script>", "voice": "OggS..."} {
+		if err := os.WriteFile(filepath.Join(dir, id), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := dirFiles{dir: dir, mime: map[string]string{"photo": "image/png", "page": "text/html", "voice": "audio/ogg"}}
+	s := newTestServer(t, Options{Files: files})
+
+	if w := do(t, s.Handler(), "GET", "/files/photo/x.png", ""); w.Code != http.StatusUnauthorized {
+		t.Fatalf("without a token: %d, want 401", w.Code)
+	}
+	tests := []struct {
+		id, wantType, wantDisposition string
+	}{
+		{"photo", "image/png", "inline"},
+		{"voice", "audio/ogg", "inline"},
+		// Customer HTML must never render as our page.
+		{"page", "application/octet-stream", "attachment"},
+	}
+	for _, tt := range tests {
+		w := do(t, s.Handler(), "GET", "/files/"+tt.id+"/name", "", authed()...)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: %d", tt.id, w.Code)
+		}
+		h := w.Result().Header
+		if h.Get("Content-Type") != tt.wantType || !strings.HasPrefix(h.Get("Content-Disposition"), tt.wantDisposition) ||
+			!strings.Contains(h.Get("Content-Security-Policy"), "sandbox") || h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: headers %v", tt.id, h)
+		}
+	}
+	if w := do(t, s.Handler(), "GET", "/files/nope/x", "", authed()...); w.Code != http.StatusNotFound {
+		t.Errorf("unknown file: %d, want 404", w.Code)
+	}
+	// Range requests work (audio players seek).
+	if w := do(t, s.Handler(), "GET", "/files/voice/v.ogg", "", append(authed(), "Range", "bytes=0-3")...); w.Code != http.StatusPartialContent || w.Body.String() != "OggS" {
+		t.Errorf("range: %d %q", w.Code, w.Body.String())
+	}
+}
+
+func TestChannelStatus(t *testing.T) {
+	s := newTestServer(t, Options{ChannelStatus: map[string]func(context.Context) (any, error){
+		"tg":   func(context.Context) (any, error) { return map[string]int{"pending_update_count": 3}, nil },
+		"down": func(context.Context) (any, error) { return nil, errors.New("dial tcp: api.telegram.org: i/o timeout") },
+	}})
+	if w := do(t, s.Handler(), "GET", "/api/v1/channels/tg/status", "", authed()...); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"pending_update_count":3`) {
+		t.Errorf("status: %d %s", w.Code, w.Body.String())
+	}
+	w := do(t, s.Handler(), "GET", "/api/v1/channels/down/status", "", authed()...)
+	if w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "api.telegram.org") {
+		t.Errorf("provider down: %d %s", w.Code, w.Body.String())
+	}
+	if w := do(t, s.Handler(), "GET", "/api/v1/channels/crm/status", "", authed()...); w.Code != http.StatusNotFound {
+		t.Errorf("channel without status: %d", w.Code)
+	}
+}
