@@ -15,6 +15,9 @@ type ConversationFilter struct {
 	Q          string
 	Cursor     string // opaque, from the previous page's next
 	Limit      int    // default 50, at most 200
+	// Scope, when set, lists only what it lets its operator see; nil
+	// lists everything.
+	Scope *Scope
 }
 
 // ConversationPatch changes a conversation; nil fields stay as they are.
