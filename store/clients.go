@@ -26,19 +26,41 @@ const clientHistory = 200
 // any identity value (an email address, a Telegram id), or by a tag. Limit
 // defaults to 50, at most 200. A bad cursor is EINVALID.
 func (s *Store) ListClients(ctx context.Context, q, cursor string, limit int) ([]inbox.Client, string, error) {
+	return s.ListVisibleClients(ctx, inbox.Scope{All: true}, q, cursor, limit)
+}
+
+// ListVisibleClients is ListClients of the cards the scope sees: for a
+// restricted operator, the cards with a conversation they see.
+func (s *Store) ListVisibleClients(ctx context.Context, scope inbox.Scope, q, cursor string, limit int) ([]inbox.Client, string, error) {
 	before, err := parseIDCursor(cursor)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list clients: %w", err)
 	}
 	limit = clampLimit(limit, 50, 200)
 	var rows []clientRow
-	if f := newClientSearch(q, s.region); f.on {
+	f := newClientSearch(q, s.region)
+	switch {
+	case scope.All && f.on:
 		err = s.db.SelectContext(ctx, &rows, s.q.SearchClients,
 			f.sub, f.sub, flag(before != 0), before, limit+1,
 			f.phone, f.lo, f.hi, f.plo, f.phi, f.rlo, f.rhi, f.tag, flag(before != 0), before, limit+1,
 			limit+1)
-	} else {
+	case scope.All:
 		err = s.db.SelectContext(ctx, &rows, s.q.ListClients, flag(before != 0), before, limit+1)
+	default:
+		var hidden string
+		if hidden, err = jsonArg(nonNilStrings(scope.HiddenChannels)); err != nil {
+			break
+		}
+		op := scope.OperatorID
+		if f.on {
+			err = s.db.SelectContext(ctx, &rows, s.q.SearchClientsScoped,
+				f.sub, f.sub, flag(before != 0), before, op, hidden, limit+1,
+				f.phone, f.lo, f.hi, f.plo, f.phi, f.rlo, f.rhi, f.tag, flag(before != 0), before, op, hidden, limit+1,
+				limit+1)
+		} else {
+			err = s.db.SelectContext(ctx, &rows, s.q.ListClientsScoped, flag(before != 0), before, op, hidden, limit+1)
+		}
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list clients: %w", err)
@@ -570,6 +592,9 @@ func (s *Store) AddNote(ctx context.Context, operatorID, clientID int64, text st
 		}
 		note = inbox.Note{ID: ids[0], ClientID: clientID, AuthorID: nullID(sql.NullInt64{Int64: operatorID, Valid: operatorID != 0}),
 			Text: text, CreatedAt: at}
+		if err := s.audit(ctx, tx, operatorID, "client.note", "client", clientID, map[string]any{"note_id": note.ID}, at); err != nil {
+			return err
+		}
 		evs, err = s.cardTouched(ctx, tx, clientID, at)
 		return err
 	})
@@ -711,6 +736,9 @@ func (s *Store) CreateTask(ctx context.Context, operatorID, clientID int64, t in
 		}
 		t.ClientID, t.Done, t.CreatedAt = clientID, false, at
 		t.CreatedBy = nullID(sql.NullInt64{Int64: operatorID, Valid: operatorID != 0})
+		if err := s.audit(ctx, tx, operatorID, "client.task", "client", clientID, map[string]any{"task_id": t.ID}, at); err != nil {
+			return err
+		}
 		evs, err = s.cardTouched(ctx, tx, clientID, at)
 		return err
 	})

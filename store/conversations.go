@@ -22,8 +22,9 @@ type queryer interface {
 // ListConversations returns conversations newest activity first
 // (last_message_at DESC, id DESC) and the cursor of the next page, "" after
 // the last. Q matches a substring of the client's name (case-insensitive) or
-// of one of the client's identity values. Limit defaults to 50, at most 200.
-// An unknown status or a bad cursor is EINVALID.
+// of one of the client's identity values. A Scope lists only what its
+// operator sees. Limit defaults to 50, at most 200. An unknown status or a
+// bad cursor is EINVALID.
 func (s *Store) ListConversations(ctx context.Context, f inbox.ConversationFilter) ([]inbox.Conversation, string, error) {
 	if f.Status != "" && !f.Status.Valid() {
 		return nil, "", fmt.Errorf("store: list conversations: %w", inbox.Errorf(inbox.EINVALID, "invalid status %q", f.Status))
@@ -34,12 +35,17 @@ func (s *Store) ListConversations(ctx context.Context, f inbox.ConversationFilte
 	}
 	limit := clampLimit(f.Limit, 50, 200)
 	pat := likePattern(f.Q)
+	restricted, opID, hidden, err := scopeArgs(f.Scope)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: list conversations: %w", err)
+	}
 	var rows []conversationRow
 	err = s.db.SelectContext(ctx, &rows, s.q.ListConversations,
 		string(f.Status), string(f.Status),
 		f.ChannelID, f.ChannelID,
 		f.AssigneeID, f.AssigneeID,
 		flag(f.Unassigned),
+		restricted, opID, hidden,
 		pat, pat, pat,
 		flag(cur.id != 0), dbTime(cur.at), dbTime(cur.at), cur.id,
 		limit+1)

@@ -126,6 +126,52 @@ type queries struct {
 	OperatorByToken string
 	TouchToken      string
 
+	// access: who sees what (issue 4)
+	VisibleConversations string
+	VisibleClients       string
+	ListClientsScoped    string
+	SearchClientsScoped  string
+	LastEventID          string
+
+	// operators, teams, sessions, tokens, login lockout, audit (issue 4)
+	OperatorByID       string
+	ListOperators      string
+	SaveOperator       string
+	SetPassword        string
+	OtherActiveAdmins  string
+	TeamsOfOperators   string
+	DeleteMemberships  string
+	InsertMembership   string
+	InsertTeam         string
+	ListTeams          string
+	TeamByID           string
+	TeamByName         string
+	RenameTeam         string
+	DeleteTeam         string
+	MembersOfTeams     string
+	InsertSession      string
+	SessionByHash      string
+	TouchSession       string
+	ListSessions       string
+	DeleteSession      string
+	DeleteSessionsOf   string
+	DeleteExpired      string
+	InsertScopedToken  string
+	TokenByHash        string
+	ListTokens         string
+	DeleteToken        string
+	DeleteTokensOf     string
+	LoginLocks         string
+	CountLoginFailure  string
+	LockLogin          string
+	ClearLoginFailures string
+	PurgeLoginFailures string
+	ListAudit          string
+	LockChannels       string
+	ChannelConfigs     string
+	UpsertChannel      string
+	DeleteChannel      string
+
 	// outbox
 	ClaimOutbound string
 	MarkSent      string
@@ -145,6 +191,7 @@ const (
 	messageColsM = `m.id, m.conversation_id, m.direction, m.kind, m.subject, m.text, m.attachments, m.meta,
 	m.author_id, m.external_id, m.delivery, m.error, m.created_at`
 	operatorCols = `id, email, name, role, disabled, created_at`
+	sessionCols  = `s.id, s.operator_id, s.csrf_token, s.ip, s.user_agent, s.created_at, s.last_seen_at, s.expires_at`
 	clientCols   = `c.id, c.name, c.company, c.custom_fields, c.raw_phones, c.do_not_contact, c.dnc_reason, c.spam,
 	c.merged_into, c.erased_at, c.created_at, c.updated_at`
 	suggestionCols = `id, client_id, other_client_id, kind, value, resolved, created_at`
@@ -245,16 +292,7 @@ func baseQueries() queries {
 		ConversationForUpdate: `SELECT ` + conversationCols + conversationFrom + ` WHERE c.id = ?`,
 		// Each filter is off when its first parameter is '' or 0. The cursor
 		// is (last_message_at, id) of the last row of the previous page.
-		ListConversations: `SELECT ` + conversationCols + conversationFrom + `
-			WHERE (? = '' OR c.status = ?)
-			AND (? = '' OR c.channel_id = ?)
-			AND (? = 0 OR c.assignee_id = ?)
-			AND (? = 0 OR c.assignee_id IS NULL)
-			AND (? = '' OR cl.name_lower LIKE ? ESCAPE '\' OR EXISTS (
-				SELECT 1 FROM identities i WHERE i.client_id = c.client_id AND lower(i.value) LIKE ? ESCAPE '\'))
-			AND (? = 0 OR c.last_message_at < ? OR (c.last_message_at = ? AND c.id < ?))
-			ORDER BY c.last_message_at DESC, c.id DESC
-			LIMIT ?`,
+		ListConversations:  listConversations(sqliteSet),
 		UpdateConversation: `UPDATE conversations SET status = ?, assignee_id = ? WHERE id = ?`,
 		OperatorExists:     `SELECT count(*) FROM operators WHERE id = ?`,
 		ListMessages: `SELECT ` + messageCols + ` FROM messages
@@ -402,6 +440,82 @@ func baseQueries() queries {
 			WHERE t.token_hash = ? AND o.disabled = FALSE`,
 		TouchToken: `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`,
 
+		VisibleConversations: visibleConversations(sqliteSet),
+		VisibleClients:       visibleClients(sqliteSet),
+		ListClientsScoped: `SELECT ` + clientCols + ` FROM clients c
+			WHERE c.merged_into IS NULL AND (? = 0 OR c.id < ?)
+			AND c.id IN (SELECT v.client_id FROM conversations v WHERE ` + visibleConv("v", sqliteSet) + `)
+			ORDER BY c.id DESC
+			LIMIT ?`,
+		SearchClientsScoped: searchClientsIn(`clients c INDEXED BY clients_search_idx`, `instr`,
+			` AND c.id IN (SELECT v.client_id FROM conversations v WHERE `+visibleConv("v", sqliteSet)+`)`),
+		LastEventID: `SELECT COALESCE(MAX(id), 0) FROM events`,
+
+		OperatorByID:      `SELECT ` + operatorCols + ` FROM operators WHERE id = ?`,
+		ListOperators:     `SELECT ` + operatorCols + ` FROM operators ORDER BY id`,
+		SaveOperator:      `UPDATE operators SET name = ?, role = ?, disabled = ? WHERE id = ?`,
+		SetPassword:       `UPDATE operators SET password_hash = ? WHERE id = ?`,
+		OtherActiveAdmins: `SELECT count(*) FROM operators WHERE role = 'admin' AND disabled = FALSE AND id <> ?`,
+		// The first parameter 0 reads every operator's teams.
+		TeamsOfOperators: `SELECT m.operator_id, t.name FROM team_members m JOIN teams t ON t.id = m.team_id
+			WHERE ? = 0 OR m.operator_id = ? ORDER BY m.operator_id, t.name`,
+		DeleteMemberships: `DELETE FROM team_members WHERE operator_id = ?`,
+		InsertMembership: `INSERT INTO team_members (team_id, operator_id) VALUES (?, ?)
+			ON CONFLICT (team_id, operator_id) DO NOTHING`,
+		InsertTeam:     `INSERT INTO teams (name, created_at) VALUES (?, ?) RETURNING id`,
+		ListTeams:      `SELECT id, name, created_at FROM teams ORDER BY name`,
+		TeamByID:       `SELECT id, name, created_at FROM teams WHERE id = ?`,
+		TeamByName:     `SELECT id, name, created_at FROM teams WHERE name = ?`,
+		RenameTeam:     `UPDATE teams SET name = ? WHERE id = ?`,
+		DeleteTeam:     `DELETE FROM teams WHERE id = ?`,
+		MembersOfTeams: `SELECT team_id, operator_id FROM team_members WHERE ? = 0 OR team_id = ? ORDER BY team_id, operator_id`,
+		InsertSession: `INSERT INTO sessions (operator_id, token_hash, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		SessionByHash: `SELECT ` + sessionCols + `, o.email, o.name, o.role, o.disabled, o.created_at AS operator_created_at
+			FROM sessions s JOIN operators o ON o.id = s.operator_id
+			WHERE s.token_hash = ? AND s.expires_at > ? AND o.disabled = FALSE`,
+		TouchSession: `UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id = ?`,
+		ListSessions: `SELECT ` + sessionCols + ` FROM sessions s WHERE s.operator_id = ? AND s.expires_at > ? ORDER BY s.id DESC`,
+		// The second parameter 0 deletes anyone's session (an admin).
+		DeleteSession:    `DELETE FROM sessions WHERE id = ? AND (? = 0 OR operator_id = ?) RETURNING operator_id`,
+		DeleteSessionsOf: `DELETE FROM sessions WHERE operator_id = ? AND id <> ?`,
+		DeleteExpired:    `DELETE FROM sessions WHERE expires_at <= ?`,
+		InsertScopedToken: `INSERT INTO api_tokens (operator_id, name, token_hash, scope, created_at)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`,
+		TokenByHash: `SELECT o.id, o.email, o.name, o.role, o.disabled, o.created_at,
+				t.id AS token_id, t.name AS token_name, t.scope, t.created_at AS token_created_at, t.last_used_at
+			FROM api_tokens t JOIN operators o ON o.id = t.operator_id
+			WHERE t.token_hash = ? AND o.disabled = FALSE`,
+		ListTokens: `SELECT id, operator_id, name, scope, created_at, last_used_at FROM api_tokens
+			WHERE operator_id = ? ORDER BY id`,
+		DeleteToken:    `DELETE FROM api_tokens WHERE id = ? AND (? = 0 OR operator_id = ?) RETURNING operator_id`,
+		DeleteTokensOf: `DELETE FROM api_tokens WHERE operator_id = ?`,
+		LoginLocks: `SELECT locked_until FROM login_failures
+			WHERE key IN (SELECT j.value FROM json_each(?) AS j) AND locked_until > ?`,
+		// Parameters: key, now, window start (failures before it are
+		// forgotten), the same again. The upsert locks the row, so
+		// concurrent failures count one by one.
+		CountLoginFailure: `INSERT INTO login_failures (key, failures, window_start, locked_until) VALUES (?, 1, ?, NULL)
+			ON CONFLICT (key) DO UPDATE SET
+				failures = CASE WHEN login_failures.window_start < ? THEN 1 ELSE login_failures.failures + 1 END,
+				window_start = CASE WHEN login_failures.window_start < ? THEN excluded.window_start
+					ELSE login_failures.window_start END
+			RETURNING failures`,
+		LockLogin:          `UPDATE login_failures SET failures = 0, window_start = ?, locked_until = ? WHERE key = ?`,
+		ClearLoginFailures: `DELETE FROM login_failures WHERE key = ?`,
+		PurgeLoginFailures: `DELETE FROM login_failures WHERE window_start < ? AND (locked_until IS NULL OR locked_until < ?)`,
+		// Newest first; each filter is off when its first parameter is '' or 0.
+		ListAudit: `SELECT id, operator_id, action, entity, entity_id, detail, created_at FROM audit_log
+			WHERE (? = '' OR entity = ?) AND (? = 0 OR entity_id = ?) AND (? = 0 OR operator_id = ?)
+			AND (? = '' OR action = ?) AND (? = 0 OR id < ?)
+			ORDER BY id DESC LIMIT ?`,
+
+		ChannelConfigs: `SELECT id, type, team, fingerprint FROM channel_config ORDER BY id`,
+		UpsertChannel: `INSERT INTO channel_config (id, type, team, fingerprint, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET type = excluded.type, team = excluded.team,
+				fingerprint = excluded.fingerprint, updated_at = excluded.updated_at`,
+		DeleteChannel: `DELETE FROM channel_config WHERE id = ?`,
+
 		// Parameters: now, now, limit, lease_until (the same order on both dialects).
 		ClaimOutbound: `WITH due AS (
 				SELECT o.message_id FROM outbox o JOIN messages m ON m.id = o.message_id
@@ -420,6 +534,55 @@ func baseQueries() queries {
 	}
 }
 
+// JSON arrays of strings or ids as a set, for "IN (...)": the first is
+// SQLite's, the second PostgreSQL's.
+const (
+	sqliteSet   = `SELECT j.value FROM json_each(?) AS j`
+	postgresSet = `SELECT t.k FROM jsonb_array_elements_text(?::jsonb) AS t(k)`
+	// postgresIDSet is postgresSet for bigint columns.
+	postgresIDSet = `SELECT t.k::bigint FROM jsonb_array_elements_text(?::jsonb) AS t(k)`
+)
+
+// visibleConv is the condition under which a restricted operator sees the
+// conversation aliased a (inbox.Scope.Sees): it is assigned to them, or
+// nobody has it and its channel is not hidden from them. Parameters: the
+// operator's id, the hidden channels as a JSON array.
+func visibleConv(a, set string) string {
+	return `(` + a + `.assignee_id = ? OR (` + a + `.assignee_id IS NULL AND ` + a + `.channel_id NOT IN (` + set + `)))`
+}
+
+// listConversations is the inbox. Each filter is off when its first
+// parameter is ” or 0; the scope filter (restricted flag, operator, hidden
+// channels) is off for admins and supervisors. The cursor is
+// (last_message_at, id) of the last row of the previous page.
+func listConversations(set string) string {
+	return `SELECT ` + conversationCols + conversationFrom + `
+			WHERE (? = '' OR c.status = ?)
+			AND (? = '' OR c.channel_id = ?)
+			AND (? = 0 OR c.assignee_id = ?)
+			AND (? = 0 OR c.assignee_id IS NULL)
+			AND (? = 0 OR ` + visibleConv("c", set) + `)
+			AND (? = '' OR cl.name_lower LIKE ? ESCAPE '\' OR EXISTS (
+				SELECT 1 FROM identities i WHERE i.client_id = c.client_id AND lower(i.value) LIKE ? ESCAPE '\'))
+			AND (? = 0 OR c.last_message_at < ? OR (c.last_message_at = ? AND c.id < ?))
+			ORDER BY c.last_message_at DESC, c.id DESC
+			LIMIT ?`
+}
+
+// visibleConversations keeps the ids (a JSON array, the first parameter)
+// of the conversations a restricted operator sees.
+func visibleConversations(set string) string {
+	return `SELECT c.id FROM conversations c WHERE c.id IN (` + set + `)
+		AND ` + visibleConv("c", set)
+}
+
+// visibleClients keeps the ids of the cards a restricted operator sees:
+// those with a conversation they see.
+func visibleClients(set string) string {
+	return `SELECT DISTINCT c.client_id FROM conversations c WHERE c.client_id IN (` + set + `)
+		AND ` + visibleConv("c", set)
+}
+
 // searchClients is the search query. Two branches, each newest first and cut
 // at the page size, merged. Names and companies are a literal substring scan
 // (contains(haystack, needle) > 0, instr on SQLite, strpos on PostgreSQL);
@@ -428,11 +591,17 @@ func baseQueries() queries {
 // (a prefix of the reversed digits), an exact tag. A filter whose parameters
 // are ” matches nothing (an empty range).
 func searchClients(from, contains string) string {
+	return searchClientsIn(from, contains, "")
+}
+
+// searchClientsIn is searchClients with a further condition on the card c
+// in both branches (its parameters come last in each branch).
+func searchClientsIn(from, contains, and string) string {
 	return `SELECT * FROM (
 			SELECT ` + clientCols + ` FROM ` + from + `
 			WHERE c.merged_into IS NULL
 			AND (` + contains + `(c.name_lower, ?) > 0 OR ` + contains + `(c.company_lower, ?) > 0)
-			AND (? = 0 OR c.id < ?)
+			AND (? = 0 OR c.id < ?)` + and + `
 			ORDER BY c.id DESC LIMIT ?) AS by_name
 		UNION
 		SELECT * FROM (
@@ -444,7 +613,7 @@ func searchClients(from, contains string) string {
 				UNION SELECT i.client_id FROM identities i WHERE i.kind = 'phone' AND i.value >= ? AND i.value < ?
 				UNION SELECT i.client_id FROM identities i WHERE i.rev >= ? AND i.rev < ?
 				UNION SELECT t.client_id FROM client_tags t WHERE t.tag_lower = ?)
-			AND c.merged_into IS NULL AND (? = 0 OR c.id < ?)
+			AND c.merged_into IS NULL AND (? = 0 OR c.id < ?)` + and + `
 			ORDER BY c.id DESC LIMIT ?) AS by_identity
 		ORDER BY id DESC
 		LIMIT ?`
@@ -455,6 +624,7 @@ func searchClients(from, contains string) string {
 func postgresOverrides(q *queries) {
 	q.LockMigrations = `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(lockKeyMigrations, 10) + `)`
 	q.LockEvents = `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(lockKeyEvents, 10) + `)`
+	q.LockChannels = `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(lockKeyChannels, 10) + `)`
 	// One int4 lock per key hash, taken in the order given (sorted by the
 	// caller), so that two batches touching the same people queue instead of
 	// deadlocking on each other's identity, conversation and message rows.
@@ -549,6 +719,20 @@ func postgresOverrides(q *queries) {
 		ON CONFLICT (hash) DO NOTHING`
 	q.OpenConversationsOf += ` FOR UPDATE OF c`
 	q.SearchClients = searchClients(`clients c`, `strpos`)
+	q.ListConversations = listConversations(postgresSet)
+	q.VisibleConversations = `SELECT c.id FROM conversations c WHERE c.id IN (` + postgresIDSet + `)
+		AND ` + visibleConv("c", postgresSet)
+	q.VisibleClients = `SELECT DISTINCT c.client_id FROM conversations c WHERE c.client_id IN (` + postgresIDSet + `)
+		AND ` + visibleConv("c", postgresSet)
+	q.ListClientsScoped = `SELECT ` + clientCols + ` FROM clients c
+		WHERE c.merged_into IS NULL AND (? = 0 OR c.id < ?)
+		AND c.id IN (SELECT v.client_id FROM conversations v WHERE ` + visibleConv("v", postgresSet) + `)
+		ORDER BY c.id DESC
+		LIMIT ?`
+	q.SearchClientsScoped = searchClientsIn(`clients c`, `strpos`,
+		` AND c.id IN (SELECT v.client_id FROM conversations v WHERE `+visibleConv("v", postgresSet)+`)`)
+	q.LoginLocks = `SELECT locked_until FROM login_failures
+		WHERE key IN (` + postgresSet + `) AND locked_until > ?`
 	q.FillCompanies = `UPDATE clients AS c SET company = r.company, company_lower = r.company_lower
 		FROM jsonb_to_recordset(?::jsonb) AS r(id bigint, company text, company_lower text)
 		WHERE c.id = r.id AND c.company = ''`
