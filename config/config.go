@@ -31,6 +31,7 @@ type Config struct {
 	Redis    Redis     `toml:"redis"`
 	Inbox    Inbox     `toml:"inbox"`
 	Log      Log       `toml:"log"`
+	Security Security  `toml:"security"`
 	Channels []Channel `toml:"channels"`
 }
 
@@ -46,6 +47,42 @@ type HTTP struct {
 	// generous for an integration posting bursts from one server, still a
 	// wall against one address flooding a channel.
 	HookRate float64 `toml:"hook_rate"`
+	// HookChannelRate is the request rate allowed on one channel's /hooks
+	// routes from all addresses together (requests per second; burst
+	// twice that). 0 disables. Default 200: far above what a business's
+	// forms and bots send, low enough that a flood from many addresses
+	// cannot bury the inbox.
+	HookChannelRate float64 `toml:"hook_channel_rate"`
+	// ReadHeaderTimeout cuts off a client that has not sent its headers
+	// within it (slow loris). Default 5s.
+	ReadHeaderTimeout Duration `toml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request. Default 30s.
+	ReadTimeout Duration `toml:"read_timeout"`
+	// WriteTimeout bounds writing a whole response. Default 30s.
+	WriteTimeout Duration `toml:"write_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long. Default 120s.
+	IdleTimeout Duration `toml:"idle_timeout"`
+}
+
+// Security configures operators' sign-in.
+type Security struct {
+	// SessionIdle ends a browser session unused this long (an open page
+	// keeps it alive). Default 12h.
+	SessionIdle Duration `toml:"session_idle"`
+	// SessionMaxAge ends a session this long after sign-in. Default 720h.
+	SessionMaxAge Duration `toml:"session_max_age"`
+	// LoginMaxFailures failed logins to one account within LoginLockout
+	// lock it for LoginLockout. Default 5.
+	LoginMaxFailures int `toml:"login_max_failures"`
+	// LoginIPMaxFailures failed logins from one address (any accounts)
+	// within LoginLockout lock the address. Default 20.
+	LoginIPMaxFailures int `toml:"login_ip_max_failures"`
+	// LoginLockout is how long a locked account or address waits, and the
+	// window failures are counted in. Default 15m.
+	LoginLockout Duration `toml:"login_lockout"`
+	// LoginRate bounds login attempts per address per second (burst 10),
+	// whether they succeed or not. Default 1.
+	LoginRate float64 `toml:"login_rate"`
 }
 
 // Database selects the store.
@@ -93,6 +130,10 @@ type Channel struct {
 	// Secret authenticates the provider (HMAC key, secret token...). May be
 	// "env:NAME" to read it from the environment.
 	Secret string `toml:"secret"`
+	// Team is the team whose operators see the channel's unassigned
+	// conversations (supervisors and admins see every channel). Default
+	// "": every operator sees them.
+	Team string `toml:"team"`
 
 	// api
 	CallbackURL string `toml:"callback_url"`
@@ -161,8 +202,14 @@ func Default() Config {
 	return Config{
 		DataDir: "./data",
 		Region:  "RU",
-		HTTP:    HTTP{Addr: ":8080", HookRate: 100},
-		Redis:   Redis{Stream: "leadhub:inbox"},
+		HTTP: HTTP{
+			Addr: ":8080", HookRate: 100, HookChannelRate: 200,
+			ReadHeaderTimeout: Duration{5 * time.Second},
+			ReadTimeout:       Duration{30 * time.Second},
+			WriteTimeout:      Duration{30 * time.Second},
+			IdleTimeout:       Duration{120 * time.Second},
+		},
+		Redis: Redis{Stream: "leadhub:inbox"},
 		Inbox: Inbox{
 			Workers:     4,
 			Batch:       64,
@@ -170,6 +217,14 @@ func Default() Config {
 			MaxAttempts: 5,
 		},
 		Log: Log{Level: "info", Format: "text"},
+		Security: Security{
+			SessionIdle:        Duration{12 * time.Hour},
+			SessionMaxAge:      Duration{720 * time.Hour},
+			LoginMaxFailures:   5,
+			LoginIPMaxFailures: 20,
+			LoginLockout:       Duration{15 * time.Minute},
+			LoginRate:          1,
+		},
 	}
 }
 
@@ -242,7 +297,11 @@ func (c *Config) resolveSecrets(getenv Env) error {
 	return errors.Join(errs...)
 }
 
-var channelID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+var (
+	channelID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	// teamName is what inbox.ValidTeamName accepts.
+	teamName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+)
 
 // Validate returns every problem at once, each phrased for the admin who
 // has to fix the file.
@@ -262,6 +321,25 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.HookRate < 0 {
 		add("http.hook_rate must not be negative")
+	}
+	if c.HTTP.HookChannelRate < 0 {
+		add("http.hook_channel_rate must not be negative")
+	}
+	for name, d := range map[string]Duration{
+		"http.read_header_timeout": c.HTTP.ReadHeaderTimeout, "http.read_timeout": c.HTTP.ReadTimeout,
+		"http.write_timeout": c.HTTP.WriteTimeout, "http.idle_timeout": c.HTTP.IdleTimeout,
+		"security.session_idle": c.Security.SessionIdle, "security.session_max_age": c.Security.SessionMaxAge,
+		"security.login_lockout": c.Security.LoginLockout,
+	} {
+		if d.Duration < time.Second {
+			add("%s must be at least 1s", name)
+		}
+	}
+	if c.Security.LoginMaxFailures < 1 || c.Security.LoginIPMaxFailures < 1 {
+		add("security.login_max_failures and login_ip_max_failures must be at least 1")
+	}
+	if c.Security.LoginRate <= 0 {
+		add("security.login_rate must be positive")
 	}
 	if u := c.Database.URL; u != "" && !hasAnyPrefix(u, "postgres://", "postgresql://", "sqlite:", "file:") {
 		add("database.url must start with postgres:// (or sqlite:/file: for a SQLite path)")
@@ -299,6 +377,9 @@ func (c *Config) Validate() error {
 			add("%s: id is used twice", where)
 		}
 		seen[ch.ID] = true
+		if ch.Team != "" && !teamName.MatchString(ch.Team) {
+			add("%s: team must be a team name: lower-case letters, digits, - or _", where)
+		}
 		switch ch.Type {
 		case "api":
 			if ch.Secret == "" {

@@ -68,6 +68,11 @@ func TestInvalid(t *testing.T) {
 		{"bad workers", "[inbox]\nworkers = 0\n", nil, "inbox.workers"},
 		{"bad public url", "[http]\npublic_url = \"hub.example.com\"\n", nil, "public_url"},
 		{"bad duration", "[inbox]\nvisibility = \"soon\"\n", nil, "visibility"},
+		{"bad team", "[[channels]]\nid = \"x\"\ntype = \"api\"\nsecret = \"a\"\nteam = \"Sales Team\"\n", nil, "team must be"},
+		{"tiny read header timeout", "[http]\nread_header_timeout = \"1ms\"\n", nil, "http.read_header_timeout"},
+		{"negative channel rate", "[http]\nhook_channel_rate = -1\n", nil, "hook_channel_rate"},
+		{"no login failures", "[security]\nlogin_max_failures = 0\n", nil, "login_max_failures"},
+		{"short lockout", "[security]\nlogin_lockout = \"0s\"\n", nil, "security.login_lockout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
