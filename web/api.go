@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +21,14 @@ const maxJSONBody = 1 << 20
 
 // apiHandler serves the operator JSON API under /api/v1.
 type apiHandler struct {
-	store Store
-	pub   inbox.Publisher
-	kick  func()
+	store    Store
+	pub      inbox.Publisher
+	kick     func()
+	access   *access
+	hub      *Hub
+	channels []ChannelInfo
+	// passwordCost is the bcrypt cost of passwords the admin API sets.
+	passwordCost int
 }
 
 // list is the shape of every list response. Items is never null.
@@ -56,6 +62,14 @@ func (a *apiHandler) listConversations(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, inbox.Errorf(inbox.EINVALID, "unknown status %q", f.Status))
 		return
 	}
+	sc, err := a.access.requestScope(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if !sc.All {
+		f.Scope = &sc
+	}
 	switch as := q.Get("assignee"); as {
 	case "":
 	case "none":
@@ -85,7 +99,7 @@ func (a *apiHandler) getConversation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	c, err := a.store.GetConversation(r.Context(), id)
+	c, _, err := a.access.conversation(r, id)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -135,10 +149,32 @@ func (a *apiHandler) patchConversation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, inbox.Errorf(inbox.EINVALID, "nothing to change: give status or assignee_id"))
 		return
 	}
+	sc, err := a.access.checkConversation(r, id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	// An operator takes a conversation or lets it go; handing it to
+	// someone else is for supervisors and admins.
+	op, _ := operatorFrom(r.Context())
+	if p.SetAssignee && !sc.All && p.AssigneeID != nil && *p.AssigneeID != op.ID {
+		writeError(w, r, inbox.Errorf(inbox.EFORBIDDEN, "only supervisors and admins assign conversations to others"))
+		return
+	}
 	c, evs, err := a.store.UpdateConversation(r.Context(), id, p)
 	if err != nil {
 		writeError(w, r, err)
 		return
+	}
+	detail := map[string]any{}
+	if p.Status != nil {
+		detail["status"] = c.Status
+	}
+	if p.SetAssignee {
+		detail["assignee_id"] = c.AssigneeID
+	}
+	if err := a.store.Audit(r.Context(), op.ID, "conversation.update", "conversation", id, detail); err != nil {
+		loggerFrom(r.Context()).Error("audit conversation update", "err", err)
 	}
 	a.publish(r.Context(), evs)
 	writeJSON(w, r, http.StatusOK, c)
@@ -153,6 +189,10 @@ func (a *apiHandler) listMessages(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit, err := parseLimit(q)
 	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if _, err := a.access.checkConversation(r, id); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -186,6 +226,10 @@ func (a *apiHandler) createReply(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, inbox.Errorf(inbox.EINVALID, "text is required"))
 		return
 	}
+	if _, err := a.access.checkConversation(r, id); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	op, _ := operatorFrom(r.Context())
 	m, evs, err := a.store.SendReply(r.Context(), inbox.ReplyRequest{
 		ConversationID: id, AuthorID: op.ID, Text: body.Text, OverrideDNC: body.OverrideDNC,
@@ -210,7 +254,12 @@ func (a *apiHandler) listClients(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	items, next, err := a.store.ListClients(r.Context(), q.Get("q"), q.Get("cursor"), limit)
+	sc, err := a.access.requestScope(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	items, next, err := a.store.ListVisibleClients(r.Context(), sc, q.Get("q"), q.Get("cursor"), limit)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -224,8 +273,29 @@ func (a *apiHandler) getClient(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	sc, err := a.access.client(r, id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	c, err := a.store.GetClient(r.Context(), id)
 	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if !sc.All {
+		// The card is shared; another team's conversations with the
+		// client are not.
+		seen := map[int64]bool{}
+		c.Conversations = slices.DeleteFunc(c.Conversations, func(cv inbox.Conversation) bool {
+			seen[cv.ID] = sc.Sees(cv)
+			return !seen[cv.ID]
+		})
+		c.Messages = slices.DeleteFunc(c.Messages, func(m inbox.Message) bool { return !seen[m.ConversationID] })
+	}
+	// Who looked at whose personal data is on record (152-ФЗ); a view
+	// that cannot be recorded is not shown.
+	if err := a.store.Audit(r.Context(), operatorID(r), "client.view", "client", id, nil); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -256,12 +326,16 @@ func nonNil[T any](s []T) []T {
 // publish hands the events the API wrote to the publisher. The events are
 // committed already, so a caller hanging up must not cancel the hint.
 func (a *apiHandler) publish(ctx context.Context, evs []inbox.Event) {
+	publish(ctx, a.pub, evs)
+}
+
+func publish(ctx context.Context, pub inbox.Publisher, evs []inbox.Event) {
 	if len(evs) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	a.pub.Publish(ctx, evs)
+	pub.Publish(ctx, evs)
 }
 
 // pathID parses the {id} path segment.

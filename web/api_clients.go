@@ -37,6 +37,10 @@ func (a *apiHandler) patchClient(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if _, err := a.access.client(r, id); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	var b clientPatchBody
 	if err := decodeJSON(w, r, &b); err != nil {
 		writeError(w, r, err)
@@ -98,6 +102,10 @@ func (a *apiHandler) addNote(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if _, err := a.access.client(r, id); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	var b noteBody
 	if err := decodeJSON(w, r, &b); err != nil {
 		writeError(w, r, err)
@@ -127,6 +135,10 @@ type consentBody struct {
 func (a *apiHandler) addConsent(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if _, err := a.access.client(r, id); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -160,6 +172,10 @@ func (a *apiHandler) createTask(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	if _, err := a.access.client(r, id); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	var b taskBody
 	if err := decodeJSON(w, r, &b); err != nil {
 		writeError(w, r, err)
@@ -181,6 +197,10 @@ func (a *apiHandler) createTask(w http.ResponseWriter, r *http.Request) {
 func (a *apiHandler) listClientDuplicates(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if _, err := a.access.client(r, id); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -264,6 +284,11 @@ func (a *apiHandler) exportClientsCSV(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, inbox.Errorf(inbox.EINVALID, "sep must be semicolon, comma or tab"))
 		return
 	}
+	// A bulk export of personal data is on record before the first byte.
+	if err := a.store.Audit(r.Context(), operatorID(r), "client.export_csv", "client", 0, map[string]any{"sep": string(sep)}); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="clients.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
@@ -296,6 +321,10 @@ func (a *apiHandler) acceptConversation(w http.ResponseWriter, r *http.Request) 
 		writeError(w, r, err)
 		return
 	}
+	if _, err := a.access.checkConversation(r, id); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	c, evs, err := a.store.AcceptConversation(r.Context(), operatorID(r), id)
 	a.answerConversation(w, r, c, evs, err)
 }
@@ -321,6 +350,17 @@ func (a *apiHandler) linkConversation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, inbox.Errorf(inbox.EINVALID, "client_id must be a client id"))
 		return
 	}
+	if _, err := a.access.checkConversation(r, id); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	// Linking merges the conversation's card into the other one, which
+	// would show that card to whoever sees the conversation: only a card
+	// the operator sees already may be linked to.
+	if _, err := a.access.client(r, b.ClientID); err != nil {
+		writeError(w, r, err)
+		return
+	}
 	c, evs, err := a.store.LinkConversation(r.Context(), operatorID(r), id, b.ClientID)
 	a.answerConversation(w, r, c, evs, err)
 }
@@ -328,6 +368,10 @@ func (a *apiHandler) linkConversation(w http.ResponseWriter, r *http.Request) {
 func (a *apiHandler) rejectConversation(w http.ResponseWriter, r *http.Request) {
 	id, err := pathID(r)
 	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if _, err := a.access.checkConversation(r, id); err != nil {
 		writeError(w, r, err)
 		return
 	}

@@ -23,8 +23,11 @@ type hookHandler struct {
 	hooks   map[string]Hook
 	sink    inbox.Sink
 	maxBody int64
-	limiter *limiter
-	metrics *Metrics
+	limiter *limiter // per client address and channel
+	// channelLimiter is per channel, all addresses together: a botnet
+	// spread over many addresses still cannot flood one channel.
+	channelLimiter *limiter
+	metrics        *Metrics
 }
 
 // lookup finds the request's channel, answering 404 itself when there is
@@ -75,7 +78,8 @@ func (h *hookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !h.limiter.allow(clientIP(r)+"\x00"+channel, time.Now()) {
+	now := time.Now()
+	if !h.limiter.allow(clientIP(r)+"\x00"+channel, now) || !h.channelLimiter.allow(channel, now) {
 		h.reject(w, r, channel, inbox.Errorf(inbox.ERATELIMIT, "too many requests"))
 		return
 	}

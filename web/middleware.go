@@ -34,8 +34,8 @@ func loggerFrom(ctx context.Context) *slog.Logger {
 
 // operatorFrom returns the operator the auth middleware let in.
 func operatorFrom(ctx context.Context) (inbox.Operator, bool) {
-	op, ok := ctx.Value(operatorKey).(inbox.Operator)
-	return op, ok
+	p, ok := principalFrom(ctx)
+	return p.op, ok
 }
 
 // requestID gives every request an id (the caller's X-Request-Id when it is
@@ -67,6 +67,18 @@ func validRequestID(id string) bool {
 		}
 	}
 	return true
+}
+
+// hsts tells browsers to never use plain HTTP with a hub whose public URL
+// is https.
+func (s *Server) hsts(next http.Handler) http.Handler {
+	if s.public == nil || s.public.Scheme != "https" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // securityHeaders are sent on every response. The CSP is left to the hook
@@ -153,21 +165,21 @@ func recoverer(next http.Handler) http.Handler {
 // authenticator identifies the operator behind a request. ok=false with a
 // nil error means the request carries none of this authenticator's
 // credentials, and the next one is asked.
-type authenticator func(r *http.Request) (op inbox.Operator, ok bool, err error)
+type authenticator func(r *http.Request) (p principal, ok bool, err error)
 
 // requireOperator lets a request through only when one of auths identifies
-// an operator, and puts the operator into the request context.
+// an operator, and puts the principal into the request context.
 func requireOperator(auths ...authenticator) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			for _, auth := range auths {
-				op, ok, err := auth(r)
+				p, ok, err := auth(r)
 				if err != nil {
 					writeError(w, r, err)
 					return
 				}
 				if ok {
-					ctx := context.WithValue(r.Context(), operatorKey, op)
+					ctx := context.WithValue(r.Context(), operatorKey, p)
 					next.ServeHTTP(w, r.WithContext(ctx))
 					return
 				}
@@ -177,27 +189,13 @@ func requireOperator(auths ...authenticator) func(http.Handler) http.Handler {
 	}
 }
 
-// bearerAuth accepts "Authorization: Bearer <API token>".
-func bearerAuth(store Store) authenticator {
-	return func(r *http.Request) (inbox.Operator, bool, error) {
-		h := r.Header.Get("Authorization")
-		if h == "" {
-			return inbox.Operator{}, false, nil
+// limitBody bounds every request body of the JSON API (decodeJSON bounds
+// it again, with a clear 413): nothing reads more than that by accident.
+func limitBody(n int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, n)
 		}
-		scheme, token, _ := strings.Cut(h, " ")
-		token = strings.TrimSpace(token)
-		if !strings.EqualFold(scheme, "Bearer") || token == "" {
-			return inbox.Operator{}, false, inbox.Errorf(inbox.EUNAUTHORIZED, "unauthorized")
-		}
-		op, err := store.OperatorByToken(r.Context(), inbox.HashToken(token))
-		switch {
-		case inbox.ErrorCode(err) == inbox.ENOTFOUND:
-			return inbox.Operator{}, false, inbox.Errorf(inbox.EUNAUTHORIZED, "unauthorized")
-		case err != nil:
-			return inbox.Operator{}, false, err
-		case op.Disabled:
-			return inbox.Operator{}, false, inbox.Errorf(inbox.EUNAUTHORIZED, "unauthorized")
-		}
-		return op, true, nil
-	}
+		next.ServeHTTP(w, r)
+	})
 }

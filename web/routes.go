@@ -1,63 +1,118 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
-// routes is the whole route table, wrapped in the middleware every request
-// passes through.
+// route is one entry of the route table: its pattern, who may call it
+// and its handler.
+type route struct {
+	pattern string
+	level   level
+	handler http.Handler
+}
+
+// routeTable is the whole route table. Every route says who may call it;
+// the role × route test walks this table and fails on a route it does not
+// know.
+func (s *Server) routeTable() []route {
+	a, au := s.api, s.auth
+	f := func(h http.HandlerFunc) http.Handler { return h }
+	return []route{
+		// Providers. Telephony providers call with GET, everyone else POSTs.
+		{"POST /hooks/{type}/{channel}", levelPublic, s.hooks},
+		{"GET /hooks/{type}/{channel}", levelPublic, s.hooks},
+		{"OPTIONS /hooks/{type}/{channel}", levelPublic, f(s.hooks.preflight)},
+		{"GET /hooks/{type}/{channel}/embed.js", levelPublic, f(s.hooks.embed)},
+
+		// The operators' page; it signs in through the API.
+		{"GET /{$}", levelPublic, UIHandler()},
+		{"GET /ui/", levelPublic, UIHandler()},
+
+		// Probes and metrics: no token.
+		{"GET /healthz", levelPublic, f(s.healthz)},
+		{"GET /readyz", levelPublic, f(s.readyz)},
+		{"GET /metrics", levelPublic, s.metrics.Handler()},
+
+		// Signing in, sessions and tokens.
+		{"POST /api/v1/session", levelPublic, f(au.login)},
+		{"GET /api/v1/session", levelOperator, f(au.getSession)},
+		{"DELETE /api/v1/session", levelOperator, f(au.logout)},
+		{"GET /api/v1/sessions", levelOperator, f(au.listSessions)},
+		{"DELETE /api/v1/sessions/{id}", levelOperator, f(au.revokeSession)},
+		{"POST /api/v1/sessions/revoke-all", levelOperator, f(au.revokeAll)},
+		{"GET /api/v1/tokens", levelOperator, f(au.listTokens)},
+		{"POST /api/v1/tokens", levelOperator, f(au.createToken)},
+		{"DELETE /api/v1/tokens/{id}", levelOperator, f(au.revokeToken)},
+
+		// The inbox. What an operator sees is limited by their scope.
+		{"GET /api/v1/conversations", levelOperator, f(a.listConversations)},
+		{"GET /api/v1/conversations/{id}", levelOperator, f(a.getConversation)},
+		{"PATCH /api/v1/conversations/{id}", levelOperator, f(a.patchConversation)},
+		{"GET /api/v1/conversations/{id}/messages", levelOperator, f(a.listMessages)},
+		{"POST /api/v1/conversations/{id}/messages", levelOperator, f(a.createReply)},
+		{"POST /api/v1/conversations/{id}/accept", levelOperator, f(a.acceptConversation)},
+		{"POST /api/v1/conversations/{id}/link", levelOperator, f(a.linkConversation)},
+		{"POST /api/v1/conversations/{id}/reject", levelOperator, f(a.rejectConversation)},
+		{"GET /api/v1/clients", levelOperator, f(a.listClients)},
+		{"GET /api/v1/clients/{id}", levelOperator, f(a.getClient)},
+		{"PATCH /api/v1/clients/{id}", levelOperator, f(a.patchClient)},
+		{"POST /api/v1/clients/{id}/notes", levelOperator, f(a.addNote)},
+		{"POST /api/v1/clients/{id}/consents", levelOperator, f(a.addConsent)},
+		{"POST /api/v1/clients/{id}/tasks", levelOperator, f(a.createTask)},
+		{"GET /api/v1/clients/{id}/duplicates", levelOperator, f(a.listClientDuplicates)},
+		{"GET /api/v1/ws", levelOperator, f(s.ws.serve)},
+		{"GET /api/v1/channels/{id}/status", levelOperator, f(s.channelStatus)},
+		{"GET /files/{id}/{name}", levelOperator, f(s.files.serve)},
+
+		// Whole-base and irreversible work on personal data.
+		{"GET /api/v1/clients.csv", levelSupervisor, f(a.exportClientsCSV)},
+		{"POST /api/v1/clients/import", levelSupervisor, f(a.importClients)},
+		{"POST /api/v1/clients/{id}/merge", levelSupervisor, f(a.mergeClient)},
+		{"GET /api/v1/clients/{id}/export", levelSupervisor, f(a.exportClient)},
+		{"POST /api/v1/clients/{id}/erase", levelSupervisor, f(a.eraseClient)},
+		{"GET /api/v1/duplicates", levelSupervisor, f(a.listDuplicates)},
+		{"POST /api/v1/duplicates/{id}/dismiss", levelSupervisor, f(a.dismissDuplicate)},
+
+		// Administration.
+		{"GET /api/v1/operators", levelAdmin, f(a.listOperators)},
+		{"POST /api/v1/operators", levelAdmin, f(a.createOperator)},
+		{"GET /api/v1/operators/{id}", levelAdmin, f(a.getOperator)},
+		{"PATCH /api/v1/operators/{id}", levelAdmin, f(a.patchOperator)},
+		{"GET /api/v1/teams", levelAdmin, f(a.listTeams)},
+		{"POST /api/v1/teams", levelAdmin, f(a.createTeam)},
+		{"DELETE /api/v1/teams/{id}", levelAdmin, f(a.deleteTeam)},
+		{"GET /api/v1/audit", levelAdmin, f(a.listAudit)},
+		{"GET /api/v1/channels", levelAdmin, f(a.listChannels)},
+	}
+}
+
+// routes mounts the route table, each route behind the checks its level
+// needs, wrapped in the middleware every request passes through.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-
-	// Providers. Telephony providers call with GET, everyone else POSTs.
-	mux.Handle("POST /hooks/{type}/{channel}", s.hooks)
-	mux.Handle("GET /hooks/{type}/{channel}", s.hooks)
-	mux.HandleFunc("OPTIONS /hooks/{type}/{channel}", s.hooks.preflight)
-	mux.HandleFunc("GET /hooks/{type}/{channel}/embed.js", s.hooks.embed)
-
-	// The operators' page; it logs in through the API.
-	mux.Handle("GET /{$}", UIHandler())
-	mux.Handle("GET /ui/", UIHandler())
-
-	// Probes and metrics: no token.
-	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.HandleFunc("GET /readyz", s.readyz)
-	mux.Handle("GET /metrics", s.metrics.Handler())
-
-	// Operator API. Every route needs an operator; authenticators are tried
-	// in order (the page's session cookie is added here later).
-	auth := requireOperator(bearerAuth(s.api.store))
-	api := func(pattern string, h http.HandlerFunc) {
-		mux.Handle(pattern, auth(h))
+	// Authenticators are tried in order: scripts' tokens, then the page's
+	// session cookie.
+	auth := requireOperator(bearerAuth(s.api.store), s.auth.cookieAuth)
+	for _, rt := range s.routeTable() {
+		h := rt.handler
+		if rt.level != levelPublic {
+			h = auth(authorize(rt.level, h))
+		}
+		// The CSV import streams its own, larger body; every other API
+		// body is JSON of at most maxJSONBody.
+		if strings.Contains(rt.pattern, " /api/") && rt.pattern != "POST /api/v1/clients/import" {
+			h = limitBody(maxJSONBody, h)
+		}
+		mux.Handle(rt.pattern, h)
 	}
-	api("GET /api/v1/conversations", s.api.listConversations)
-	api("GET /api/v1/conversations/{id}", s.api.getConversation)
-	api("PATCH /api/v1/conversations/{id}", s.api.patchConversation)
-	api("GET /api/v1/conversations/{id}/messages", s.api.listMessages)
-	api("POST /api/v1/conversations/{id}/messages", s.api.createReply)
-	api("POST /api/v1/conversations/{id}/accept", s.api.acceptConversation)
-	api("POST /api/v1/conversations/{id}/link", s.api.linkConversation)
-	api("POST /api/v1/conversations/{id}/reject", s.api.rejectConversation)
-	api("GET /api/v1/clients", s.api.listClients)
-	api("GET /api/v1/clients.csv", s.api.exportClientsCSV)
-	api("POST /api/v1/clients/import", s.api.importClients)
-	api("GET /api/v1/clients/{id}", s.api.getClient)
-	api("PATCH /api/v1/clients/{id}", s.api.patchClient)
-	api("POST /api/v1/clients/{id}/merge", s.api.mergeClient)
-	api("POST /api/v1/clients/{id}/notes", s.api.addNote)
-	api("POST /api/v1/clients/{id}/consents", s.api.addConsent)
-	api("POST /api/v1/clients/{id}/tasks", s.api.createTask)
-	api("GET /api/v1/clients/{id}/duplicates", s.api.listClientDuplicates)
-	api("GET /api/v1/clients/{id}/export", s.api.exportClient)
-	api("POST /api/v1/clients/{id}/erase", s.api.eraseClient)
-	api("GET /api/v1/duplicates", s.api.listDuplicates)
-	api("POST /api/v1/duplicates/{id}/dismiss", s.api.dismissDuplicate)
-	api("GET /api/v1/ws", s.ws.serve)
-	api("GET /api/v1/channels/{id}/status", s.channelStatus)
-	api("GET /files/{id}/{name}", s.files.serve)
 
 	var h http.Handler = mux
 	h = recoverer(h)
 	h = accessLog(h)
 	h = securityHeaders(h)
+	h = s.hsts(h)
 	h = s.requestID(h)
 	return h
 }

@@ -37,8 +37,14 @@ type Store interface {
 	// asked not to be contacted is ECONFLICT unless the request overrides
 	// it (the override is audited).
 	SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Message, []inbox.Event, error)
-	ListClients(ctx context.Context, q, cursor string, limit int) ([]inbox.Client, string, error)
+	// ListVisibleClients lists the client cards the scope sees (all of
+	// them for an All scope), found by q as the README's search says.
+	ListVisibleClients(ctx context.Context, scope inbox.Scope, q, cursor string, limit int) ([]inbox.Client, string, error)
 	GetClient(ctx context.Context, id int64) (inbox.ClientDetail, error)
+	// VisibleConversations and VisibleClients return which of ids the
+	// scope sees.
+	VisibleConversations(ctx context.Context, scope inbox.Scope, ids []int64) (map[int64]bool, error)
+	VisibleClients(ctx context.Context, scope inbox.Scope, ids []int64) (map[int64]bool, error)
 
 	// Client cards. Every change is made on behalf of an operator, whose
 	// id goes into the audit log, and returns the events it wrote.
@@ -70,9 +76,57 @@ type Store interface {
 	// EventsAfter returns up to limit events with an id greater than after,
 	// in id order.
 	EventsAfter(ctx context.Context, after int64, limit int) ([]inbox.Event, error)
-	// OperatorByToken returns the enabled operator owning the API token with
-	// this hash; ENOTFOUND when the token is unknown or its operator disabled.
-	OperatorByToken(ctx context.Context, tokenHash string) (inbox.Operator, error)
+	// LastEventID is the id of the newest event (0: none).
+	LastEventID(ctx context.Context) (int64, error)
+
+	SecurityStore
+}
+
+// SecurityStore is what sign-in, sessions, tokens, the admin API and the
+// audit log need from the database. Every change is made on behalf of an
+// operator (actorID), audited, and returns the events it wrote.
+type SecurityStore interface {
+	// TokenByHash returns the enabled operator owning the API token with
+	// this hash, and the token; ENOTFOUND when the token is unknown or its
+	// operator disabled.
+	TokenByHash(ctx context.Context, tokenHash string) (inbox.Operator, inbox.APIToken, error)
+	// OperatorByEmail returns an operator, disabled or not, and their
+	// password hash; ENOTFOUND if there is none.
+	OperatorByEmail(ctx context.Context, email string) (inbox.Operator, string, error)
+	OperatorTeams(ctx context.Context, operatorID int64) ([]string, error)
+
+	CreateSession(ctx context.Context, s inbox.Session, tokenHash string) (inbox.Session, error)
+	// SessionByToken returns a live session by the hash of its cookie and
+	// its enabled operator; ENOTFOUND otherwise.
+	SessionByToken(ctx context.Context, tokenHash string) (inbox.Operator, inbox.Session, error)
+	TouchSession(ctx context.Context, s inbox.Session, expiresAt time.Time) (bool, error)
+	ListSessions(ctx context.Context, operatorID int64) ([]inbox.Session, error)
+	// RevokeSession and RevokeToken end one credential; ownerID 0 means
+	// anyone's, otherwise it must be ownerID's (ENOTFOUND if not).
+	RevokeSession(ctx context.Context, actorID, ownerID, id int64) (int64, []inbox.Event, error)
+	RevokeSessions(ctx context.Context, actorID, operatorID, keep int64) (int, []inbox.Event, error)
+	CreateScopedToken(ctx context.Context, actorID int64, t inbox.APIToken, tokenHash string) (inbox.APIToken, error)
+	ListTokens(ctx context.Context, operatorID int64) ([]inbox.APIToken, error)
+	RevokeToken(ctx context.Context, actorID, ownerID, id int64) (int64, []inbox.Event, error)
+
+	// LoginLockedUntil returns until when the latest of keys is locked
+	// out (zero: none is); LoginFailed counts a failure and returns the
+	// lock it caused; LoginSucceeded forgets a key's failures.
+	LoginLockedUntil(ctx context.Context, keys []string) (time.Time, error)
+	LoginFailed(ctx context.Context, key string, max int, window, lockout time.Duration) (time.Time, error)
+	LoginSucceeded(ctx context.Context, key string) error
+
+	ListOperators(ctx context.Context) ([]inbox.OperatorDetail, error)
+	Operator(ctx context.Context, id int64) (inbox.OperatorDetail, error)
+	AddOperator(ctx context.Context, actorID int64, op inbox.Operator, passwordHash string, teams []string) (inbox.OperatorDetail, []inbox.Event, error)
+	UpdateOperator(ctx context.Context, actorID, id int64, p inbox.OperatorPatch) (inbox.OperatorDetail, []inbox.Event, error)
+	ListTeams(ctx context.Context) ([]inbox.Team, error)
+	CreateTeam(ctx context.Context, actorID int64, name string) (inbox.Team, []inbox.Event, error)
+	DeleteTeam(ctx context.Context, actorID, id int64) ([]inbox.Event, error)
+
+	// Audit writes an audit entry (operatorID 0: nobody known).
+	Audit(ctx context.Context, operatorID int64, action, entity string, entityID int64, detail any) error
+	ListAudit(ctx context.Context, f inbox.AuditFilter) ([]inbox.AuditEntry, string, error)
 }
 
 // Webhook authenticates and decodes one provider request without side
@@ -152,8 +206,46 @@ type Options struct {
 	// requests per second, with a burst of twice that (at least 1). 0 means
 	// unlimited.
 	HookRate float64
+	// HookChannelRate limits webhook requests per channel from all
+	// addresses together, the same way: many addresses flooding one
+	// channel get 429 too. 0 means unlimited.
+	HookChannelRate float64
 	// MaxBody bounds a webhook body. Default 1 MiB.
 	MaxBody int64
+
+	// ChannelTeams maps a channel id to the team whose operators see its
+	// unassigned conversations; a channel not in it is everyone's.
+	ChannelTeams map[string]string
+	// Channels are listed to admins by GET /api/v1/channels.
+	Channels []ChannelInfo
+	// Auth configures sign-in, sessions and the login lockout.
+	Auth AuthOptions
+	// Timeouts of the HTTP server; zero fields take the defaults.
+	Timeouts Timeouts
+}
+
+// Timeouts bound how long a client may take. A client that sends its
+// headers a byte at a time (slow loris) is cut off by ReadHeader.
+type Timeouts struct {
+	ReadHeader time.Duration // default 5s
+	Read       time.Duration // the whole request; default 30s
+	Write      time.Duration // the whole response; default 30s
+	Idle       time.Duration // between keep-alive requests; default 120s
+}
+
+func (t *Timeouts) defaults() {
+	if t.ReadHeader <= 0 {
+		t.ReadHeader = 5 * time.Second
+	}
+	if t.Read <= 0 {
+		t.Read = 30 * time.Second
+	}
+	if t.Write <= 0 {
+		t.Write = 30 * time.Second
+	}
+	if t.Idle <= 0 {
+		t.Idle = 120 * time.Second
+	}
 }
 
 const (
@@ -166,17 +258,20 @@ const (
 
 // Server is leadhub's HTTP server. It is used for one Serve or Run.
 type Server struct {
-	addr    string
-	log     *slog.Logger
-	metrics *Metrics
-	hub     *Hub
-	hooks   *hookHandler
-	files   *filesHandler
-	status  map[string]func(ctx context.Context) (any, error)
-	api     *apiHandler
-	ws      *wsHandler
-	ready   func(ctx context.Context) error
-	handler http.Handler
+	addr     string
+	log      *slog.Logger
+	metrics  *Metrics
+	hub      *Hub
+	hooks    *hookHandler
+	files    *filesHandler
+	status   map[string]func(ctx context.Context) (any, error)
+	api      *apiHandler
+	auth     *authHandler
+	ws       *wsHandler
+	ready    func(ctx context.Context) error
+	public   *url.URL
+	timeouts Timeouts
+	handler  http.Handler
 }
 
 // New checks opts and builds the server and its route table.
@@ -187,8 +282,8 @@ func New(opts Options) (*Server, error) {
 	if opts.Sink == nil {
 		return nil, errors.New("web: Options.Sink is required")
 	}
-	if opts.HookRate < 0 {
-		return nil, errors.New("web: Options.HookRate must not be negative")
+	if opts.HookRate < 0 || opts.HookChannelRate < 0 {
+		return nil, errors.New("web: Options.HookRate and HookChannelRate must not be negative")
 	}
 	if opts.MaxBody < 0 {
 		return nil, errors.New("web: Options.MaxBody must not be negative")
@@ -229,25 +324,42 @@ func New(opts Options) (*Server, error) {
 	if pub == nil {
 		pub = hub
 	}
+	for ch, team := range opts.ChannelTeams {
+		if team != "" && !inbox.ValidTeamName(team) {
+			return nil, fmt.Errorf("web: channel %q: team %q is not a team name", ch, team)
+		}
+	}
+	opts.Timeouts.defaults()
+	acc := &access{store: opts.Store, channelTeams: opts.ChannelTeams}
+	auth := newAuthHandler(opts.Store, pub, hub, opts.Auth, public != nil && public.Scheme == "https")
 	s := &Server{
-		addr:    opts.Addr,
-		log:     opts.Logger,
-		metrics: opts.Metrics,
-		hub:     hub,
-		ready:   opts.Ready,
+		addr:     opts.Addr,
+		log:      opts.Logger,
+		metrics:  opts.Metrics,
+		hub:      hub,
+		ready:    opts.Ready,
+		public:   public,
+		timeouts: opts.Timeouts,
 		hooks: &hookHandler{
-			hooks:   hooks,
-			sink:    opts.Sink,
-			maxBody: opts.MaxBody,
-			limiter: newLimiter(opts.HookRate),
-			metrics: opts.Metrics,
+			hooks:          hooks,
+			sink:           opts.Sink,
+			maxBody:        opts.MaxBody,
+			limiter:        newLimiter(opts.HookRate),
+			channelLimiter: newLimiter(opts.HookChannelRate),
+			metrics:        opts.Metrics,
 		},
 		api: &apiHandler{
-			store: opts.Store,
-			pub:   pub,
-			kick:  opts.Kick,
+			store:    opts.Store,
+			pub:      pub,
+			kick:     opts.Kick,
+			access:   acc,
+			hub:      hub,
+			channels: nonNil(opts.Channels),
+
+			passwordCost: auth.opts.PasswordCost,
 		},
-		ws:     newWSHandler(opts.Store, hub, public),
+		auth:   auth,
+		ws:     newWSHandler(opts.Store, hub, public, acc, auth),
 		files:  &filesHandler{files: opts.Files},
 		status: opts.ChannelStatus,
 	}
@@ -298,10 +410,11 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: s.timeouts.ReadHeader,
+		ReadTimeout:       s.timeouts.Read,
+		WriteTimeout:      s.timeouts.Write,
+		IdleTimeout:       s.timeouts.Idle,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)

@@ -20,11 +20,18 @@ import (
 // testToken is the API token of testOperator in every fakeStore.
 const testToken = "lh_0123456789abcdef"
 
-var testOperator = inbox.Operator{ID: 7, Email: "op@example.com", Name: "Op", Role: inbox.RoleOperator}
+// testOperator is an admin, so that these tests see every route and every
+// conversation; what operators may see is tested against the real store
+// (access_test.go).
+var testOperator = inbox.Operator{ID: 7, Email: "op@example.com", Name: "Op", Role: inbox.RoleAdmin}
 
 // fakeStore is an in-memory Store. Fn fields, when set, replace the
 // in-memory behaviour of their method.
 type fakeStore struct {
+	// SecurityStore is nil: the methods not written below panic (and the
+	// recoverer answers 500), so a test that needs one notices.
+	SecurityStore
+
 	mu            sync.Mutex
 	operators     map[string]inbox.Operator // by token hash
 	conversations map[int64]inbox.Conversation
@@ -146,7 +153,38 @@ func (f *fakeStore) CreateReply(_ context.Context, conversationID, authorID int6
 	return m, []inbox.Event{ev}, nil
 }
 
-func (f *fakeStore) ListClients(_ context.Context, _, _ string, _ int) ([]inbox.Client, string, error) {
+func (f *fakeStore) VisibleConversations(_ context.Context, _ inbox.Scope, ids []int64) (map[int64]bool, error) {
+	return allIDs(ids), nil
+}
+
+func (f *fakeStore) VisibleClients(_ context.Context, _ inbox.Scope, ids []int64) (map[int64]bool, error) {
+	return allIDs(ids), nil
+}
+
+func allIDs(ids []int64) map[int64]bool {
+	m := map[int64]bool{}
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
+func (f *fakeStore) LastEventID(context.Context) (int64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return int64(len(f.events)), nil
+}
+
+func (f *fakeStore) OperatorTeams(context.Context, int64) ([]string, error) { return nil, nil }
+
+func (f *fakeStore) Audit(context.Context, int64, string, string, int64, any) error { return nil }
+
+func (f *fakeStore) TokenByHash(ctx context.Context, tokenHash string) (inbox.Operator, inbox.APIToken, error) {
+	op, err := f.OperatorByToken(ctx, tokenHash)
+	return op, inbox.APIToken{ID: 1, OperatorID: op.ID, Scope: inbox.ScopeAdmin}, err
+}
+
+func (f *fakeStore) ListVisibleClients(_ context.Context, _ inbox.Scope, _, _ string, _ int) ([]inbox.Client, string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []inbox.Client

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -95,6 +97,32 @@ func (h *Hub) remove(c *wsClient) {
 	h.conns.Done()
 }
 
+// DisconnectOperator closes every websocket of this instance that an
+// operator opened (their sessions were ended or they were disabled).
+// Other instances close theirs when they read the event that says so.
+func (h *Hub) DisconnectOperator(id int64) {
+	h.disconnect(func(c *wsClient) bool { return c.operatorID == id })
+}
+
+// disconnect closes the connections match selects, with "policy
+// violation": the page then checks its session and shows the login form.
+func (h *Hub) disconnect(match func(c *wsClient) bool) {
+	h.mu.Lock()
+	var cs []*wsClient
+	for c := range h.clients {
+		if match(c) {
+			cs = append(cs, c)
+		}
+	}
+	h.mu.Unlock()
+	// In parallel, as in Close: each may wait up to closeWait.
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Go(func() { c.close(websocket.ClosePolicyViolation) })
+	}
+	wg.Wait()
+}
+
 // Len returns how many websockets are connected.
 func (h *Hub) Len() int {
 	h.mu.Lock()
@@ -112,6 +140,8 @@ const (
 type wsHandler struct {
 	store    Store
 	hub      *Hub
+	access   *access
+	auth     *authHandler
 	upgrader websocket.Upgrader
 
 	// The gorilla chat timings; fields so that tests can shorten them.
@@ -121,10 +151,12 @@ type wsHandler struct {
 	batch      int           // events read from the database at a time
 }
 
-func newWSHandler(store Store, hub *Hub, public *url.URL) *wsHandler {
+func newWSHandler(store Store, hub *Hub, public *url.URL, acc *access, auth *authHandler) *wsHandler {
 	h := &wsHandler{
 		store:      store,
 		hub:        hub,
+		access:     acc,
+		auth:       auth,
 		pongWait:   60 * time.Second,
 		pingPeriod: 54 * time.Second,
 		writeWait:  10 * time.Second,
@@ -187,6 +219,11 @@ func hostPort(scheme, host string) string {
 // wsClient is one connection: exactly one reader and one writer goroutine.
 type wsClient struct {
 	conn *websocket.Conn
+	// Whose connection it is, so that ending a session, a token or an
+	// operator closes it.
+	operatorID int64
+	sessionID  int64
+	tokenID    int64
 	// wake has room for one: a pending wake-up covers any number of
 	// publishes, since the writer reads everything new from the database.
 	wake   chan struct{}
@@ -218,6 +255,16 @@ func (h *wsHandler) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		after = n
 	}
+	p, ok := principalFrom(r.Context())
+	if !ok {
+		writeError(w, r, inbox.Errorf(inbox.EUNAUTHORIZED, "unauthorized"))
+		return
+	}
+	v, err := h.viewer(r.Context(), p)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
 	conn, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {
 		return // the upgrader has answered already
@@ -230,10 +277,13 @@ func (h *wsHandler) serve(w http.ResponseWriter, r *http.Request) {
 	// connection ends when the client does.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	c := &wsClient{
-		conn:   conn,
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
-		cancel: cancel,
+		conn:       conn,
+		operatorID: p.op.ID,
+		sessionID:  p.session.ID,
+		tokenID:    p.token.ID,
+		wake:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
+		cancel:     cancel,
 	}
 	if !h.hub.add(c) {
 		c.close(websocket.CloseGoingAway)
@@ -246,7 +296,7 @@ func (h *wsHandler) serve(w http.ResponseWriter, r *http.Request) {
 		defer close(readDone)
 		h.readPump(c)
 	}()
-	code := h.writePump(ctx, c, after)
+	code := h.writePump(ctx, c, after, v)
 	c.close(code)
 	<-readDone
 }
@@ -269,8 +319,9 @@ func (h *wsHandler) readPump(c *wsClient) {
 
 // writePump is the connection's only writer: first every event after
 // `after` from the database, then, on each wake-up or ping tick, whatever is
-// new. It returns the close code to end the connection with.
-func (h *wsHandler) writePump(ctx context.Context, c *wsClient, after int64) int {
+// new, each only if the operator may see it. It returns the close code to
+// end the connection with.
+func (h *wsHandler) writePump(ctx context.Context, c *wsClient, after int64, v viewer) int {
 	log := loggerFrom(ctx)
 	ticker := time.NewTicker(h.pingPeriod)
 	defer ticker.Stop()
@@ -284,14 +335,35 @@ func (h *wsHandler) writePump(ctx context.Context, c *wsClient, after int64) int
 			log.Error("websocket: read events", "after", last, "err", err)
 			return websocket.CloseInternalServerErr
 		}
-		for _, ev := range evs {
-			_ = c.conn.SetWriteDeadline(time.Now().Add(h.writeWait))
-			if err := c.conn.WriteJSON(ev); err != nil {
+		refs, err := h.lookups(ctx, v, evs)
+		if err != nil {
+			if ctx.Err() != nil {
 				return websocket.CloseGoingAway
 			}
-			last = ev.ID
+			log.Error("websocket: check events", "after", last, "err", err)
+			return websocket.CloseInternalServerErr
 		}
-		if len(evs) == h.batch {
+		changed := false
+		for i, ev := range evs {
+			if v.shows(ev, refs[i]) {
+				_ = c.conn.SetWriteDeadline(time.Now().Add(h.writeWait))
+				if err := c.conn.WriteJSON(ev); err != nil {
+					return websocket.CloseGoingAway
+				}
+			}
+			last = ev.ID
+			if v.affectedBy(ev, refs[i]) {
+				// Who the operator is or what they see has changed:
+				// check the credential again, and read what follows
+				// with the new scope.
+				if v, err = h.refresh(ctx, v); err != nil {
+					return closeCode(ctx, log, err)
+				}
+				changed = true
+				break
+			}
+		}
+		if changed || len(evs) == h.batch {
 			select {
 			case <-c.done:
 				return websocket.CloseGoingAway
@@ -305,11 +377,166 @@ func (h *wsHandler) writePump(ctx context.Context, c *wsClient, after int64) int
 		case <-c.wake:
 		case <-ticker.C:
 			// The tick also re-reads the database, which bounds how late an
-			// operator learns of an event whose hint was lost.
+			// operator learns of an event whose hint was lost, and checks
+			// that the session or token still holds (it may have expired).
+			if v, err = h.refresh(ctx, v); err != nil {
+				return closeCode(ctx, log, err)
+			}
 			_ = c.conn.SetWriteDeadline(time.Now().Add(h.writeWait))
 			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
 				return websocket.CloseGoingAway
 			}
 		}
 	}
+}
+
+// closeCode is how a connection ends when its credential could not be
+// checked: policy violation when it no longer holds (the page then asks for
+// its session and shows the login form), going away otherwise.
+func closeCode(ctx context.Context, log *slog.Logger, err error) int {
+	switch {
+	case ctx.Err() != nil:
+		return websocket.CloseGoingAway
+	case inbox.ErrorCode(err) == inbox.EUNAUTHORIZED:
+		return websocket.ClosePolicyViolation
+	}
+	log.Error("websocket: check credential", "err", err)
+	return websocket.CloseInternalServerErr
+}
+
+// viewer is who a websocket writes to and what they may see.
+type viewer struct {
+	p     principal
+	scope inbox.Scope
+}
+
+func (h *wsHandler) viewer(ctx context.Context, p principal) (viewer, error) {
+	sc, err := h.access.scope(ctx, p.op)
+	if err != nil {
+		return viewer{}, err
+	}
+	return viewer{p: p, scope: sc}, nil
+}
+
+// refresh checks the viewer's credential again and recomputes their scope.
+func (h *wsHandler) refresh(ctx context.Context, v viewer) (viewer, error) {
+	p, err := h.auth.recheck(ctx, v.p)
+	if err != nil {
+		return viewer{}, err
+	}
+	return h.viewer(ctx, p)
+}
+
+// eventRefs is what an event is about, read from its payload: every event
+// names its conversation, message, client card, suggestion, operator or
+// team (see store/events.go and the card events).
+type eventRefs struct {
+	Conversation *inbox.Conversation `json:"conversation"`
+	Message      *struct {
+		ConversationID int64 `json:"conversation_id"`
+	} `json:"message"`
+	Client *struct {
+		ID int64 `json:"id"`
+	} `json:"client"`
+	Suggestion *struct {
+		ClientID int64 `json:"client_id"`
+	} `json:"suggestion"`
+	Operator *struct {
+		ID int64 `json:"id"`
+	} `json:"operator"`
+	OperatorID int64 `json:"operator_id"`
+
+	// Filled by lookups for restricted viewers: whether the message's
+	// conversation, or the client card, is visible now.
+	visible bool
+}
+
+// adminEvent reports events about operators and teams, which only admins
+// see.
+func adminEvent(typ string) bool {
+	return strings.HasPrefix(typ, "operator.") || strings.HasPrefix(typ, "team.")
+}
+
+// lookups reads what each event is about and, for a restricted viewer,
+// asks the database in one query per kind whether they see the
+// conversations (of message events without one) and client cards the
+// events name.
+func (h *wsHandler) lookups(ctx context.Context, v viewer, evs []inbox.Event) ([]eventRefs, error) {
+	refs := make([]eventRefs, len(evs))
+	var convIDs, clientIDs []int64
+	for i, ev := range evs {
+		if v.scope.All && !adminEvent(ev.Type) {
+			continue // nothing to decide, nothing to read
+		}
+		if err := json.Unmarshal(ev.Data, &refs[i]); err != nil {
+			refs[i] = eventRefs{} // shown to nobody restricted
+			continue
+		}
+		r := &refs[i]
+		switch {
+		case v.scope.All || r.Conversation != nil:
+		case r.Message != nil:
+			convIDs = append(convIDs, r.Message.ConversationID)
+		case r.Client != nil:
+			clientIDs = append(clientIDs, r.Client.ID)
+		case r.Suggestion != nil:
+			clientIDs = append(clientIDs, r.Suggestion.ClientID)
+		}
+	}
+	if len(convIDs) == 0 && len(clientIDs) == 0 {
+		return refs, nil
+	}
+	convs, err := h.store.VisibleConversations(ctx, v.scope, convIDs)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := h.store.VisibleClients(ctx, v.scope, clientIDs)
+	if err != nil {
+		return nil, err
+	}
+	for i := range refs {
+		r := &refs[i]
+		switch {
+		case r.Conversation != nil:
+		case r.Message != nil:
+			r.visible = convs[r.Message.ConversationID]
+		case r.Client != nil:
+			r.visible = clients[r.Client.ID]
+		case r.Suggestion != nil:
+			r.visible = clients[r.Suggestion.ClientID]
+		}
+	}
+	return refs, nil
+}
+
+// shows decides whether the viewer gets an event. Admins and supervisors
+// get every event about the inbox; an operator only those about what they
+// see (an event that names nothing they see, or that cannot be read, is
+// not sent). Events about operators and teams go to admins only.
+func (v viewer) shows(ev inbox.Event, r eventRefs) bool {
+	switch {
+	case ev.Type == inbox.EventCredentialsRevoked:
+		return false
+	case adminEvent(ev.Type):
+		return v.p.admin()
+	case v.scope.All:
+		return true
+	case r.Conversation != nil:
+		return v.scope.Sees(*r.Conversation)
+	}
+	return r.visible
+}
+
+// affectedBy reports events that change the viewer's credential or what
+// they see: their own operator record or credentials, or any team.
+func (v viewer) affectedBy(ev inbox.Event, r eventRefs) bool {
+	switch ev.Type {
+	case inbox.EventCredentialsRevoked:
+		return r.OperatorID == v.p.op.ID
+	case inbox.EventOperatorUpdated:
+		return r.Operator != nil && r.Operator.ID == v.p.op.ID
+	case inbox.EventTeamUpdated:
+		return !v.scope.All
+	}
+	return false
 }
