@@ -107,18 +107,22 @@ func generatePassword() string {
 // printed alone on the last line so scripts can take it with tail -n1.
 func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: leadhub token create --operator E [--name N]")
+		return fmt.Errorf("usage: leadhub token create --operator E [--name N] [--scope read|write|admin]")
 	}
-	var email, name string
+	var email, name, scope string
 	cfg, logger, _, err := setup("token create", args[1:], stderr, getenv, func(fs *flag.FlagSet) {
 		fs.StringVar(&email, "operator", "", "email of the operator the token acts as")
 		fs.StringVar(&name, "name", "cli", "what the token is for")
+		fs.StringVar(&scope, "scope", "write", "read (GET only), write, or admin (admin routes; admins only)")
 	})
 	if err != nil {
 		return err
 	}
 	if email == "" {
 		return fmt.Errorf("--operator is required")
+	}
+	if !inbox.TokenScope(scope).Valid() {
+		return fmt.Errorf("--scope must be read, write or admin")
 	}
 	b, err := openBackend(ctx, cfg, logger, nil)
 	if err != nil {
@@ -133,10 +137,11 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return err
 	}
 	token, hash := inbox.NewToken()
-	if err := b.store.CreateToken(ctx, op.ID, name, hash); err != nil {
+	t, err := b.store.CreateScopedToken(ctx, 0, inbox.APIToken{OperatorID: op.ID, Name: name, Scope: inbox.TokenScope(scope)}, hash)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "API token for %s (shown once, store it now):\n%s\n", op.Email, token)
+	fmt.Fprintf(stdout, "API token %d for %s, scope %s (shown once, store it now):\n%s\n", t.ID, op.Email, t.Scope, token)
 	return nil
 }
 

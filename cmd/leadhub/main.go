@@ -3,7 +3,10 @@
 //	leadhub [serve] [--config FILE]       run the hub (the default)
 //	leadhub migrate [--config FILE]       apply database migrations and exit
 //	leadhub operator add --email E --role admin|supervisor|operator [--name N]
-//	leadhub token create --operator E [--name N]
+//	leadhub operator list | disable --email E | enable --email E | teams --email E --set T1,T2
+//	leadhub token create --operator E [--name N] [--scope read|write|admin]
+//	leadhub token list --operator E | token revoke ID
+//	leadhub team add NAME | team list | team delete NAME
 //	leadhub dead list | dead replay ID     inspect and replay dead letters
 //	leadhub clients import FILE.csv | clients export [FILE.csv]
 package main
@@ -56,9 +59,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return migrate(ctx, cfg, logger, stdout)
 	case "operator":
-		return operatorCmd(ctx, args, stdin, stdout, stderr, getenv)
+		return operatorsCmd(ctx, args, stdin, stdout, stderr, getenv)
 	case "token":
-		return tokenCmd(ctx, args, stdout, stderr, getenv)
+		return tokensCmd(ctx, args, stdout, stderr, getenv)
+	case "team":
+		return teamCmd(ctx, args, stdout, stderr, getenv)
 	case "dead":
 		return deadCmd(ctx, args, stdout, stderr, getenv)
 	case "clients":
@@ -75,7 +80,10 @@ const usage = `usage:
   leadhub [serve] [--config FILE]        run the hub
   leadhub migrate [--config FILE]        apply database migrations
   leadhub operator add --email E --role admin|supervisor|operator [--name N]
-  leadhub token create --operator E [--name N]
+  leadhub operator list | disable --email E | enable --email E | teams --email E --set T1,T2
+  leadhub token create --operator E [--name N] [--scope read|write|admin]
+  leadhub token list --operator E | leadhub token revoke ID
+  leadhub team add NAME | leadhub team list | leadhub team delete NAME
   leadhub dead list | leadhub dead replay ID
   leadhub clients import [--json] FILE.csv   import client cards (UTF-8 or Windows-1251, ";" or ",")
   leadhub clients export [--sep comma|semicolon|tab] [FILE.csv]`

@@ -212,6 +212,10 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		return nil, err
 	}
 	metrics.SetQueueStats(b.queue.Stats)
+	if err := syncChannels(ctx, b.store, cfg, logger); err != nil {
+		b.Close()
+		return nil, err
+	}
 
 	// With Redis, every instance hears about every commit through pub/sub
 	// and wakes its own hub; embedded, the hub is told directly.
@@ -239,6 +243,12 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		Ready:         b.ready,
 		Kick:          func() { outbound.Kick() },
 		HookRate:      cfg.HTTP.HookRate,
+
+		HookChannelRate: cfg.HTTP.HookChannelRate,
+		ChannelTeams:    channelTeams(cfg),
+		Channels:        channelInfos(cfg),
+		Auth:            authOptions(cfg),
+		Timeouts:        timeouts(cfg),
 	})
 	if err != nil {
 		b.Close()
