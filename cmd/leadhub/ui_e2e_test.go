@@ -1,0 +1,330 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cdpruntime "github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/leadhub/leadhub/config"
+)
+
+const (
+	uiEmail    = "olga@example.com"
+	uiPassword = "correct horse battery"
+)
+
+// pausableProxy forwards TCP connections to the hub. pause cuts every open
+// connection (the page's websocket among them) and refuses new ones until
+// resume: a network drop the test controls.
+type pausableProxy struct {
+	ln     net.Listener
+	target string
+
+	mu     sync.Mutex
+	paused bool
+	conns  map[net.Conn]bool
+}
+
+func newProxy(t *testing.T, target string) *pausableProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pausableProxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
+	go p.serve()
+	t.Cleanup(func() { ln.Close(); p.pause() })
+	return p
+}
+
+func (p *pausableProxy) URL() string { return "http://" + p.ln.Addr().String() }
+
+func (p *pausableProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.paused {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns[c], p.conns[up] = true, true
+		p.mu.Unlock()
+		go func() { io.Copy(up, c); up.Close() }()
+		go func() { io.Copy(c, up); c.Close() }()
+	}
+}
+
+func (p *pausableProxy) pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.paused = true
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+func (p *pausableProxy) resume() {
+	p.mu.Lock()
+	p.paused = false
+	p.mu.Unlock()
+}
+
+// page is the operators' page in the browser.
+type page struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+func (p page) do(steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	if err := chromedp.Do(p.ctx, steps...); err != nil {
+		p.t.Fatalf("browser: %v", err)
+	}
+}
+
+func (p page) eval(expr string) string {
+	p.t.Helper()
+	v, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`String(`+expr+`)`))
+	if err != nil {
+		p.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// wait polls expr with Runtime.evaluate (the page's CSP forbids the
+// new Function chromedp.Poll relies on).
+func (p page) wait(what, expr string) {
+	p.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool](`Boolean(`+expr+`)`))
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("timed out waiting for %s (last error %v)", what, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestWorkspaceEndToEnd drives the real operators' page in headless
+// Chromium against the real hub: log in; a message from each channel
+// appears live; a reply's status changes to sent; a dropped socket shows
+// the banner and, once back, the missed messages are replayed; hostile
+// text through every channel runs nothing; the Russian UI renders. It
+// measures the time from a webhook's acceptance to its message being
+// visible in the page.
+func TestWorkspaceEndToEnd(t *testing.T) {
+	ctx := newBrowser(t)
+	bot := &fakeBotAPI{}
+	botAPI := httptest.NewServer(bot)
+	defer botAPI.Close()
+	callbacks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"id":"x"}`) }))
+	defer callbacks.Close()
+
+	cfg := testConfig(t, false, false, callbacks.URL)
+	cfg.Channels = append(cfg.Channels,
+		config.Channel{ID: "site", Type: "form", MinFillTime: config.Duration{Duration: -1}},
+		config.Channel{ID: "tg", Type: "telegram", Token: tgToken, Secret: tgSecret, Mode: "webhook", APIURL: botAPI.URL})
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"operator", "add", "--email", uiEmail, "--role", "admin", "--name", "Ольга"},
+		strings.NewReader(uiPassword+"\n"), &out, io.Discard, envFor(t, cfg)); err != nil {
+		t.Fatalf("operator add: %v", err)
+	}
+	hub := startHub(t, cfg)
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, l := range strings.Split(hub.logs.String(), "\n") {
+				if !strings.Contains(l, "level=DEBUG") || strings.Contains(l, "/ws") {
+					t.Log(l)
+				}
+			}
+		}
+	})
+	proxy := newProxy(t, strings.TrimPrefix(hub.base, "http://"))
+	p := page{t: t, ctx: ctx}
+	var consoleMu sync.Mutex
+	var console []string
+	chromedp.Listen(ctx, func(ev any) {
+		consoleMu.Lock()
+		defer consoleMu.Unlock()
+		switch e := ev.(type) {
+		case *cdpruntime.EventExceptionThrown:
+			console = append(console, "exception: "+e.ExceptionDetails.Text+" "+fmt.Sprint(e.ExceptionDetails.Exception.Description))
+		case *cdpruntime.EventConsoleAPICalled:
+			for _, a := range e.Args {
+				console = append(console, string(e.Type)+": "+string(a.Value)+a.Description)
+			}
+		}
+	})
+	t.Cleanup(func() {
+		if t.Failed() {
+			consoleMu.Lock()
+			defer consoleMu.Unlock()
+			for _, l := range console {
+				t.Log("browser console: " + l)
+			}
+		}
+	})
+
+	p.do(chromedp.Navigate(proxy.URL()),
+		chromedp.WaitVisible(`[data-testid="login-form"]`),
+		chromedp.SendKeys(`[data-testid="login-email"]`, uiEmail),
+		chromedp.SendKeys(`[data-testid="login-password"]`, uiPassword),
+		chromedp.Click(`[data-testid="login-submit"]`))
+	p.wait("the websocket", `document.body.dataset.ws === 'open'`)
+	// Record when each marker first becomes visible, as the page renders it.
+	p.eval(`(window.__seen = {}, window.__markers = [], new MutationObserver(() => {
+		const text = document.body.innerText;
+		for (const m of window.__markers) if (!window.__seen[m] && text.includes(m)) window.__seen[m] = Date.now();
+	}).observe(document.body, {subtree: true, childList: true, characterData: true}), 'ok')`)
+
+	var latencies []time.Duration
+	send := func(channel, marker string, post func() int) {
+		t.Helper()
+		p.eval(fmt.Sprintf(`window.__markers.push(%q)`, marker))
+		if code := post(); code != http.StatusOK {
+			t.Fatalf("%s webhook: %d", channel, code)
+		}
+		accepted := time.Now()
+		p.wait(channel+" message visible", fmt.Sprintf(`window.__seen[%q]`, marker))
+		ms := p.eval(fmt.Sprintf(`window.__seen[%q]`, marker))
+		var seen int64
+		fmt.Sscan(ms, &seen)
+		latencies = append(latencies, max(0, time.UnixMilli(seen).Sub(accepted)))
+	}
+	apiPost := func(id, name, text string) func() int {
+		return func() int {
+			body := fmt.Sprintf(`{"id":%q,"from":{"name":%q,"phone":"+7912%07d"},"text":%q}`, id, name, len(id)*7919%10000000, text)
+			return signedPost(t, hub.base+"/hooks/api/crm", body).StatusCode
+		}
+	}
+	formPost := func(name, phone, text string) func() int {
+		return func() int {
+			resp, err := http.PostForm(hub.base+"/hooks/form/site", url.Values{"name": {name}, "phone": {phone}, "message": {text}, "utm_source": {"yandex"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+	}
+	update, err := os.ReadFile("../../connectors/telegram/testdata/telegram-update-text.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgPost := func(updateID int, user, name, text string) func() int {
+		return func() int {
+			body := strings.NewReplacer(`"update_id":10000`, fmt.Sprintf(`"update_id":%d`, updateID), "1111111", user,
+				`"first_name":"Test Firstname"`, fmt.Sprintf(`"first_name":%q`, name), `"text":"/start"`, fmt.Sprintf(`"text":%q`, text)).Replace(string(update))
+			return postUpdate(t, hub.base, tgSecret, []byte(body))
+		}
+	}
+
+	// 1. A message from each channel appears live.
+	send("api", "API-LIVE-1 доставка", apiPost("live-1", "Иван Петров", "API-LIVE-1 доставка в Казань?"))
+	send("form", "FORM-LIVE-1", formPost("Мария", "8 912 777-66-55", "FORM-LIVE-1 перезвоните"))
+	send("telegram", "TG-LIVE-1", tgPost(20001, "3333333", "Анна", "TG-LIVE-1 есть в наличии?"))
+
+	// 2. Reply from the page; its status goes from queued to sent.
+	p.do(chromedp.Click(`[data-testid="conversation-row"]:has([data-testid="row-name"])`))
+	p.wait("a conversation open", `document.querySelectorAll('#timeline [data-testid="message"]').length > 0`)
+	p.do(chromedp.SendKeys(`[data-testid="reply-text"]`, "Добрый день! Уже отвечаем."),
+		chromedp.Click(`[data-testid="reply-send"]`))
+	p.wait("the reply sent", `[...document.querySelectorAll('[data-testid="message"]')].some(m => m.textContent.includes('Уже отвечаем') && m.dataset.delivery === 'sent')`)
+
+	// The form lead, for the README's picture of the workspace.
+	p.eval(`[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Мария')).click()`)
+	p.wait("the form lead open", `document.querySelector('#timeline').textContent.includes('FORM-LIVE-1')`)
+	readmeShot(t, ctx, "workspace-en")
+
+	// 3. The socket drops: banner; messages meanwhile are replayed after.
+	proxy.pause()
+	p.wait("the disconnected banner", `!document.querySelector('[data-testid="ws-banner"]').hidden`)
+	p.eval(`window.__markers.push('MISSED-1', 'MISSED-2')`)
+	if code := apiPost("missed-1", "Пётр", "MISSED-1 пока вас не было")(); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	if code := formPost("Ольга", "+79120001122", "MISSED-2 тоже")(); code != http.StatusOK {
+		t.Fatal(code)
+	}
+	proxy.resume()
+	p.wait("the replayed messages", `window.__seen['MISSED-1'] && window.__seen['MISSED-2']`)
+	p.wait("the banner gone", `document.querySelector('[data-testid="ws-banner"]').hidden`)
+
+	// 4. Hostile text through every channel: shown as text, never run.
+	hostile := `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`
+	send("api xss", "XSS-API", apiPost("xss-1", hostile, "XSS-API "+hostile))
+	send("form xss", "XSS-FORM", formPost(hostile, "+79120003344", "XSS-FORM "+hostile))
+	send("telegram xss", "XSS-TG", tgPost(20002, "4444444", hostile, "XSS-TG "+hostile))
+	rows := p.eval(`document.querySelectorAll('[data-testid="conversation-row"]').length`)
+	if rows == "0" {
+		t.Fatal("no conversations listed")
+	}
+	p.do(chromedp.Click(`[data-testid="conversation-row"]`)) // the newest: the Telegram one
+	p.wait("the hostile message shown as text", `document.querySelector('#timeline').textContent.includes('<script>window.__xss=2</script>')`)
+	if v := p.eval(`typeof window.__xss`); v != "undefined" {
+		t.Fatalf("customer text ran in the page: window.__xss is %s", v)
+	}
+	if n := p.eval(`document.querySelectorAll('#timeline img[src="x"], #timeline script').length`); n != "0" {
+		t.Fatalf("customer markup became %s elements", n)
+	}
+
+	// 5. The Russian UI.
+	p.do(chromedp.SetValue(`[data-testid="lang-select"]`, "ru"))
+	p.eval(`document.querySelector('[data-testid="lang-select"]').dispatchEvent(new Event('change', {bubbles: true}))`)
+	p.wait("Russian labels", `document.documentElement.lang === 'ru' && document.querySelector('[data-testid="reply-send"]').textContent.trim() === 'Отправить'`)
+	readmeShot(t, ctx, "workspace-ru")
+
+	slices.Sort(latencies)
+	t.Logf("webhook accepted → visible in the page, %d messages: min %v, median %v, max %v",
+		len(latencies), latencies[0], latencies[len(latencies)/2], latencies[len(latencies)-1])
+	if strings.Contains(hub.logs.String(), uiPassword) {
+		t.Fatal("the operator's password appears in the logs")
+	}
+}
+
+// readmeShot saves the README's screenshots of the workspace when
+// LEADHUB_UI_SCREENSHOTS=1.
+func readmeShot(t *testing.T, ctx context.Context, name string) {
+	if os.Getenv("LEADHUB_UI_SCREENSHOTS") != "1" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	path := "../../web/testdata/screenshots/" + name + ".png"
+	if err := os.MkdirAll("../../web/testdata/screenshots", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("saved %s", path)
+}
