@@ -94,9 +94,8 @@ func (a *apiHandler) listConversations(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *apiHandler) getConversation(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	c, _, err := a.access.conversation(r, id)
@@ -116,14 +115,9 @@ type conversationPatchBody struct {
 }
 
 func (a *apiHandler) patchConversation(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	var body conversationPatchBody
-	if err := decodeJSON(w, r, &body); err != nil {
-		writeError(w, r, err)
+	id, ok := idAndBody(w, r, &body)
+	if !ok {
 		return
 	}
 	var p inbox.ConversationPatch
@@ -181,9 +175,8 @@ func (a *apiHandler) patchConversation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *apiHandler) listMessages(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -212,14 +205,9 @@ type replyBody struct {
 }
 
 func (a *apiHandler) createReply(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	var body replyBody
-	if err := decodeJSON(w, r, &body); err != nil {
-		writeError(w, r, err)
+	id, ok := idAndBody(w, r, &body)
+	if !ok {
 		return
 	}
 	if strings.TrimSpace(body.Text) == "" {
@@ -268,9 +256,8 @@ func (a *apiHandler) listClients(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *apiHandler) getClient(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	sc, err := a.access.client(r, id)
@@ -339,6 +326,31 @@ func publish(ctx context.Context, pub inbox.Publisher, evs []inbox.Event) {
 }
 
 // pathID parses the {id} path segment.
+// idFromPath reads the path id, answering 400 itself when it is not one;
+// ok is false then.
+func idFromPath(w http.ResponseWriter, r *http.Request) (id int64, ok bool) {
+	id, err := pathID(r)
+	if err != nil {
+		writeError(w, r, err)
+		return 0, false
+	}
+	return id, true
+}
+
+// idAndBody reads the path id and decodes the JSON body into v, answering
+// the error itself; ok is false then.
+func idAndBody(w http.ResponseWriter, r *http.Request, v any) (id int64, ok bool) {
+	id, err := pathID(r)
+	if err == nil {
+		err = decodeJSON(w, r, v)
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return 0, false
+	}
+	return id, true
+}
+
 func pathID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {

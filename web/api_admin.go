@@ -66,9 +66,8 @@ func (a *apiHandler) listOperators(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *apiHandler) getOperator(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	op, err := a.store.Operator(r.Context(), id)
@@ -144,14 +143,9 @@ type operatorPatchBody struct {
 // password or disabled. Disabling ends the operator's sessions, tokens and
 // websockets at once.
 func (a *apiHandler) patchOperator(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	var b operatorPatchBody
-	if err := decodeJSON(w, r, &b); err != nil {
-		writeError(w, r, err)
+	id, ok := idAndBody(w, r, &b)
+	if !ok {
 		return
 	}
 	p := inbox.OperatorPatch{Name: b.Name, Role: b.Role, Disabled: b.Disabled, Teams: b.Teams}
@@ -219,9 +213,8 @@ func (a *apiHandler) createTeam(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *apiHandler) deleteTeam(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	evs, err := a.store.DeleteTeam(r.Context(), operatorID(r), id)

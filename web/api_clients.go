@@ -32,9 +32,8 @@ type clientPatchBody struct {
 }
 
 func (a *apiHandler) patchClient(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	if _, err := a.access.client(r, id); err != nil {
@@ -69,14 +68,9 @@ type mergeBody struct {
 // mergeClient: POST /clients/{id}/merge {"from": <id>} merges card "from"
 // into card {id} and answers with the surviving card.
 func (a *apiHandler) mergeClient(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	var b mergeBody
-	if err := decodeJSON(w, r, &b); err != nil {
-		writeError(w, r, err)
+	id, ok := idAndBody(w, r, &b)
+	if !ok {
 		return
 	}
 	if b.From <= 0 {
@@ -97,9 +91,8 @@ type noteBody struct {
 }
 
 func (a *apiHandler) addNote(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	if _, err := a.access.client(r, id); err != nil {
@@ -133,9 +126,8 @@ type consentBody struct {
 }
 
 func (a *apiHandler) addConsent(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	if _, err := a.access.client(r, id); err != nil {
@@ -167,9 +159,8 @@ type taskBody struct {
 }
 
 func (a *apiHandler) createTask(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	if _, err := a.access.client(r, id); err != nil {
@@ -195,9 +186,8 @@ func (a *apiHandler) createTask(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *apiHandler) listClientDuplicates(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	if _, err := a.access.client(r, id); err != nil {
@@ -227,9 +217,8 @@ func (a *apiHandler) duplicates(w http.ResponseWriter, r *http.Request, clientID
 }
 
 func (a *apiHandler) dismissDuplicate(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	d, err := a.store.DismissDuplicate(r.Context(), operatorID(r), id)
@@ -242,9 +231,8 @@ func (a *apiHandler) dismissDuplicate(w http.ResponseWriter, r *http.Request) {
 
 // exportClient answers with everything stored about a client, as a file.
 func (a *apiHandler) exportClient(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	e, err := a.store.ExportClient(r.Context(), operatorID(r), id)
@@ -257,9 +245,8 @@ func (a *apiHandler) exportClient(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *apiHandler) eraseClient(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	c, evs, err := a.store.EraseClient(r.Context(), operatorID(r), id)
@@ -316,9 +303,8 @@ func (a *apiHandler) importClients(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *apiHandler) acceptConversation(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	if _, err := a.access.checkConversation(r, id); err != nil {
@@ -336,14 +322,9 @@ type linkBody struct {
 // linkConversation: POST /conversations/{id}/link {"client_id": X} merges
 // the conversation's card into card X.
 func (a *apiHandler) linkConversation(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	var b linkBody
-	if err := decodeJSON(w, r, &b); err != nil {
-		writeError(w, r, err)
+	id, ok := idAndBody(w, r, &b)
+	if !ok {
 		return
 	}
 	if b.ClientID <= 0 {
@@ -366,9 +347,8 @@ func (a *apiHandler) linkConversation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *apiHandler) rejectConversation(w http.ResponseWriter, r *http.Request) {
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	if _, err := a.access.checkConversation(r, id); err != nil {

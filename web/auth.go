@@ -492,9 +492,8 @@ func (a *authHandler) listSessions(w http.ResponseWriter, r *http.Request) {
 // admin.
 func (a *authHandler) revokeSession(w http.ResponseWriter, r *http.Request) {
 	p, _ := principalFrom(r.Context())
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	_, evs, err := a.store.RevokeSession(r.Context(), p.op.ID, owner(p), id)
@@ -603,9 +602,8 @@ func (a *authHandler) createToken(w http.ResponseWriter, r *http.Request) {
 // revokeToken: DELETE /tokens/{id}: one's own, or anyone's for an admin.
 func (a *authHandler) revokeToken(w http.ResponseWriter, r *http.Request) {
 	p, _ := principalFrom(r.Context())
-	id, err := pathID(r)
-	if err != nil {
-		writeError(w, r, err)
+	id, ok := idFromPath(w, r)
+	if !ok {
 		return
 	}
 	_, evs, err := a.store.RevokeToken(r.Context(), p.op.ID, owner(p), id)
