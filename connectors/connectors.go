@@ -11,7 +11,7 @@
 //	vk:<channel>:<event_id>
 //	email:<channel>:<Message-ID>   (or <uidvalidity>:<uid> without one)
 //	call:<channel>:<call id>:<event>
-//	form:<channel>:<hash of fields + minute>
+//	form:<channel>:<hash of fields>:<5-minute bucket>   (Tilda: form:<channel>:tilda:<tranid>)
 package connectors
 
 import (
