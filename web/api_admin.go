@@ -204,12 +204,7 @@ func (a *apiHandler) createTeam(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, evs, err := a.store.CreateTeam(r.Context(), operatorID(r), strings.TrimSpace(b.Name))
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	a.publish(r.Context(), evs)
-	writeJSON(w, r, http.StatusCreated, t)
+	a.answer(w, r, http.StatusCreated, t, evs, err)
 }
 
 func (a *apiHandler) deleteTeam(w http.ResponseWriter, r *http.Request) {

@@ -53,12 +53,7 @@ func (a *apiHandler) patchClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, evs, err := a.store.UpdateClient(r.Context(), operatorID(r), id, p)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	a.publish(r.Context(), evs)
-	writeJSON(w, r, http.StatusOK, c)
+	a.answer(w, r, http.StatusOK, c, evs, err)
 }
 
 type mergeBody struct {
@@ -78,12 +73,7 @@ func (a *apiHandler) mergeClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, evs, err := a.store.MergeClients(r.Context(), operatorID(r), id, b.From)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	a.publish(r.Context(), evs)
-	writeJSON(w, r, http.StatusOK, c)
+	a.answer(w, r, http.StatusOK, c, evs, err)
 }
 
 type noteBody struct {
@@ -109,12 +99,7 @@ func (a *apiHandler) addNote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n, evs, err := a.store.AddNote(r.Context(), operatorID(r), id, b.Text)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	a.publish(r.Context(), evs)
-	writeJSON(w, r, http.StatusCreated, n)
+	a.answer(w, r, http.StatusCreated, n, evs, err)
 }
 
 type consentBody struct {
@@ -144,12 +129,7 @@ func (a *apiHandler) addConsent(w http.ResponseWriter, r *http.Request) {
 		c.GivenAt = *b.GivenAt
 	}
 	c, evs, err := a.store.AddConsent(r.Context(), operatorID(r), id, c)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	a.publish(r.Context(), evs)
-	writeJSON(w, r, http.StatusCreated, c)
+	a.answer(w, r, http.StatusCreated, c, evs, err)
 }
 
 type taskBody struct {
@@ -177,12 +157,7 @@ func (a *apiHandler) createTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, evs, err := a.store.CreateTask(r.Context(), operatorID(r), id, inbox.Task{Title: b.Title, DueAt: b.DueAt, AssigneeID: b.AssigneeID})
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	a.publish(r.Context(), evs)
-	writeJSON(w, r, http.StatusCreated, t)
+	a.answer(w, r, http.StatusCreated, t, evs, err)
 }
 
 func (a *apiHandler) listClientDuplicates(w http.ResponseWriter, r *http.Request) {
@@ -250,12 +225,7 @@ func (a *apiHandler) eraseClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, evs, err := a.store.EraseClient(r.Context(), operatorID(r), id)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	a.publish(r.Context(), evs)
-	writeJSON(w, r, http.StatusOK, c)
+	a.answer(w, r, http.StatusOK, c, evs, err)
 }
 
 // csvSeparators are the ?sep= values of GET /clients.csv. The default is
@@ -312,7 +282,7 @@ func (a *apiHandler) acceptConversation(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	c, evs, err := a.store.AcceptConversation(r.Context(), operatorID(r), id)
-	a.answerConversation(w, r, c, evs, err)
+	a.answer(w, r, http.StatusOK, c, evs, err)
 }
 
 type linkBody struct {
@@ -343,7 +313,7 @@ func (a *apiHandler) linkConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, evs, err := a.store.LinkConversation(r.Context(), operatorID(r), id, b.ClientID)
-	a.answerConversation(w, r, c, evs, err)
+	a.answer(w, r, http.StatusOK, c, evs, err)
 }
 
 func (a *apiHandler) rejectConversation(w http.ResponseWriter, r *http.Request) {
@@ -356,14 +326,16 @@ func (a *apiHandler) rejectConversation(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	c, evs, err := a.store.RejectConversation(r.Context(), operatorID(r), id)
-	a.answerConversation(w, r, c, evs, err)
+	a.answer(w, r, http.StatusOK, c, evs, err)
 }
 
-func (a *apiHandler) answerConversation(w http.ResponseWriter, r *http.Request, c inbox.Conversation, evs []inbox.Event, err error) {
+// answer publishes the events a change wrote and answers with v, or with
+// the change's error.
+func (a *apiHandler) answer(w http.ResponseWriter, r *http.Request, status int, v any, evs []inbox.Event, err error) {
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	a.publish(r.Context(), evs)
-	writeJSON(w, r, http.StatusOK, c)
+	writeJSON(w, r, status, v)
 }
