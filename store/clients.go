@@ -592,10 +592,7 @@ func (s *Store) AddNote(ctx context.Context, operatorID, clientID int64, text st
 		}
 		note = inbox.Note{ID: ids[0], ClientID: clientID, AuthorID: nullID(sql.NullInt64{Int64: operatorID, Valid: operatorID != 0}),
 			Text: text, CreatedAt: at}
-		if err := s.audit(ctx, tx, operatorID, "client.note", "client", clientID, map[string]any{"note_id": note.ID}, at); err != nil {
-			return err
-		}
-		evs, err = s.cardTouched(ctx, tx, clientID, at)
+		evs, err = s.cardTouched(ctx, tx, operatorID, "client.note", clientID, map[string]any{"note_id": note.ID}, at)
 		return err
 	})
 	if err != nil {
@@ -633,9 +630,13 @@ func (s *Store) insertNotes(ctx context.Context, tx *sqlx.Tx, rows []noteInsert)
 	return ids, nil
 }
 
-// cardTouched bumps a card's updated_at and writes client.updated with the
-// card as it is now.
-func (s *Store) cardTouched(ctx context.Context, tx *sqlx.Tx, clientID int64, at time.Time) ([]inbox.Event, error) {
+// cardTouched records that an operator added something to a card (a note,
+// a consent, a task): an audit entry, the card's updated_at bumped, and
+// client.updated with the card as it is now.
+func (s *Store) cardTouched(ctx context.Context, tx *sqlx.Tx, operatorID int64, action string, clientID int64, detail map[string]any, at time.Time) ([]inbox.Event, error) {
+	if err := s.audit(ctx, tx, operatorID, action, "client", clientID, detail, at); err != nil {
+		return nil, err
+	}
 	c, err := s.client(ctx, tx, clientID)
 	if err != nil {
 		return nil, err
@@ -668,10 +669,7 @@ func (s *Store) AddConsent(ctx context.Context, operatorID, clientID int64, c in
 		c = inbox.Consent{ID: ids[0], ClientID: clientID, Kind: row.Kind, TextVersion: row.TextVersion, IP: row.IP, Source: row.Source}
 		c.GivenAt, _ = time.Parse(timeLayout, row.GivenAt)
 		detail := map[string]any{"consent_id": c.ID, "kind": c.Kind, "text_version": c.TextVersion}
-		if err := s.audit(ctx, tx, operatorID, "client.consent", "client", clientID, detail, at); err != nil {
-			return err
-		}
-		evs, err = s.cardTouched(ctx, tx, clientID, at)
+		evs, err = s.cardTouched(ctx, tx, operatorID, "client.consent", clientID, detail, at)
 		return err
 	})
 	if err != nil {
@@ -736,10 +734,7 @@ func (s *Store) CreateTask(ctx context.Context, operatorID, clientID int64, t in
 		}
 		t.ClientID, t.Done, t.CreatedAt = clientID, false, at
 		t.CreatedBy = nullID(sql.NullInt64{Int64: operatorID, Valid: operatorID != 0})
-		if err := s.audit(ctx, tx, operatorID, "client.task", "client", clientID, map[string]any{"task_id": t.ID}, at); err != nil {
-			return err
-		}
-		evs, err = s.cardTouched(ctx, tx, clientID, at)
+		evs, err = s.cardTouched(ctx, tx, operatorID, "client.task", clientID, map[string]any{"task_id": t.ID}, at)
 		return err
 	})
 	if err != nil {
