@@ -112,15 +112,22 @@ func (f *filing) edit(ctx context.Context, row messageRow, env *inbox.Envelope) 
 // (inbox.Contact.Fields) into custom fields that are still empty; what an
 // operator typed is never overwritten.
 func (f *filing) fillCardFields(ctx context.Context) error {
+	// A sender's every message carries the same fields: read each card
+	// once per batch.
+	cards := map[int64]inbox.Client{}
 	for _, i := range f.todo {
 		fields := f.envs[i].From.Fields
 		if len(fields) == 0 {
 			continue
 		}
 		id := f.resolved(f.clientOf[i])
-		c, err := f.s.client(ctx, f.tx, id)
-		if err != nil {
-			return fmt.Errorf("read card %d: %w", id, err)
+		c, ok := cards[id]
+		if !ok {
+			var err error
+			if c, err = f.s.client(ctx, f.tx, id); err != nil {
+				return fmt.Errorf("read card %d: %w", id, err)
+			}
+			cards[id] = c
 		}
 		changed := false
 		for k, v := range fields {
@@ -140,6 +147,7 @@ func (f *filing) fillCardFields(ctx context.Context) error {
 		if err := f.s.saveClient(ctx, f.tx, c, f.now); err != nil {
 			return err
 		}
+		cards[id] = c
 		f.markChanged(id)
 	}
 	return nil
