@@ -84,6 +84,8 @@ type OutboundOptions struct {
 	Poll time.Duration
 	// SendTimeout bounds one Send. Default 30s.
 	SendTimeout time.Duration
+	// Clock decides when a retry is due. Default SystemClock.
+	Clock Clock
 	// OnResult, if set, is told each attempt's outcome for metrics:
 	// "sent", "retry" or "failed".
 	OnResult func(channelID, outcome string)
@@ -114,6 +116,9 @@ func NewOutboundWorker(opts OutboundOptions) *OutboundWorker {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = SystemClock{}
 	}
 	return &OutboundWorker{opts: opts, kick: make(chan struct{}, 1)}
 }
@@ -210,7 +215,7 @@ func (w *OutboundWorker) deliver(ctx context.Context, o Outbound) {
 	}
 	log.Info("reply will be retried", "err", sendErr, "delay", delay)
 	w.result(o.ChannelID, "retry")
-	if err := w.opts.Store.RetryLater(ctx, o.Message.ID, time.Now().Add(delay), sendErr.Error()); err != nil {
+	if err := w.opts.Store.RetryLater(ctx, o.Message.ID, w.opts.Clock.Now().Add(delay), sendErr.Error()); err != nil {
 		log.Error("schedule retry", "err", err)
 	}
 }

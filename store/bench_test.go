@@ -59,7 +59,7 @@ func benchPhone(i int) string { return fmt.Sprintf("+7912%07d", i) }
 func seedCards(b *testing.B, s *Store, n int) {
 	b.Helper()
 	ctx := context.Background()
-	at := now()
+	at := s.now()
 	const chunk = 5000
 	for start := 0; start < n; start += chunk {
 		err := s.inTx(ctx, func(tx *sqlx.Tx) error {

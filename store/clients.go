@@ -353,7 +353,7 @@ func (s *Store) UpdateClient(ctx context.Context, operatorID, id int64, p inbox.
 		if len(changed) == 0 {
 			return nil
 		}
-		at := now()
+		at := s.now()
 		if err := s.saveClient(ctx, tx, card, at); err != nil {
 			return err
 		}
@@ -585,7 +585,7 @@ func (s *Store) AddNote(ctx context.Context, operatorID, clientID int64, text st
 		if _, err := s.lockLiveCard(ctx, tx, clientID); err != nil {
 			return err
 		}
-		at := now()
+		at := s.now()
 		ids, err := s.insertNotes(ctx, tx, []noteInsert{{ClientID: clientID, AuthorID: optionalID(operatorID), Text: text, At: dbTime(at)}})
 		if err != nil {
 			return err
@@ -652,7 +652,7 @@ func (s *Store) cardTouched(ctx context.Context, tx *sqlx.Tx, operatorID int64, 
 // client.updated event. The kind defaults to "personal_data" and the time to
 // now. An unknown card is ENOTFOUND, a merged or erased one ECONFLICT.
 func (s *Store) AddConsent(ctx context.Context, operatorID, clientID int64, c inbox.Consent) (inbox.Consent, []inbox.Event, error) {
-	at := now()
+	at := s.now()
 	row, err := newConsentInsert(clientID, c, at)
 	if err != nil {
 		return inbox.Consent{}, nil, fmt.Errorf("store: add consent: %w", err)
@@ -715,7 +715,7 @@ func (s *Store) CreateTask(ctx context.Context, operatorID, clientID int64, t in
 		if _, err := s.lockLiveCard(ctx, tx, clientID); err != nil {
 			return err
 		}
-		at := now()
+		at := s.now()
 		var due, assignee any
 		if t.DueAt != nil {
 			d := t.DueAt.UTC().Truncate(time.Microsecond)
@@ -786,7 +786,7 @@ func (s *Store) DismissDuplicate(ctx context.Context, operatorID, id int64) (inb
 		}
 		d = row.suggestion()
 		detail := map[string]any{"client_id": d.ClientID, "other_client_id": d.OtherClientID}
-		return s.audit(ctx, tx, operatorID, "duplicate.dismiss", "duplicate", id, detail, now())
+		return s.audit(ctx, tx, operatorID, "duplicate.dismiss", "duplicate", id, detail, s.now())
 	})
 	if err != nil {
 		return inbox.DuplicateSuggestion{}, fmt.Errorf("store: dismiss duplicate %d: %w", id, err)
@@ -814,7 +814,7 @@ func (s *Store) MarkUnreachable(ctx context.Context, clientID int64, id inbox.Id
 		if _, err := s.lockCards(ctx, tx, clientID); err != nil {
 			return err
 		}
-		at := now()
+		at := s.now()
 		res, err := tx.ExecContext(ctx, s.q.MarkUnreachable, reason, dbTime(at), clientID, string(id.Kind), id.Value)
 		if err != nil {
 			return err

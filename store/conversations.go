@@ -137,7 +137,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, p inbox.Conver
 			}
 			return err
 		}
-		evs, err = s.writeEvents(ctx, tx, now(), []newEvent{
+		evs, err = s.writeEvents(ctx, tx, s.now(), []newEvent{
 			{inbox.EventConversationUpdated, conversationEvent{Conversation: conv}, conv.ClientID},
 		})
 		return err
@@ -217,7 +217,7 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 			}
 			return inbox.Errorf(inbox.ECONFLICT, "the client asked not to be contacted; override_dnc sends anyway")
 		}
-		at := now()
+		at := s.now()
 		var author any
 		if authorID != 0 {
 			author = authorID

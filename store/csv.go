@@ -95,7 +95,7 @@ func (s *Store) ImportClients(ctx context.Context, r io.Reader, opts inbox.Impor
 	}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		detail := map[string]any{"imported": rep.Imported, "merged": rep.Merged, "rejected": rep.Rejected}
-		return s.audit(ctx, tx, opts.OperatorID, "client.import", "client", 0, detail, now())
+		return s.audit(ctx, tx, opts.OperatorID, "client.import", "client", 0, detail, s.now())
 	})
 	if err != nil {
 		return rep, evs, fmt.Errorf("store: import clients: %w", err)

@@ -146,7 +146,7 @@ func newFiling(s *Store, tx *sqlx.Tx, envs []inbox.Envelope) *filing {
 	f := &filing{
 		s:           s,
 		tx:          tx,
-		now:         now(),
+		now:         s.now(),
 		envs:        envs,
 		filed:       make([]inbox.Filed, n),
 		dupOf:       make([]int, n),

@@ -39,7 +39,7 @@ func (s *Store) MergeClients(ctx context.Context, operatorID, into, from int64) 
 		evs      []inbox.Event
 	)
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		at := now()
+		at := s.now()
 		m, err := s.merge(ctx, tx, operatorID, into, from, at)
 		if err != nil {
 			return err

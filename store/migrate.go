@@ -59,7 +59,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, s.q.InsertMigration, name, dbTime(now())); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q.InsertMigration, name, dbTime(s.now())); err != nil {
 				return err
 			}
 			applied = true

@@ -27,7 +27,7 @@ func (s *Store) CreateOperator(ctx context.Context, op inbox.Operator, passwordH
 	case !op.Role.Valid():
 		return inbox.Operator{}, fmt.Errorf("store: create operator: %w", inbox.Errorf(inbox.EINVALID, "invalid role %q", op.Role))
 	}
-	op.CreatedAt = now()
+	op.CreatedAt = s.now()
 	err := s.db.GetContext(ctx, &op.ID, s.q.InsertOperator,
 		clean(op.Email), op.Name, string(op.Role), passwordHash, op.Disabled, dbTime(op.CreatedAt))
 	if err != nil {
@@ -63,7 +63,7 @@ func (s *Store) CreateToken(ctx context.Context, operatorID int64, name, tokenHa
 	if tokenHash == "" {
 		return fmt.Errorf("store: create token: %w", inbox.Errorf(inbox.EINVALID, "empty token hash"))
 	}
-	_, err := s.db.ExecContext(ctx, s.q.InsertToken, operatorID, clean(name), tokenHash, dbTime(now()))
+	_, err := s.db.ExecContext(ctx, s.q.InsertToken, operatorID, clean(name), tokenHash, dbTime(s.now()))
 	switch {
 	case err == nil:
 		return nil
@@ -91,7 +91,7 @@ func (s *Store) OperatorByToken(ctx context.Context, tokenHash string) (inbox.Op
 	if err != nil {
 		return inbox.Operator{}, fmt.Errorf("store: operator by token: %w", err)
 	}
-	if at := now(); at.Sub(row.LastUsedAt.Time) >= tokenTouchEvery {
+	if at := s.now(); at.Sub(row.LastUsedAt.Time) >= tokenTouchEvery {
 		if _, err := s.db.ExecContext(ctx, s.q.TouchToken, dbTime(at), row.TokenID); err != nil {
 			// The caller is authenticated either way; a missed
 			// timestamp is not worth failing the request for.

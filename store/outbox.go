@@ -28,7 +28,7 @@ func (s *Store) ClaimOutbound(ctx context.Context, limit int, lease time.Duratio
 	}
 	var out []inbox.Outbound
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		at := now()
+		at := s.now()
 		var claimed []claimRow
 		err := tx.SelectContext(ctx, &claimed, s.q.ClaimOutbound, dbTime(at), dbTime(at), limit, dbTime(at.Add(lease)))
 		if err != nil {
@@ -134,7 +134,7 @@ func (s *Store) finishOutbound(ctx context.Context, messageID int64, query, arg 
 		if err := tx.GetContext(ctx, &clientID, s.q.ClientOfConversation, msg.ConversationID); err != nil {
 			return fmt.Errorf("read client of message %d: %w", messageID, err)
 		}
-		evs, err = s.writeEvents(ctx, tx, now(), []newEvent{{inbox.EventMessageUpdated, messageEvent{Message: msg}, clientID}})
+		evs, err = s.writeEvents(ctx, tx, s.now(), []newEvent{{inbox.EventMessageUpdated, messageEvent{Message: msg}, clientID}})
 		return err
 	})
 	return evs, err

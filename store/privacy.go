@@ -26,7 +26,7 @@ func (s *Store) ExportClient(ctx context.Context, operatorID, clientID int64) (i
 		if err != nil {
 			return err
 		}
-		at := now()
+		at := s.now()
 		if err := s.audit(ctx, tx, operatorID, "client.export", "client", clientID, nil, at); err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func (s *Store) EraseClient(ctx context.Context, operatorID, clientID int64) (in
 			card, err = s.client(ctx, tx, clientID)
 			return err
 		}
-		at := now()
+		at := s.now()
 		tombs, nIdentities, nMessages, err := s.tombstones(ctx, tx, clientID, at)
 		if err != nil {
 			return err

@@ -128,7 +128,7 @@ func (s *Store) AddOperator(ctx context.Context, actorID int64, op inbox.Operato
 		evs []inbox.Event
 	)
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		at := now()
+		at := s.now()
 		op.CreatedAt = at
 		err := tx.GetContext(ctx, &op.ID, s.q.InsertOperator, clean(op.Email), op.Name, string(op.Role), passwordHash, op.Disabled, dbTime(at))
 		if err != nil {
@@ -264,7 +264,7 @@ func (s *Store) UpdateOperator(ctx context.Context, actorID, id int64, p inbox.O
 			n, _ := res.RowsAffected()
 			detail["sessions_ended"] = n
 		}
-		at := now()
+		at := s.now()
 		if err := s.audit(ctx, tx, actorID, "operator.update", "operator", id, detail, at); err != nil {
 			return err
 		}
@@ -336,7 +336,7 @@ func (s *Store) CreateTeam(ctx context.Context, actorID int64, name string) (inb
 		evs []inbox.Event
 	)
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		at := now()
+		at := s.now()
 		t = inbox.Team{Name: name, Members: []int64{}, CreatedAt: at}
 		if err := tx.GetContext(ctx, &t.ID, s.q.InsertTeam, name, dbTime(at)); err != nil {
 			if isUniqueViolation(err) {
@@ -378,7 +378,7 @@ func (s *Store) DeleteTeam(ctx context.Context, actorID, id int64) ([]inbox.Even
 		if _, err := tx.ExecContext(ctx, s.q.DeleteTeam, id); err != nil {
 			return fmt.Errorf("delete team: %w", err)
 		}
-		at := now()
+		at := s.now()
 		detail := map[string]any{"name": row.Name, "members": nonNilIDs(members[id])}
 		if err := s.audit(ctx, tx, actorID, "team.delete", "team", id, detail, at); err != nil {
 			return err
@@ -421,7 +421,7 @@ func (s *Store) CreateSession(ctx context.Context, sess inbox.Session, tokenHash
 	if tokenHash == "" || sess.CSRFToken == "" {
 		return inbox.Session{}, fmt.Errorf("store: create session: %w", inbox.Errorf(inbox.EINVALID, "empty session token"))
 	}
-	at := now()
+	at := s.now()
 	sess.CreatedAt, sess.LastSeenAt = at, at
 	sess.ExpiresAt = sess.ExpiresAt.UTC().Truncate(time.Microsecond)
 	sess.IP = truncate(clean(sess.IP), 64)
@@ -466,7 +466,7 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash string) (inbox.Ope
 		Disabled          bool    `db:"disabled"`
 		OperatorCreatedAt sqlTime `db:"operator_created_at"`
 	}
-	err := s.db.GetContext(ctx, &row, s.q.SessionByHash, tokenHash, dbTime(now()))
+	err := s.db.GetContext(ctx, &row, s.q.SessionByHash, tokenHash, dbTime(s.now()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return inbox.Operator{}, inbox.Session{}, fmt.Errorf("store: session: %w", inbox.Errorf(inbox.ENOTFOUND, "session not found"))
 	}
@@ -482,7 +482,7 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash string) (inbox.Ope
 // a minute (sessionTouchEvery) so that reads do not all turn into writes.
 // It reports whether it wrote.
 func (s *Store) TouchSession(ctx context.Context, sess inbox.Session, expiresAt time.Time) (bool, error) {
-	at := now()
+	at := s.now()
 	if at.Sub(sess.LastSeenAt) < sessionTouchEvery {
 		return false, nil
 	}
@@ -495,7 +495,7 @@ func (s *Store) TouchSession(ctx context.Context, sess inbox.Session, expiresAt 
 // ListSessions returns an operator's live sessions, newest first.
 func (s *Store) ListSessions(ctx context.Context, operatorID int64) ([]inbox.Session, error) {
 	var rows []sessionRow
-	if err := s.db.SelectContext(ctx, &rows, s.q.ListSessions, operatorID, dbTime(now())); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.q.ListSessions, operatorID, dbTime(s.now())); err != nil {
 		return nil, fmt.Errorf("store: list sessions: %w", err)
 	}
 	out := make([]inbox.Session, len(rows))
@@ -523,7 +523,7 @@ func (s *Store) RevokeSession(ctx context.Context, actorID, ownerID, id int64) (
 		if err != nil {
 			return fmt.Errorf("delete session: %w", err)
 		}
-		at := now()
+		at := s.now()
 		if err := s.audit(ctx, tx, actorID, "session.revoke", "operator", owner, map[string]any{"session_id": id}, at); err != nil {
 			return err
 		}
@@ -550,7 +550,7 @@ func (s *Store) RevokeSessions(ctx context.Context, actorID, operatorID, keep in
 			return fmt.Errorf("delete sessions: %w", err)
 		}
 		n, _ = res.RowsAffected()
-		at := now()
+		at := s.now()
 		if err := s.audit(ctx, tx, actorID, "session.revoke_all", "operator", operatorID, map[string]any{"sessions_ended": n}, at); err != nil {
 			return err
 		}
@@ -610,7 +610,7 @@ func (s *Store) CreateScopedToken(ctx context.Context, actorID int64, t inbox.AP
 		if op.Disabled {
 			return inbox.Errorf(inbox.EINVALID, "the operator is disabled")
 		}
-		at := now()
+		at := s.now()
 		t.CreatedAt = at
 		if err := tx.GetContext(ctx, &t.ID, s.q.InsertScopedToken, t.OperatorID, t.Name, tokenHash, string(t.Scope), dbTime(at)); err != nil {
 			if isUniqueViolation(err) {
@@ -647,7 +647,7 @@ func (s *Store) TokenByHash(ctx context.Context, tokenHash string) (inbox.Operat
 	}
 	t := tokenRow{ID: row.TokenID, OperatorID: row.ID, Name: row.TokenName, Scope: row.Scope,
 		CreatedAt: row.TokenCreatedAt, LastUsedAt: row.LastUsedAt}.token()
-	if at := now(); at.Sub(row.LastUsedAt.Time) >= tokenTouchEvery {
+	if at := s.now(); at.Sub(row.LastUsedAt.Time) >= tokenTouchEvery {
 		if _, err := s.db.ExecContext(ctx, s.q.TouchToken, dbTime(at), row.TokenID); err != nil {
 			s.log.Warn("touch api token", "token_id", row.TokenID, "err", err)
 		} else {
@@ -686,7 +686,7 @@ func (s *Store) RevokeToken(ctx context.Context, actorID, ownerID, id int64) (in
 		if err != nil {
 			return fmt.Errorf("delete token: %w", err)
 		}
-		at := now()
+		at := s.now()
 		if err := s.audit(ctx, tx, actorID, "token.revoke", "operator", owner, map[string]any{"token_id": id}, at); err != nil {
 			return err
 		}
@@ -709,7 +709,7 @@ func (s *Store) LoginLockedUntil(ctx context.Context, keys []string) (time.Time,
 		return time.Time{}, err
 	}
 	var rows []sqlTime
-	if err := s.db.SelectContext(ctx, &rows, s.q.LoginLocks, arg, dbTime(now())); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, s.q.LoginLocks, arg, dbTime(s.now())); err != nil {
 		return time.Time{}, fmt.Errorf("store: login locks: %w", err)
 	}
 	var until time.Time
@@ -727,7 +727,7 @@ func (s *Store) LoginLockedUntil(ctx context.Context, keys []string) (time.Time,
 func (s *Store) LoginFailed(ctx context.Context, key string, max int, window, lockout time.Duration) (time.Time, error) {
 	var until time.Time
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		at := now()
+		at := s.now()
 		since := dbTime(at.Add(-window))
 		if _, err := tx.ExecContext(ctx, s.q.PurgeLoginFailures, since, dbTime(at)); err != nil {
 			return fmt.Errorf("purge: %w", err)
@@ -765,7 +765,7 @@ func (s *Store) LoginSucceeded(ctx context.Context, key string) error {
 // such as a failed login). detail must not carry secrets.
 func (s *Store) Audit(ctx context.Context, operatorID int64, action, entity string, entityID int64, detail any) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		return s.audit(ctx, tx, operatorID, action, entity, entityID, detail, now())
+		return s.audit(ctx, tx, operatorID, action, entity, entityID, detail, s.now())
 	})
 	if err != nil {
 		return fmt.Errorf("store: audit %s: %w", action, err)
@@ -833,7 +833,7 @@ func (s *Store) SyncChannels(ctx context.Context, chans []inbox.ChannelConfig) (
 		for _, r := range rows {
 			was[r.ID] = inbox.ChannelConfig{ID: r.ID, Type: inbox.ChannelType(r.Type), Team: r.Team, Fingerprint: r.Fingerprint}
 		}
-		at := now()
+		at := s.now()
 		record := func(action string, c inbox.ChannelConfig, detail map[string]any) error {
 			detail["channel"], detail["type"], detail["team"] = c.ID, c.Type, c.Team
 			if err := s.audit(ctx, tx, 0, action, "channel", 0, detail, at); err != nil {

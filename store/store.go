@@ -53,6 +53,9 @@ type Options struct {
 	// Default inbox.DefaultRegion.
 	Region string
 	Logger *slog.Logger
+	// Clock stamps rows and decides what is due (outbox retries, session
+	// expiry). Default inbox.SystemClock; tests pass an inbox.FakeClock.
+	Clock inbox.Clock
 }
 
 // Store is the SQL store. It is safe for concurrent use.
@@ -62,6 +65,7 @@ type Store struct {
 	q       queries
 	region  string
 	log     *slog.Logger
+	clock   inbox.Clock
 }
 
 // Open opens the database and pings it. It does not migrate: call Migrate.
@@ -91,7 +95,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if region == "" {
 		region = inbox.DefaultRegion
 	}
-	s := &Store{db: db, dialect: dialect, q: newQueries(dialect, db.Rebind), region: region, log: log}
+	clock := opts.Clock
+	if clock == nil {
+		clock = inbox.SystemClock{}
+	}
+	s := &Store{db: db, dialect: dialect, q: newQueries(dialect, db.Rebind), region: region, log: log, clock: clock}
 	if path != "" {
 		log.Info("store opened", "dialect", dialect, "path", path)
 	} else {
@@ -219,10 +227,11 @@ func (s *Store) lockEvents(ctx context.Context, tx *sqlx.Tx) error {
 	return nil
 }
 
-// now is the time written into rows: UTC, truncated to the microsecond that
-// both dialects store, so what a method returns equals what is read back.
-func now() time.Time {
-	return time.Now().UTC().Truncate(time.Microsecond)
+// now is the time written into rows: the store's clock in UTC, truncated to
+// the microsecond that both dialects store, so what a method returns equals
+// what is read back.
+func (s *Store) now() time.Time {
+	return s.clock.Now().UTC().Truncate(time.Microsecond)
 }
 
 // isUniqueViolation reports a UNIQUE or PRIMARY KEY violation on either

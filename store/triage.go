@@ -37,7 +37,7 @@ func (s *Store) AcceptConversation(ctx context.Context, operatorID, conversation
 		case conv.AssigneeID != nil && !mine:
 			return inbox.Errorf(inbox.ECONFLICT, "the conversation is taken by operator %d", *conv.AssigneeID)
 		}
-		at := now()
+		at := s.now()
 		conv.Status = inbox.StatusOpen
 		conv.AssigneeID = &operatorID
 		if err := s.saveConversation(ctx, tx, conv); err != nil {
@@ -77,7 +77,7 @@ func (s *Store) LinkConversation(ctx context.Context, operatorID, conversationID
 		if conv.ClientID == clientID {
 			return nil
 		}
-		at := now()
+		at := s.now()
 		from := conv.ClientID
 		m, err := s.merge(ctx, tx, operatorID, clientID, from, at)
 		if err != nil {
@@ -146,7 +146,7 @@ func (s *Store) RejectConversation(ctx context.Context, operatorID, conversation
 		if conv.Status == inbox.StatusClosed && row.Spam {
 			return nil
 		}
-		at := now()
+		at := s.now()
 		var pending []newEvent
 		if conv.Status != inbox.StatusClosed || conv.Unread != 0 {
 			conv.Status, conv.Unread = inbox.StatusClosed, 0
