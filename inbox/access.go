@@ -20,13 +20,23 @@ type Scope struct {
 
 // Sees reports whether the scope lets its operator see c.
 func (s Scope) Sees(c Conversation) bool {
+	p := ConversationPlace{ChannelID: c.ChannelID}
+	if c.AssigneeID != nil {
+		p.AssigneeID = *c.AssigneeID
+	}
+	return s.SeesPlace(p)
+}
+
+// SeesPlace reports whether the scope lets its operator see a conversation
+// in place p.
+func (s Scope) SeesPlace(p ConversationPlace) bool {
 	if s.All {
 		return true
 	}
-	if c.AssigneeID != nil {
-		return *c.AssigneeID == s.OperatorID
+	if p.AssigneeID != 0 {
+		return p.AssigneeID == s.OperatorID
 	}
-	return !slices.Contains(s.HiddenChannels, c.ChannelID)
+	return !slices.Contains(s.HiddenChannels, p.ChannelID)
 }
 
 // Rank orders roles by what they may do: operator < supervisor < admin.
@@ -149,16 +159,6 @@ type AuditFilter struct {
 	Cursor     string // opaque, from the previous page's next
 	Limit      int    // default 50, at most 200
 }
-
-// Events about operators and teams (delivered to admins only).
-const (
-	EventOperatorUpdated = "operator.updated"
-	EventTeamUpdated     = "team.updated"
-	// EventCredentialsRevoked says an operator's sessions or tokens were
-	// revoked; it is delivered to nobody, but every instance's websockets
-	// of that operator check their credentials again when they see it.
-	EventCredentialsRevoked = "operator.credentials_revoked"
-)
 
 // ChannelConfig is what the audit log follows of a configured channel:
 // its type, team, and a fingerprint of its settings that are not secrets.

@@ -5,18 +5,6 @@ import (
 	"time"
 )
 
-// More event types, about client cards.
-const (
-	// EventClientMerged: one card was merged into another; data is the
-	// surviving card and the id of the card that is gone.
-	EventClientMerged = "client.merged"
-	// EventClientDuplicateSuggested: a message carried identities of two
-	// different cards; data is the suggestion.
-	EventClientDuplicateSuggested = "client.duplicate_suggested"
-	// EventClientErased: a card's personal data was erased.
-	EventClientErased = "client.erased"
-)
-
 // MetaUnparsedPhone is the Meta key under which a connector keeps a phone
 // number that did not parse; filing copies it to the card's RawPhones.
 const MetaUnparsedPhone = "unparsed_phone"

@@ -8,7 +8,6 @@
 package inbox
 
 import (
-	"encoding/json"
 	"time"
 )
 
@@ -214,25 +213,6 @@ type Message struct {
 	Delivery       DeliveryStatus    `json:"delivery,omitempty"`
 	Error          string            `json:"error,omitempty"`
 	CreatedAt      time.Time         `json:"created_at"`
-}
-
-// Event types pushed to operators.
-const (
-	EventMessageCreated      = "message.created"
-	EventMessageUpdated      = "message.updated"
-	EventConversationCreated = "conversation.created"
-	EventConversationUpdated = "conversation.updated"
-	EventClientUpdated       = "client.updated"
-)
-
-// Event is a change operators must see. Events are written in the same
-// transaction as the change and have monotonic ids, so a client that
-// reconnects asks for everything after the last id it saw.
-type Event struct {
-	ID        int64           `json:"id"`
-	Type      string          `json:"type"`
-	Data      json.RawMessage `json:"data"`
-	CreatedAt time.Time       `json:"-"`
 }
 
 // Role of an operator.

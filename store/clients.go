@@ -373,7 +373,7 @@ func (s *Store) UpdateClient(ctx context.Context, operatorID, id int64, p inbox.
 			return err
 		}
 		card.UpdatedAt = at
-		evs, err = s.writeEvents(ctx, tx, at, []newEvent{{inbox.EventClientUpdated, clientEvent{Client: card}, id}})
+		evs, err = s.writeEvents(ctx, tx, at, []inbox.PendingEvent{inbox.ClientUpdated(card)})
 		return err
 	})
 	if err != nil {
@@ -645,7 +645,7 @@ func (s *Store) cardTouched(ctx context.Context, tx *sqlx.Tx, operatorID int64, 
 	if err := s.saveClient(ctx, tx, c, at); err != nil {
 		return nil, err
 	}
-	return s.writeEvents(ctx, tx, at, []newEvent{{inbox.EventClientUpdated, clientEvent{Client: c}, clientID}})
+	return s.writeEvents(ctx, tx, at, []inbox.PendingEvent{inbox.ClientUpdated(c)})
 }
 
 // AddConsent records a consent on a card, writes an audit entry and a
@@ -826,7 +826,7 @@ func (s *Store) MarkUnreachable(ctx context.Context, clientID int64, id inbox.Id
 		if err != nil {
 			return err
 		}
-		evs, err = s.writeEvents(ctx, tx, at, []newEvent{{inbox.EventClientUpdated, clientEvent{Client: c}, clientID}})
+		evs, err = s.writeEvents(ctx, tx, at, []inbox.PendingEvent{inbox.ClientUpdated(c)})
 		return err
 	})
 	if err != nil {

@@ -137,8 +137,8 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, p inbox.Conver
 			}
 			return err
 		}
-		evs, err = s.writeEvents(ctx, tx, s.now(), []newEvent{
-			{inbox.EventConversationUpdated, conversationEvent{Conversation: conv}, conv.ClientID},
+		evs, err = s.writeEvents(ctx, tx, s.now(), []inbox.PendingEvent{
+			inbox.ConversationUpdated(conv),
 		})
 		return err
 	})
@@ -248,9 +248,9 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 		if _, err := tx.ExecContext(ctx, s.q.SetConversationState, conv.Unread, dbTime(at), conv.ID); err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
-		pending := []newEvent{{inbox.EventMessageCreated, messageEvent{Message: msg, Conversation: &conv}, conv.ClientID}}
+		pending := []inbox.PendingEvent{inbox.MessageCreated(msg, conv)}
 		if hadUnread {
-			pending = append(pending, newEvent{inbox.EventConversationUpdated, conversationEvent{Conversation: conv}, conv.ClientID})
+			pending = append(pending, inbox.ConversationUpdated(conv))
 		}
 		evs, err = s.writeEvents(ctx, tx, at, pending)
 		return err

@@ -17,9 +17,9 @@ import (
 // message.updated; an edit of a message earlier in the same batch is folded
 // into it; an edit of a message leadhub never saw is filed as a message of
 // its own, so the text is not lost. Handled edits leave f.todo.
-func (f *filing) applyEdits(ctx context.Context) ([]newEvent, error) {
+func (f *filing) applyEdits(ctx context.Context) ([]inbox.PendingEvent, error) {
 	var (
-		evs  []newEvent
+		evs  []inbox.PendingEvent
 		rest = f.todo[:0:0]
 	)
 	for k, i := range f.todo {
@@ -71,7 +71,7 @@ func (f *filing) earlierInBatch(before []int, env *inbox.Envelope) int {
 
 // edit writes one edit of a stored message; a nil event means this edit was
 // applied before (a provider retry).
-func (f *filing) edit(ctx context.Context, row messageRow, env *inbox.Envelope) (*newEvent, inbox.Message, error) {
+func (f *filing) edit(ctx context.Context, row messageRow, env *inbox.Envelope) (*inbox.PendingEvent, inbox.Message, error) {
 	res, err := f.tx.ExecContext(ctx, f.s.q.InsertEdit, clean(env.DedupeKey), row.ID, dbTime(f.now))
 	if err != nil {
 		return nil, inbox.Message{}, fmt.Errorf("record edit: %w", err)
@@ -105,7 +105,8 @@ func (f *filing) edit(ctx context.Context, row messageRow, env *inbox.Envelope) 
 	if err != nil {
 		return nil, inbox.Message{}, fmt.Errorf("conversation of edited message: %w", err)
 	}
-	return &newEvent{inbox.EventMessageUpdated, messageEvent{Message: msg, Conversation: &conv}, conv.ClientID}, msg, nil
+	ev := inbox.MessageUpdated(msg, conv)
+	return &ev, msg, nil
 }
 
 // fillCardFields writes the card fields channels report about senders

@@ -125,7 +125,7 @@ type filing struct {
 	newCard  []bool              // per envelope: its card was created for it
 	convOf   []*convState        // per envelope
 	convs    map[convKey]*convState
-	pending  []newEvent // events decided before the conversations are
+	pending  []inbox.PendingEvent // events decided before the conversations are
 	// unreachable are the identities of the batch marked unreachable, with
 	// their cards.
 	unreachable map[identityKey]int64
@@ -780,7 +780,7 @@ func (f *filing) suggestDuplicates(ctx context.Context) error {
 	slices.SortFunc(inserted, func(a, b suggestionRow) int { return cmp.Compare(a.ID, b.ID) })
 	for _, r := range inserted {
 		d := r.suggestion()
-		f.pending = append(f.pending, newEvent{inbox.EventClientDuplicateSuggested, suggestionEvent{Suggestion: d}, d.ClientID})
+		f.pending = append(f.pending, inbox.DuplicateSuggested(d))
 	}
 	return nil
 }
@@ -1080,7 +1080,7 @@ func (f *filing) insertMessages(ctx context.Context) error {
 // buildEvents advances each conversation message by message, so every
 // message.created carries its conversation as of that message. Spam cards'
 // messages get no events.
-func (f *filing) buildEvents(ctx context.Context) ([]newEvent, error) {
+func (f *filing) buildEvents(ctx context.Context) ([]inbox.PendingEvent, error) {
 	evs, err := f.cardEvents(ctx)
 	if err != nil {
 		return nil, err
@@ -1091,7 +1091,7 @@ func (f *filing) buildEvents(ctx context.Context) ([]newEvent, error) {
 			continue
 		}
 		if st.created && st.createdBy == i {
-			evs = append(evs, newEvent{inbox.EventConversationCreated, conversationEvent{Conversation: st.conv}, st.conv.ClientID})
+			evs = append(evs, inbox.ConversationCreated(st.conv))
 		}
 		if f.filed[i].Dup {
 			continue
@@ -1100,21 +1100,21 @@ func (f *filing) buildEvents(ctx context.Context) ([]newEvent, error) {
 		st.conv.Unread++
 		st.conv.LastMessageAt = f.now
 		conv := st.conv
-		evs = append(evs, newEvent{inbox.EventMessageCreated, messageEvent{Message: f.filed[i].Message, Conversation: &conv}, conv.ClientID})
+		evs = append(evs, inbox.MessageCreated(f.filed[i].Message, conv))
 	}
 	return evs, nil
 }
 
 // cardEvents returns client.updated for every existing card that changed,
 // then the duplicate suggestions' events.
-func (f *filing) cardEvents(ctx context.Context) ([]newEvent, error) {
-	var evs []newEvent
+func (f *filing) cardEvents(ctx context.Context) ([]inbox.PendingEvent, error) {
+	var evs []inbox.PendingEvent
 	for _, id := range f.changed {
 		c, err := f.s.client(ctx, f.tx, id)
 		if err != nil {
 			return nil, err
 		}
-		evs = append(evs, newEvent{inbox.EventClientUpdated, clientEvent{Client: c}, c.ID})
+		evs = append(evs, inbox.ClientUpdated(c))
 	}
 	return append(evs, f.pending...), nil
 }

@@ -59,7 +59,7 @@ type mergeResult struct {
 	survivor inbox.Client
 	already  bool            // from had been merged into into before: nothing changed
 	folded   map[int64]int64 // from's conversations folded into into's
-	events   []newEvent
+	events   []inbox.PendingEvent
 }
 
 // merge is MergeClients inside tx; the caller writes the events.
@@ -148,7 +148,7 @@ func (s *Store) merge(ctx context.Context, tx *sqlx.Tx, operatorID, into, from i
 	}
 
 	// Every moved conversation, as it is now, then the merge itself.
-	var evs []newEvent
+	var evs []inbox.PendingEvent
 	ids := make([]int64, 0, len(moved)+len(folded))
 	for _, c := range moved {
 		ids = append(ids, c.ID)
@@ -162,9 +162,9 @@ func (s *Store) merge(ctx context.Context, tx *sqlx.Tx, operatorID, into, from i
 		if err != nil {
 			return mergeResult{}, err
 		}
-		evs = append(evs, newEvent{inbox.EventConversationUpdated, conversationEvent{Conversation: c}, into})
+		evs = append(evs, inbox.ConversationUpdated(c))
 	}
-	evs = append(evs, newEvent{inbox.EventClientMerged, mergedEvent{Client: survivor, FromID: from}, into})
+	evs = append(evs, inbox.ClientMerged(survivor, from))
 	return mergeResult{survivor: survivor, folded: folded, events: evs}, nil
 }
 

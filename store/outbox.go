@@ -130,11 +130,11 @@ func (s *Store) finishOutbound(ctx context.Context, messageID int64, query, arg 
 		if _, err := tx.ExecContext(ctx, s.q.DeleteOutbox, messageID); err != nil {
 			return fmt.Errorf("delete from outbox: %w", err)
 		}
-		var clientID int64
-		if err := tx.GetContext(ctx, &clientID, s.q.ClientOfConversation, msg.ConversationID); err != nil {
-			return fmt.Errorf("read client of message %d: %w", messageID, err)
+		conv, err := s.conversation(ctx, tx, s.q.ConversationByID, msg.ConversationID)
+		if err != nil {
+			return fmt.Errorf("read conversation of message %d: %w", messageID, err)
 		}
-		evs, err = s.writeEvents(ctx, tx, s.now(), []newEvent{{inbox.EventMessageUpdated, messageEvent{Message: msg}, clientID}})
+		evs, err = s.writeEvents(ctx, tx, s.now(), []inbox.PendingEvent{inbox.MessageUpdated(msg, conv)})
 		return err
 	})
 	return evs, err

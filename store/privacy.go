@@ -142,7 +142,7 @@ func (s *Store) EraseClient(ctx context.Context, operatorID, clientID int64) (in
 		if card, err = s.client(ctx, tx, clientID); err != nil {
 			return err
 		}
-		evs, err = s.writeEvents(ctx, tx, at, []newEvent{{inbox.EventClientErased, clientEvent{Client: card}, clientID}})
+		evs, err = s.writeEvents(ctx, tx, at, []inbox.PendingEvent{inbox.ClientErased(card)})
 		return err
 	})
 	if err != nil {

@@ -112,12 +112,13 @@ type queries struct {
 	MarkUnreachable      string
 	ClearUnreachable     string
 	FillCompanies        string
-	ClientOfConversation string
 
 	// events
-	LockEvents   string
-	InsertEvents string
-	EventsAfter  string
+	LockEvents         string
+	InsertEvents       string
+	EventsAfter        string
+	EventsFor          string
+	ConversationPlaces string
 
 	// operators and tokens
 	InsertOperator  string
@@ -420,14 +421,20 @@ func baseQueries() queries {
 		ClearUnreachable: `UPDATE identities SET unreachable = '', unreachable_at = NULL
 			WHERE kind = ? AND value = ? AND unreachable <> ''`,
 		CloseConversationsOf: `UPDATE conversations SET status = 'closed', unread = 0 WHERE client_id = ? AND status <> 'closed'`,
-		ClientOfConversation: `SELECT client_id FROM conversations WHERE id = ?`,
 
-		InsertEvents: `INSERT INTO events (type, data, client_id, created_at)
-			SELECT json_extract(j.value, '$.type'), json_extract(j.value, '$.data'), json_extract(j.value, '$.client_id'),
+		InsertEvents: `INSERT INTO events (type, data, audience, conversation_id, client_id, channel_id, assignee_id,
+				operator_id, created_at)
+			SELECT json_extract(j.value, '$.type'), json_extract(j.value, '$.data'),
+				json_extract(j.value, '$.audience'), json_extract(j.value, '$.conversation_id'),
+				json_extract(j.value, '$.client_id'), json_extract(j.value, '$.channel_id'),
+				json_extract(j.value, '$.assignee_id'), json_extract(j.value, '$.operator_id'),
 				json_extract(j.value, '$.created_at')
 			FROM json_each(?) AS j
 			RETURNING id`,
-		EventsAfter: `SELECT id, type, data, created_at FROM events WHERE id > ? ORDER BY id LIMIT ?`,
+		EventsAfter: `SELECT ` + eventCols + ` FROM events e WHERE e.id > ? ORDER BY e.id LIMIT ?`,
+		EventsFor:   eventsFor(sqliteSet),
+		ConversationPlaces: `SELECT client_id, channel_id, assignee_id FROM conversations
+			WHERE client_id IN (` + sqliteSet + `)`,
 
 		InsertOperator: `INSERT INTO operators (email, name, role, password_hash, disabled, created_at)
 			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
@@ -569,6 +576,34 @@ func listConversations(set string) string {
 			LIMIT ?`
 }
 
+// eventCols are an event's columns: what it says and who it is for.
+const eventCols = `e.id, e.type, e.data, e.created_at, e.audience, e.conversation_id, e.client_id, e.channel_id,
+	e.assignee_id, e.operator_id`
+
+// eventsFor is a websocket's replay: the events in (after, upTo] its
+// operator may see now (inbox.Viewer.Sees, with the conversations and
+// cards as they are now). Parameters: after, upTo, is admin, is supervisor
+// or admin, sees all (0/1), then the operator and hidden channels for the
+// conversation audience, again for the card audience, the hidden channels
+// for the channel audience, the operator for the operator audience, limit.
+func eventsFor(set string) string {
+	return `SELECT ` + eventCols + ` FROM events e
+		WHERE e.id > ? AND e.id <= ?
+		AND e.audience <> 'nobody'
+		AND (e.audience <> 'admins' OR ? = 1)
+		AND (e.audience <> 'supervisors' OR ? = 1)
+		AND (? = 1
+			OR e.audience IN ('admins', 'supervisors')
+			OR (e.audience = 'conversation' AND EXISTS (
+				SELECT 1 FROM conversations c WHERE c.id = e.conversation_id AND ` + visibleConv("c", set) + `))
+			OR (e.audience = 'card' AND EXISTS (
+				SELECT 1 FROM conversations c WHERE c.client_id = e.client_id AND ` + visibleConv("c", set) + `))
+			OR (e.audience = 'channel' AND e.channel_id NOT IN (` + set + `))
+			OR (e.audience = 'operator' AND e.operator_id = ?))
+		ORDER BY e.id
+		LIMIT ?`
+}
+
 // visibleConversations keeps the ids (a JSON array, the first parameter)
 // of the conversations a restricted operator sees.
 func visibleConversations(set string) string {
@@ -677,10 +712,16 @@ func postgresOverrides(q *queries) {
 		RETURNING id, dedupe_key`
 	q.IdentitiesOfClients = `SELECT client_id, kind, value, unreachable, unreachable_at FROM identities
 		WHERE client_id IN (SELECT t.k::bigint FROM jsonb_array_elements_text(?::jsonb) AS t(k)) ORDER BY id`
-	q.InsertEvents = `INSERT INTO events (type, data, client_id, created_at)
-		SELECT r.type, r.data, r.client_id, r.created_at
-		FROM jsonb_to_recordset(?::jsonb) AS r(type text, data text, client_id bigint, created_at timestamptz)
+	q.InsertEvents = `INSERT INTO events (type, data, audience, conversation_id, client_id, channel_id, assignee_id,
+			operator_id, created_at)
+		SELECT r.type, r.data, r.audience, r.conversation_id, r.client_id, r.channel_id, r.assignee_id, r.operator_id,
+			r.created_at
+		FROM jsonb_to_recordset(?::jsonb) AS r(type text, data text, audience text, conversation_id bigint,
+			client_id bigint, channel_id text, assignee_id bigint, operator_id bigint, created_at timestamptz)
 		RETURNING id`
+	q.EventsFor = eventsFor(postgresSet)
+	q.ConversationPlaces = `SELECT client_id, channel_id, assignee_id FROM conversations
+		WHERE client_id IN (` + postgresIDSet + `)`
 	q.LockCards = `SELECT id, spam, merged_into, raw_phones FROM clients
 		WHERE id IN (SELECT t.k::bigint FROM jsonb_array_elements_text(?::jsonb) AS t(k)) ORDER BY id
 		FOR SHARE`

@@ -401,10 +401,16 @@ func (r operatorRow) operator() inbox.Operator {
 }
 
 type eventRow struct {
-	ID        int64   `db:"id"`
-	Type      string  `db:"type"`
-	Data      string  `db:"data"`
-	CreatedAt sqlTime `db:"created_at"`
+	ID             int64         `db:"id"`
+	Type           string        `db:"type"`
+	Data           string        `db:"data"`
+	CreatedAt      sqlTime       `db:"created_at"`
+	Audience       string        `db:"audience"`
+	ConversationID sql.NullInt64 `db:"conversation_id"`
+	ClientID       sql.NullInt64 `db:"client_id"`
+	ChannelID      string        `db:"channel_id"`
+	AssigneeID     sql.NullInt64 `db:"assignee_id"`
+	OperatorID     sql.NullInt64 `db:"operator_id"`
 }
 
 // clean makes text safe for both dialects: PostgreSQL rejects NUL bytes and

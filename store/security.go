@@ -20,20 +20,6 @@ import (
 // tokenTouchEvery for API tokens.
 const sessionTouchEvery = time.Minute
 
-// Event payloads about operators and teams.
-type (
-	operatorEvent struct {
-		Operator inbox.OperatorDetail `json:"operator"`
-	}
-	teamEvent struct {
-		Team    inbox.Team `json:"team"`
-		Deleted bool       `json:"deleted,omitempty"`
-	}
-	credentialsEvent struct {
-		OperatorID int64 `json:"operator_id"`
-	}
-)
-
 // ---- operators ----
 
 // Operator returns an operator with their teams; ENOTFOUND if there is
@@ -146,7 +132,7 @@ func (s *Store) AddOperator(ctx context.Context, actorID int64, op inbox.Operato
 		if err := s.audit(ctx, tx, actorID, "operator.create", "operator", op.ID, detail, at); err != nil {
 			return err
 		}
-		evs, err = s.writeEvents(ctx, tx, at, []newEvent{{typ: inbox.EventOperatorUpdated, data: operatorEvent{d}}})
+		evs, err = s.writeEvents(ctx, tx, at, []inbox.PendingEvent{inbox.OperatorUpdated(d)})
 		return err
 	})
 	if err != nil {
@@ -268,7 +254,7 @@ func (s *Store) UpdateOperator(ctx context.Context, actorID, id int64, p inbox.O
 		if err := s.audit(ctx, tx, actorID, "operator.update", "operator", id, detail, at); err != nil {
 			return err
 		}
-		evs, err = s.writeEvents(ctx, tx, at, []newEvent{{typ: inbox.EventOperatorUpdated, data: operatorEvent{d}}})
+		evs, err = s.writeEvents(ctx, tx, at, []inbox.PendingEvent{inbox.OperatorUpdated(d)})
 		return err
 	})
 	if err != nil {
@@ -348,7 +334,7 @@ func (s *Store) CreateTeam(ctx context.Context, actorID int64, name string) (inb
 			return err
 		}
 		var err error
-		evs, err = s.writeEvents(ctx, tx, at, []newEvent{{typ: inbox.EventTeamUpdated, data: teamEvent{Team: t}}})
+		evs, err = s.writeEvents(ctx, tx, at, []inbox.PendingEvent{inbox.TeamUpdated(t, false)})
 		return err
 	})
 	if err != nil {
@@ -384,7 +370,7 @@ func (s *Store) DeleteTeam(ctx context.Context, actorID, id int64) ([]inbox.Even
 			return err
 		}
 		t := inbox.Team{ID: id, Name: row.Name, Members: nonNilIDs(members[id]), CreatedAt: row.CreatedAt.Time}
-		evs, err = s.writeEvents(ctx, tx, at, []newEvent{{typ: inbox.EventTeamUpdated, data: teamEvent{Team: t, Deleted: true}}})
+		evs, err = s.writeEvents(ctx, tx, at, []inbox.PendingEvent{inbox.TeamUpdated(t, true)})
 		return err
 	})
 	if err != nil {
@@ -527,7 +513,7 @@ func (s *Store) RevokeSession(ctx context.Context, actorID, ownerID, id int64) (
 		if err := s.audit(ctx, tx, actorID, "session.revoke", "operator", owner, map[string]any{"session_id": id}, at); err != nil {
 			return err
 		}
-		evs, err = s.writeEvents(ctx, tx, at, []newEvent{{typ: inbox.EventCredentialsRevoked, data: credentialsEvent{owner}}})
+		evs, err = s.writeEvents(ctx, tx, at, []inbox.PendingEvent{inbox.CredentialsRevoked(owner)})
 		return err
 	})
 	if err != nil {
@@ -554,7 +540,7 @@ func (s *Store) RevokeSessions(ctx context.Context, actorID, operatorID, keep in
 		if err := s.audit(ctx, tx, actorID, "session.revoke_all", "operator", operatorID, map[string]any{"sessions_ended": n}, at); err != nil {
 			return err
 		}
-		evs, err = s.writeEvents(ctx, tx, at, []newEvent{{typ: inbox.EventCredentialsRevoked, data: credentialsEvent{operatorID}}})
+		evs, err = s.writeEvents(ctx, tx, at, []inbox.PendingEvent{inbox.CredentialsRevoked(operatorID)})
 		return err
 	})
 	if err != nil {
@@ -690,7 +676,7 @@ func (s *Store) RevokeToken(ctx context.Context, actorID, ownerID, id int64) (in
 		if err := s.audit(ctx, tx, actorID, "token.revoke", "operator", owner, map[string]any{"token_id": id}, at); err != nil {
 			return err
 		}
-		evs, err = s.writeEvents(ctx, tx, at, []newEvent{{typ: inbox.EventCredentialsRevoked, data: credentialsEvent{owner}}})
+		evs, err = s.writeEvents(ctx, tx, at, []inbox.PendingEvent{inbox.CredentialsRevoked(owner)})
 		return err
 	})
 	if err != nil {

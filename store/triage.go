@@ -46,8 +46,8 @@ func (s *Store) AcceptConversation(ctx context.Context, operatorID, conversation
 		if err := s.audit(ctx, tx, operatorID, "conversation.accept", "conversation", conv.ID, nil, at); err != nil {
 			return err
 		}
-		evs, err = s.writeEvents(ctx, tx, at, []newEvent{
-			{inbox.EventConversationUpdated, conversationEvent{Conversation: conv}, conv.ClientID},
+		evs, err = s.writeEvents(ctx, tx, at, []inbox.PendingEvent{
+			inbox.ConversationUpdated(conv),
 		})
 		return err
 	})
@@ -101,7 +101,7 @@ func (s *Store) LinkConversation(ctx context.Context, operatorID, conversationID
 			if err := s.saveConversation(ctx, tx, conv); err != nil {
 				return err
 			}
-			pending = append(pending, newEvent{inbox.EventConversationUpdated, conversationEvent{Conversation: conv}, clientID})
+			pending = append(pending, inbox.ConversationUpdated(conv))
 		}
 		detail := map[string]any{"client_id": clientID, "from_client_id": from, "conversation_id": conv.ID}
 		if err := s.audit(ctx, tx, operatorID, "conversation.link", "conversation", conversationID, detail, at); err != nil {
@@ -147,13 +147,13 @@ func (s *Store) RejectConversation(ctx context.Context, operatorID, conversation
 			return nil
 		}
 		at := s.now()
-		var pending []newEvent
+		var pending []inbox.PendingEvent
 		if conv.Status != inbox.StatusClosed || conv.Unread != 0 {
 			conv.Status, conv.Unread = inbox.StatusClosed, 0
 			if err := s.saveConversation(ctx, tx, conv); err != nil {
 				return err
 			}
-			pending = append(pending, newEvent{inbox.EventConversationUpdated, conversationEvent{Conversation: conv}, conv.ClientID})
+			pending = append(pending, inbox.ConversationUpdated(conv))
 		}
 		card, err := row.client()
 		if err != nil {
@@ -167,7 +167,7 @@ func (s *Store) RejectConversation(ctx context.Context, operatorID, conversation
 			if card, err = s.client(ctx, tx, card.ID); err != nil {
 				return err
 			}
-			pending = append(pending, newEvent{inbox.EventClientUpdated, clientEvent{Client: card}, card.ID})
+			pending = append(pending, inbox.ClientUpdated(card))
 		}
 		detail := map[string]any{"client_id": card.ID}
 		if err := s.audit(ctx, tx, operatorID, "conversation.reject", "conversation", conv.ID, detail, at); err != nil {

@@ -73,11 +73,12 @@ type Store interface {
 	AcceptConversation(ctx context.Context, operatorID, id int64) (inbox.Conversation, []inbox.Event, error)
 	LinkConversation(ctx context.Context, operatorID, id, clientID int64) (inbox.Conversation, []inbox.Event, error)
 	RejectConversation(ctx context.Context, operatorID, id int64) (inbox.Conversation, []inbox.Event, error)
-	// EventsAfter returns up to limit events with an id greater than after,
-	// in id order.
-	EventsAfter(ctx context.Context, after int64, limit int) ([]inbox.Event, error)
-	// LastEventID is the id of the newest event (0: none).
-	LastEventID(ctx context.Context) (int64, error)
+	// HubStore: the events table, followed by the hub's reader, and
+	// LastEventID, where a page's websocket starts.
+	HubStore
+	// EventsFor returns up to limit events in (after, upTo] that v may see
+	// now, oldest first: a websocket's replay.
+	EventsFor(ctx context.Context, v inbox.Viewer, after, upTo int64, limit int) ([]inbox.Event, error)
 
 	SecurityStore
 }
@@ -318,7 +319,7 @@ func New(opts Options) (*Server, error) {
 
 	hub := opts.Hub
 	if hub == nil {
-		hub = NewHub(opts.Metrics)
+		hub = NewHub(opts.Store, opts.Metrics, opts.Logger.With("component", "ws_hub"))
 	}
 	pub := opts.Publisher
 	if pub == nil {
@@ -417,6 +418,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// The hub's event reader lives as long as the server.
+	hubCtx, stopHub := context.WithCancel(ctx)
+	hubDone := make(chan struct{})
+	go func() {
+		defer close(hubDone)
+		// nil when hubCtx ends; errHubRunning when whoever built the
+		// hub runs its reader already.
+		_ = s.hub.Run(hubCtx)
+	}()
+	defer func() {
+		stopHub()
+		<-hubDone
+	}()
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 

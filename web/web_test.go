@@ -211,6 +211,43 @@ func (f *fakeStore) EventsAfter(ctx context.Context, after int64, limit int) ([]
 	return f.eventsAfter(ctx, after, limit)
 }
 
+// EventsFor replays what v sees of the events, judged as the hub judges
+// live ones, with the cards' conversations as they are now.
+func (f *fakeStore) EventsFor(ctx context.Context, v inbox.Viewer, after, upTo int64, limit int) ([]inbox.Event, error) {
+	evs, err := f.EventsAfter(ctx, after, 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, ev := range evs {
+		ids = append(ids, ev.Audience.ClientID)
+	}
+	places, _ := f.ConversationPlaces(ctx, ids)
+	var out []inbox.Event
+	for _, ev := range evs {
+		if ev.ID <= upTo && len(out) < limit && v.Sees(ev.Audience, places[ev.Audience.ClientID]) {
+			out = append(out, ev)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) ConversationPlaces(_ context.Context, clientIDs []int64) (map[int64][]inbox.ConversationPlace, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[int64][]inbox.ConversationPlace)
+	for _, c := range f.conversations {
+		if slices.Contains(clientIDs, c.ClientID) {
+			p := inbox.ConversationPlace{ChannelID: c.ChannelID}
+			if c.AssigneeID != nil {
+				p.AssigneeID = *c.AssigneeID
+			}
+			out[c.ClientID] = append(out[c.ClientID], p)
+		}
+	}
+	return out, nil
+}
+
 // eventsAfter is EventsAfter's in-memory behaviour, for Fn fields to wrap.
 func (f *fakeStore) eventsAfter(_ context.Context, after int64, limit int) ([]inbox.Event, error) {
 	f.mu.Lock()
@@ -310,7 +347,22 @@ func newTestServer(t *testing.T, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	runHub(t, s.Hub())
 	return s
+}
+
+// runHub runs h's event reader until the test ends, as Serve does.
+func runHub(t testing.TB, h *Hub) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = h.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
 
 // do sends one request through h. header pairs are name, value, ...

@@ -2,31 +2,58 @@ package web
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 	"github.com/leadhub/leadhub/inbox"
 )
 
-// Hub knows the connected operator websockets. Publish does not carry
-// payloads: it only wakes each connection, which then reads the new events
-// from the database itself. So the hub never waits on anyone, a connection
-// never misses or repeats an event, and a slow client only slows itself
-// until its write deadline disconnects it (it reconnects with ?after= and
-// replays).
+// HubStore is what the hub reads: the events table, followed by one reader
+// per instance, and where cards' conversations are, to decide card events
+// for restricted operators.
+type HubStore interface {
+	EventsAfter(ctx context.Context, after int64, limit int) ([]inbox.Event, error)
+	LastEventID(ctx context.Context) (int64, error)
+	ConversationPlaces(ctx context.Context, clientIDs []int64) (map[int64][]inbox.ConversationPlace, error)
+}
+
+// Hub fans events out to the operator websockets of this instance. One
+// reader (Run) follows the events table, woken by Publish (a local commit or
+// the Redis hint) and by a short poll, and hands every batch to every
+// connection; each connection decides from the event's audience and its
+// viewer, held in memory, what to send. So the database work per event is
+// the same with one operator online or two hundred, and a connection reads
+// the database only to replay what it missed before it joined. The hub never
+// waits on a connection: one whose queue is full is cut off, and it
+// reconnects with ?after= and replays.
 type Hub struct {
+	store   HubStore
 	metrics *Metrics
+	log     *slog.Logger
+	wake    chan struct{}
+	// ready is closed once the reader knows where the events table ends.
+	ready   chan struct{}
+	running atomic.Bool
+
+	// Fields for the tests, which shorten them.
+	poll  time.Duration // re-read the table this often without a wake-up
+	batch int           // events read at a time
 
 	mu      sync.Mutex
 	clients map[*wsClient]struct{}
-	closed  bool
+	// pos is the id of the last event handed to the connections: a new
+	// connection replays up to it from the database and takes the rest live.
+	pos    int64
+	closed bool
 	// conns counts connections from add to remove, so Close can wait for
 	// their goroutines to end.
 	conns sync.WaitGroup
@@ -34,25 +61,167 @@ type Hub struct {
 
 var _ inbox.Publisher = (*Hub)(nil)
 
-// NewHub returns a hub that counts its connections in m (required).
-// Build it before the server when something else, such as the Redis fan-out,
-// must be able to wake it.
-func NewHub(m *Metrics) *Hub {
-	return &Hub{metrics: m, clients: make(map[*wsClient]struct{})}
+// hubBatch is what the reader hands every connection: the events after
+// `after`, and where the cards that card events are about have their
+// conversations.
+type hubBatch struct {
+	after  int64
+	events []inbox.Event
+	places map[int64][]inbox.ConversationPlace
 }
 
-// Publish wakes every connection; it never blocks. The events themselves are
-// read from the database, so evs only says that something happened: nil is
-// a valid hint (the Redis fan-out sends no payload).
+// sendQueue is how many batches a connection may fall behind before it is
+// cut off.
+const sendQueue = 64
+
+// NewHub returns a hub that reads events from store and counts its
+// connections in m (both required). Run must run for connections to get
+// anything. Build it before the server when something else, such as the
+// Redis fan-out, must be able to wake it.
+func NewHub(store HubStore, m *Metrics, log *slog.Logger) *Hub {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Hub{
+		store:   store,
+		metrics: m,
+		log:     log,
+		wake:    make(chan struct{}, 1),
+		ready:   make(chan struct{}),
+		poll:    time.Second,
+		batch:   1000,
+		clients: make(map[*wsClient]struct{}),
+	}
+}
+
+// Publish wakes the reader; it never blocks. The events themselves are read
+// from the database, in id order, so evs only says that something happened:
+// nil is a valid hint (the Redis fan-out sends no payload).
 func (h *Hub) Publish(_ context.Context, _ []inbox.Event) {
+	select {
+	case h.wake <- struct{}{}:
+	default: // already woken; one wake-up reads everything new
+	}
+}
+
+// errHubRunning is Run's answer to a second reader of the same hub.
+var errHubRunning = errors.New("web: the websocket hub is already running")
+
+// Run is the instance's one event reader. It returns nil when ctx ends, or
+// errHubRunning at once if the hub already has its reader.
+func (h *Hub) Run(ctx context.Context) error {
+	if !h.running.CompareAndSwap(false, true) {
+		return errHubRunning
+	}
+	for attempt := 1; ; attempt++ {
+		pos, err := h.store.LastEventID(ctx)
+		if err == nil {
+			h.mu.Lock()
+			h.pos = pos
+			h.mu.Unlock()
+			close(h.ready)
+			break
+		}
+		if attempt == 1 {
+			h.log.Error("websocket hub: find the last event", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(inbox.Backoff(attempt, 100*time.Millisecond, 5*time.Second)):
+		}
+	}
+	t := time.NewTicker(h.poll)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-h.wake:
+		case <-t.C:
+		}
+		err := h.catchUp(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil && !failing:
+			// One line per outage, not one per poll.
+			h.log.Error("websocket hub: read events", "err", err)
+			failing = true
+		case err == nil && failing:
+			h.log.Info("websocket hub: reading events again")
+			failing = false
+		}
+	}
+}
+
+// catchUp hands everything after pos to the connections, a batch at a time.
+func (h *Hub) catchUp(ctx context.Context) error {
+	for {
+		h.mu.Lock()
+		pos, n := h.pos, len(h.clients)
+		h.mu.Unlock()
+		evs, err := h.store.EventsAfter(ctx, pos, h.batch)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		b := hubBatch{after: pos, events: evs}
+		if n > 0 {
+			// One read for every restricted operator at once.
+			var cards []int64
+			for _, ev := range evs {
+				if ev.Audience.Kind == inbox.AudienceCard && ev.Audience.ClientID != 0 {
+					cards = append(cards, ev.Audience.ClientID)
+				}
+			}
+			if len(cards) > 0 {
+				slices.Sort(cards)
+				if b.places, err = h.store.ConversationPlaces(ctx, slices.Compact(cards)); err != nil {
+					return err // pos unchanged: the same batch again next time
+				}
+			}
+		}
+		h.broadcast(b)
+		if len(evs) < h.batch {
+			return nil
+		}
+	}
+}
+
+// broadcast hands b to every connection and moves pos past it. A
+// connection whose queue is full is cut off, never waited on.
+func (h *Hub) broadcast(b hubBatch) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.clients {
 		select {
-		case c.wake <- struct{}{}:
-		default: // already woken; one wake-up reads everything new
+		case c.send <- b:
+		default:
+			c.kick()
 		}
 	}
+	h.pos = b.events[len(b.events)-1].ID
+}
+
+// subscribe registers c once the reader is ready and returns the id up to
+// which c must replay from the database: every later event reaches c
+// through its queue. It reports false once the hub is closed or ctx ends.
+func (h *Hub) subscribe(ctx context.Context, c *wsClient) (int64, bool) {
+	select {
+	case <-h.ready:
+	case <-ctx.Done():
+		return 0, false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return 0, false
+	}
+	h.clients[c] = struct{}{}
+	h.conns.Add(1)
+	h.metrics.wsConnections.Inc()
+	return h.pos, true
 }
 
 // Close disconnects every websocket, refuses new ones and waits until the
@@ -74,19 +243,6 @@ func (h *Hub) Close() {
 	}
 	wg.Wait()
 	h.conns.Wait()
-}
-
-// add registers c; it reports false once the hub is closed.
-func (h *Hub) add(c *wsClient) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return false
-	}
-	h.clients[c] = struct{}{}
-	h.conns.Add(1)
-	h.metrics.wsConnections.Inc()
-	return true
 }
 
 func (h *Hub) remove(c *wsClient) {
@@ -224,12 +380,21 @@ type wsClient struct {
 	operatorID int64
 	sessionID  int64
 	tokenID    int64
-	// wake has room for one: a pending wake-up covers any number of
-	// publishes, since the writer reads everything new from the database.
-	wake   chan struct{}
-	done   chan struct{}
-	cancel context.CancelFunc
-	once   sync.Once
+	// send is the connection's queue of batches from the hub's reader.
+	send chan hubBatch
+	// slow is closed when the hub found send full: the writer then ends
+	// the connection, and the page reconnects and replays.
+	slow     chan struct{}
+	slowOnce sync.Once
+	done     chan struct{}
+	cancel   context.CancelFunc
+	once     sync.Once
+}
+
+// kick marks c as too slow; the hub calls it with its lock held, so it
+// must not block.
+func (c *wsClient) kick() {
+	c.slowOnce.Do(func() { close(c.slow) })
 }
 
 // close ends the connection; any goroutine may call it, any number of times.
@@ -281,104 +446,93 @@ func (h *wsHandler) serve(w http.ResponseWriter, r *http.Request) {
 		operatorID: p.op.ID,
 		sessionID:  p.session.ID,
 		tokenID:    p.token.ID,
-		wake:       make(chan struct{}, 1),
+		send:       make(chan hubBatch, sendQueue),
+		slow:       make(chan struct{}),
 		done:       make(chan struct{}),
 		cancel:     cancel,
 	}
-	if !h.hub.add(c) {
-		c.close(websocket.CloseGoingAway)
-		return
-	}
-	defer h.hub.remove(c)
-
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
 		h.readPump(c)
 	}()
-	code := h.writePump(ctx, c, after, v)
+	upTo, ok := h.hub.subscribe(ctx, c)
+	if !ok {
+		c.close(websocket.CloseGoingAway)
+		<-readDone
+		return
+	}
+	defer h.hub.remove(c)
+	code := h.writePump(ctx, c, after, upTo, v)
 	c.close(code)
 	<-readDone
 }
 
-// readPump is the connection's only reader. Operators send nothing we use;
-// reading is what processes pongs and notices a closed connection.
+// readPump is the connection's only reader. The socket carries events one
+// way: reading is what processes pongs and notices a closed connection, and
+// a client that sends data instead is closed rather than read forever.
 func (h *wsHandler) readPump(c *wsClient) {
-	defer c.close(websocket.CloseNormalClosure)
 	c.conn.SetReadLimit(wsReadLimit)
 	_ = c.conn.SetReadDeadline(time.Now().Add(h.pongWait))
 	c.conn.SetPongHandler(func(string) error {
 		return c.conn.SetReadDeadline(time.Now().Add(h.pongWait))
 	})
-	for {
-		if _, _, err := c.conn.ReadMessage(); err != nil {
-			return
-		}
+	if _, _, err := c.conn.ReadMessage(); err != nil {
+		c.close(websocket.CloseNormalClosure)
+		return
 	}
+	c.close(websocket.CloseUnsupportedData)
 }
 
-// writePump is the connection's only writer: first every event after
-// `after` from the database, then, on each wake-up or ping tick, whatever is
-// new, each only if the operator may see it. It returns the close code to
-// end the connection with.
-func (h *wsHandler) writePump(ctx context.Context, c *wsClient, after int64, v viewer) int {
+// writePump is the connection's only writer: first the events after
+// `after` up to upTo that the operator may see now, from the database, then
+// the hub's batches, each event only if its audience includes the viewer.
+// It returns the close code to end the connection with.
+func (h *wsHandler) writePump(ctx context.Context, c *wsClient, after, upTo int64, v viewer) int {
 	log := loggerFrom(ctx)
 	ticker := time.NewTicker(h.pingPeriod)
 	defer ticker.Stop()
-	last := after
+	last, err := h.replay(ctx, c, v, after, upTo)
+	if err != nil {
+		return replayCode(ctx, log, err)
+	}
 	for {
-		evs, err := h.store.EventsAfter(ctx, last, h.batch)
-		if err != nil {
-			if ctx.Err() != nil {
-				return websocket.CloseGoingAway
-			}
-			log.Error("websocket: read events", "after", last, "err", err)
-			return websocket.CloseInternalServerErr
-		}
-		refs, err := h.lookups(ctx, v, evs)
-		if err != nil {
-			if ctx.Err() != nil {
-				return websocket.CloseGoingAway
-			}
-			log.Error("websocket: check events", "after", last, "err", err)
-			return websocket.CloseInternalServerErr
-		}
-		changed := false
-		for i, ev := range evs {
-			if v.shows(ev, refs[i]) {
-				_ = c.conn.SetWriteDeadline(time.Now().Add(h.writeWait))
-				if err := c.conn.WriteJSON(ev); err != nil {
-					return websocket.CloseGoingAway
-				}
-			}
-			last = ev.ID
-			if v.affectedBy(ev, refs[i]) {
-				// Who the operator is or what they see has changed:
-				// check the credential again, and read what follows
-				// with the new scope.
-				if v, err = h.refresh(ctx, v); err != nil {
-					return closeCode(ctx, log, err)
-				}
-				changed = true
-				break
-			}
-		}
-		if changed || len(evs) == h.batch {
-			select {
-			case <-c.done:
-				return websocket.CloseGoingAway
-			default:
-				continue // more are waiting
-			}
-		}
 		select {
 		case <-c.done:
 			return websocket.CloseGoingAway
-		case <-c.wake:
+		case <-c.slow:
+			return websocket.CloseTryAgainLater
+		case b := <-c.send:
+			if b.after > last {
+				// Only a connection that was behind the reader when it
+				// joined gets here: read what lies between from the
+				// database.
+				if last, err = h.replay(ctx, c, v, last, b.after); err != nil {
+					return replayCode(ctx, log, err)
+				}
+			}
+			for _, ev := range b.events {
+				if ev.ID <= last {
+					continue
+				}
+				if v.Sees(ev.Audience, b.places[ev.Audience.ClientID]) {
+					if err := h.write(c, ev); err != nil {
+						return websocket.CloseGoingAway
+					}
+				}
+				last = ev.ID
+				if v.affectedBy(ev) {
+					// Who the operator is or what they see has changed:
+					// check the credential again and judge what follows
+					// with the new scope.
+					if v, err = h.refresh(ctx, v); err != nil {
+						return closeCode(ctx, log, err)
+					}
+				}
+			}
 		case <-ticker.C:
-			// The tick also re-reads the database, which bounds how late an
-			// operator learns of an event whose hint was lost, and checks
-			// that the session or token still holds (it may have expired).
+			// The tick checks that the session or token still holds (it
+			// may have expired) and keeps the connection alive.
 			if v, err = h.refresh(ctx, v); err != nil {
 				return closeCode(ctx, log, err)
 			}
@@ -388,6 +542,49 @@ func (h *wsHandler) writePump(ctx context.Context, c *wsClient, after int64, v v
 			}
 		}
 	}
+}
+
+// errWrite is a failed write to the connection during a replay.
+var errWrite = errors.New("websocket: write")
+
+// replay writes the events in (after, upTo] that v may see now, a page at a
+// time, and returns the position reached: upTo, or after if it was ahead.
+func (h *wsHandler) replay(ctx context.Context, c *wsClient, v viewer, after, upTo int64) (int64, error) {
+	for after < upTo {
+		evs, err := h.store.EventsFor(ctx, v.Viewer, after, upTo, h.batch)
+		if err != nil {
+			return after, err
+		}
+		for _, ev := range evs {
+			if err := h.write(c, ev); err != nil {
+				return after, errWrite
+			}
+			after = ev.ID
+		}
+		if len(evs) < h.batch {
+			return upTo, nil
+		}
+		select {
+		case <-c.done:
+			return after, context.Canceled
+		default:
+		}
+	}
+	return after, nil
+}
+
+func (h *wsHandler) write(c *wsClient, ev inbox.Event) error {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(h.writeWait))
+	return c.conn.WriteJSON(ev)
+}
+
+// replayCode is how a connection ends when its replay failed.
+func replayCode(ctx context.Context, log *slog.Logger, err error) int {
+	if ctx.Err() != nil || errors.Is(err, errWrite) || errors.Is(err, context.Canceled) {
+		return websocket.CloseGoingAway
+	}
+	log.Error("websocket: replay events", "err", err)
+	return websocket.CloseInternalServerErr
 }
 
 // closeCode is how a connection ends when its credential could not be
@@ -404,10 +601,11 @@ func closeCode(ctx context.Context, log *slog.Logger, err error) int {
 	return websocket.CloseInternalServerErr
 }
 
-// viewer is who a websocket writes to and what they may see.
+// viewer is who a websocket writes to, what they may see, and the
+// credential that lets them.
 type viewer struct {
-	p     principal
-	scope inbox.Scope
+	inbox.Viewer
+	p principal
 }
 
 func (h *wsHandler) viewer(ctx context.Context, p principal) (viewer, error) {
@@ -415,7 +613,13 @@ func (h *wsHandler) viewer(ctx context.Context, p principal) (viewer, error) {
 	if err != nil {
 		return viewer{}, err
 	}
-	return viewer{p: p, scope: sc}, nil
+	role := p.op.Role
+	if role == inbox.RoleAdmin && !p.admin() {
+		// An admin's token without the admin scope sees what a
+		// supervisor sees, as on the API.
+		role = inbox.RoleSupervisor
+	}
+	return viewer{Viewer: inbox.Viewer{OperatorID: p.op.ID, Role: role, Scope: sc}, p: p}, nil
 }
 
 // refresh checks the viewer's credential again and recomputes their scope.
@@ -427,116 +631,15 @@ func (h *wsHandler) refresh(ctx context.Context, v viewer) (viewer, error) {
 	return h.viewer(ctx, p)
 }
 
-// eventRefs is what an event is about, read from its payload: every event
-// names its conversation, message, client card, suggestion, operator or
-// team (see store/events.go and the card events).
-type eventRefs struct {
-	Conversation *inbox.Conversation `json:"conversation"`
-	Message      *struct {
-		ConversationID int64 `json:"conversation_id"`
-	} `json:"message"`
-	Client *struct {
-		ID int64 `json:"id"`
-	} `json:"client"`
-	Suggestion *struct {
-		ClientID int64 `json:"client_id"`
-	} `json:"suggestion"`
-	Operator *struct {
-		ID int64 `json:"id"`
-	} `json:"operator"`
-	OperatorID int64 `json:"operator_id"`
-
-	// Filled by lookups for restricted viewers: whether the message's
-	// conversation, or the client card, is visible now.
-	visible bool
-}
-
-// adminEvent reports events about operators and teams, which only admins
-// see.
-func adminEvent(typ string) bool {
-	return strings.HasPrefix(typ, "operator.") || strings.HasPrefix(typ, "team.")
-}
-
-// lookups reads what each event is about and, for a restricted viewer,
-// asks the database in one query per kind whether they see the
-// conversations (of message events without one) and client cards the
-// events name.
-func (h *wsHandler) lookups(ctx context.Context, v viewer, evs []inbox.Event) ([]eventRefs, error) {
-	refs := make([]eventRefs, len(evs))
-	var convIDs, clientIDs []int64
-	for i, ev := range evs {
-		if v.scope.All && !adminEvent(ev.Type) {
-			continue // nothing to decide, nothing to read
-		}
-		if err := json.Unmarshal(ev.Data, &refs[i]); err != nil {
-			refs[i] = eventRefs{} // shown to nobody restricted
-			continue
-		}
-		r := &refs[i]
-		switch {
-		case v.scope.All || r.Conversation != nil:
-		case r.Message != nil:
-			convIDs = append(convIDs, r.Message.ConversationID)
-		case r.Client != nil:
-			clientIDs = append(clientIDs, r.Client.ID)
-		case r.Suggestion != nil:
-			clientIDs = append(clientIDs, r.Suggestion.ClientID)
-		}
-	}
-	if len(convIDs) == 0 && len(clientIDs) == 0 {
-		return refs, nil
-	}
-	convs, err := h.store.VisibleConversations(ctx, v.scope, convIDs)
-	if err != nil {
-		return nil, err
-	}
-	clients, err := h.store.VisibleClients(ctx, v.scope, clientIDs)
-	if err != nil {
-		return nil, err
-	}
-	for i := range refs {
-		r := &refs[i]
-		switch {
-		case r.Conversation != nil:
-		case r.Message != nil:
-			r.visible = convs[r.Message.ConversationID]
-		case r.Client != nil:
-			r.visible = clients[r.Client.ID]
-		case r.Suggestion != nil:
-			r.visible = clients[r.Suggestion.ClientID]
-		}
-	}
-	return refs, nil
-}
-
-// shows decides whether the viewer gets an event. Admins and supervisors
-// get every event about the inbox; an operator only those about what they
-// see (an event that names nothing they see, or that cannot be read, is
-// not sent). Events about operators and teams go to admins only.
-func (v viewer) shows(ev inbox.Event, r eventRefs) bool {
-	switch {
-	case ev.Type == inbox.EventCredentialsRevoked:
-		return false
-	case adminEvent(ev.Type):
-		return v.p.admin()
-	case v.scope.All:
-		return true
-	case r.Conversation != nil:
-		return v.scope.Sees(*r.Conversation)
-	}
-	return r.visible
-}
-
 // affectedBy reports events that change the viewer's credential or what
-// they see: their own operator record or credentials, or any team.
-func (v viewer) affectedBy(ev inbox.Event, r eventRefs) bool {
+// they see: their own operator record or credentials, or any team when
+// their scope depends on teams.
+func (v viewer) affectedBy(ev inbox.Event) bool {
 	switch ev.Type {
-	case inbox.EventCredentialsRevoked:
-		return r.OperatorID == v.p.op.ID
-	case inbox.EventOperatorUpdated:
-		return r.Operator != nil && r.Operator.ID == v.p.op.ID
+	case inbox.EventCredentialsRevoked, inbox.EventOperatorUpdated:
+		return ev.Audience.OperatorID == v.p.op.ID
 	case inbox.EventTeamUpdated:
-		return !v.scope.All
+		return !v.Scope.All
 	}
 	return false
 }

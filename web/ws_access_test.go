@@ -269,3 +269,8 @@ func TestWSEndsWithCredentials(t *testing.T) {
 		}
 	})
 }
+
+// adminEvent reports the event types only admins get.
+func adminEvent(typ string) bool {
+	return strings.HasPrefix(typ, "operator.") || strings.HasPrefix(typ, "team.")
+}

@@ -241,12 +241,26 @@ func TestWSPing(t *testing.T) {
 
 func TestWSStoreFailureCloses(t *testing.T) {
 	store := newFakeStore()
-	store.EventsAfterFn = func(context.Context, int64, int) ([]inbox.Event, error) {
-		return nil, errors.New("store: events: connection reset")
+	store.addEvent(inbox.EventMessageCreated, nil) // something to replay
+	var fail atomic.Bool
+	store.EventsAfterFn = func(ctx context.Context, after int64, limit int) ([]inbox.Event, error) {
+		if fail.Load() {
+			return nil, errors.New("store: events: connection reset")
+		}
+		return store.eventsAfter(ctx, after, limit)
 	}
 	s := newTestServer(t, Options{Store: store})
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
+	waitFor(t, "the hub's reader to start", func() bool {
+		select {
+		case <-s.Hub().ready:
+			return true
+		default:
+			return false
+		}
+	})
+	fail.Store(true)
 
 	conn := mustDialWS(t, srv.URL, "")
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -260,7 +274,11 @@ func TestWSStoreFailureCloses(t *testing.T) {
 func TestServeShutdownClosesWebsockets(t *testing.T) {
 	store := newFakeStore()
 	store.addEvent(inbox.EventMessageCreated, nil)
-	s := newTestServer(t, Options{Store: store})
+	// Not newTestServer: Serve runs the hub's reader itself.
+	s, err := New(Options{Store: store, Sink: &fakeSink{}, Metrics: NewMetrics(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -303,14 +321,27 @@ func TestServeShutdownClosesWebsockets(t *testing.T) {
 	}
 }
 
-func TestHubPublishNeverBlocks(t *testing.T) {
-	h := NewHub(NewMetrics(nil))
-	c := &wsClient{wake: make(chan struct{}, 1), done: make(chan struct{})}
-	h.clients[c] = struct{}{}
-	for range 100 { // nobody drains wake
+func TestHubNeverWaitsOnAConnection(t *testing.T) {
+	h := NewHub(newFakeStore(), NewMetrics(nil), nil)
+	for range 100 { // nobody reads the wake-ups
 		h.Publish(context.Background(), []inbox.Event{{ID: 1}})
 	}
-	if got := len(c.wake); got != 1 {
+	if got := len(h.wake); got != 1 {
 		t.Errorf("wake holds %d, want 1", got)
+	}
+	// A connection that reads nothing: once its queue is full, the next
+	// batch cuts it off instead of waiting.
+	c := &wsClient{send: make(chan hubBatch, sendQueue), slow: make(chan struct{}), done: make(chan struct{})}
+	h.clients[c] = struct{}{}
+	for i := range sendQueue + 1 {
+		h.broadcast(hubBatch{after: int64(i), events: []inbox.Event{{ID: int64(i + 1)}}})
+	}
+	select {
+	case <-c.slow:
+	default:
+		t.Fatal("a full connection was not cut off")
+	}
+	if h.pos != sendQueue+1 {
+		t.Errorf("hub position %d, want %d", h.pos, sendQueue+1)
 	}
 }

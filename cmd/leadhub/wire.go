@@ -219,7 +219,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 
 	// With Redis, every instance hears about every commit through pub/sub
 	// and wakes its own hub; embedded, the hub is told directly.
-	wsHub := web.NewHub(metrics)
+	wsHub := web.NewHub(b.store, metrics, logger.With("component", "ws_hub"))
 	var publisher inbox.Publisher = wsHub
 	var fanout *redisq.Fanout
 	if b.rdb != nil {
