@@ -75,6 +75,20 @@ func (s *Store) visible(ctx context.Context, query string, scope inbox.Scope, id
 	return out, nil
 }
 
+// FileVisible reports whether the scope sees a message that carries the
+// stored file id: files are served like the messages they came with.
+func (s *Store) FileVisible(ctx context.Context, scope inbox.Scope, fileID string) (bool, error) {
+	hidden, err := jsonArg(nonNilStrings(scope.HiddenChannels))
+	if err != nil {
+		return false, err
+	}
+	var n int
+	if err := s.db.GetContext(ctx, &n, s.q.FileVisible, fileID, boolInt(scope.All), scope.OperatorID, hidden); err != nil {
+		return false, fmt.Errorf("store: file visible: %w", err)
+	}
+	return n > 0, nil
+}
+
 // LastEventID returns the id of the newest event, 0 when there is none: a
 // page that has just loaded its lists follows the websocket from there.
 func (s *Store) LastEventID(ctx context.Context) (int64, error) {

@@ -130,6 +130,7 @@ type queries struct {
 	// access: who sees what (issue 4)
 	VisibleConversations string
 	VisibleClients       string
+	FileVisible          string
 	ListClientsScoped    string
 	SearchClientsScoped  string
 	LastEventID          string
@@ -433,6 +434,7 @@ func baseQueries() queries {
 			RETURNING id`,
 		EventsAfter: `SELECT ` + eventCols + ` FROM events e WHERE e.id > ? ORDER BY e.id LIMIT ?`,
 		EventsFor:   eventsFor(sqliteSet),
+		FileVisible: fileVisible(sqliteSet),
 		ConversationPlaces: `SELECT client_id, channel_id, assignee_id FROM conversations
 			WHERE client_id IN (` + sqliteSet + `)`,
 
@@ -604,6 +606,17 @@ func eventsFor(set string) string {
 		LIMIT ?`
 }
 
+// fileVisible counts (0 or 1) the conversations the scope sees that hold a
+// message carrying the file. Parameters: the file id, sees all (0/1), the
+// operator, the hidden channels.
+func fileVisible(set string) string {
+	return `SELECT count(*) FROM (SELECT 1 FROM message_files f
+		JOIN messages m ON m.id = f.message_id
+		JOIN conversations c ON c.id = m.conversation_id
+		WHERE f.file_id = ? AND (? = 1 OR ` + visibleConv("c", set) + `)
+		LIMIT 1) AS v`
+}
+
 // visibleConversations keeps the ids (a JSON array, the first parameter)
 // of the conversations a restricted operator sees.
 func visibleConversations(set string) string {
@@ -720,6 +733,7 @@ func postgresOverrides(q *queries) {
 			client_id bigint, channel_id text, assignee_id bigint, operator_id bigint, created_at timestamptz)
 		RETURNING id`
 	q.EventsFor = eventsFor(postgresSet)
+	q.FileVisible = fileVisible(postgresSet)
 	q.ConversationPlaces = `SELECT client_id, channel_id, assignee_id FROM conversations
 		WHERE client_id IN (` + postgresIDSet + `)`
 	q.LockCards = `SELECT id, spam, merged_into, raw_phones FROM clients

@@ -97,6 +97,65 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	return fx
 }
 
+// file files a message in channel carrying the stored file id and returns
+// its conversation.
+func (fx *fixture) file(channel, id string) inbox.Conversation {
+	fx.t.Helper()
+	n := fx.seq.Add(1)
+	env := inbox.Envelope{
+		DedupeKey: fmt.Sprintf("test:file:%d", n), ChannelID: channel, ChannelType: inbox.ChannelAPI,
+		Kind: inbox.KindText, Text: "прайс", ReceivedAt: time.Now(),
+		Attachments: []inbox.Attachment{{URL: "/files/" + id + "/price.pdf", Name: "price.pdf", MIME: "application/pdf"}},
+		From: inbox.Contact{Name: fmt.Sprintf("Клиент %d", n),
+			Identities: []inbox.Identity{{Kind: inbox.IdentityPhone, Value: fmt.Sprintf("+7913%07d", n)}}},
+	}
+	filed, _, err := fx.st.FileBatch(context.Background(), []inbox.Envelope{env})
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	c, err := fx.st.GetConversation(context.Background(), filed[0].Message.ConversationID)
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	return c
+}
+
+// TestFilesFollowTheirMessages: a file is served to whoever sees a message
+// it came with, and to nobody else — knowing its id (the content's hash)
+// is not enough.
+func TestFilesFollowTheirMessages(t *testing.T) {
+	fx := newFixture(t, Options{})
+	ctx := context.Background()
+	const secret = "0f3c0000000000000000000000000000000000000000000000000000000000aa"
+	help := fx.file("help", secret) // support's channel
+	get := func(email string) int {
+		s := fx.login(email)
+		return do(t, fx.h, "GET", "/files/"+secret+"/price.pdf", "", s.header()...).Code
+	}
+	if code := get("olga@example.com"); code != http.StatusNotFound {
+		t.Errorf("olga (sales) fetches a support file: %d, want 404", code)
+	}
+	if code := get("petr@example.com"); code != http.StatusOK {
+		t.Errorf("petr (support) fetches a support file: %d, want 200", code)
+	}
+	if code := get("super@example.com"); code != http.StatusOK {
+		t.Errorf("supervisor fetches a file: %d, want 200", code)
+	}
+	if code := do(t, fx.h, "GET", "/files/"+secret+"/price.pdf", "").Code; code != http.StatusUnauthorized {
+		t.Errorf("anonymous fetch: %d, want 401", code)
+	}
+	// Assigned to olga, the conversation and its file are hers.
+	if _, _, err := fx.st.UpdateConversation(ctx, help.ID, inbox.ConversationPatch{SetAssignee: true, AssigneeID: &fx.olga.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if code := get("olga@example.com"); code != http.StatusOK {
+		t.Errorf("olga fetches the file of her conversation: %d, want 200", code)
+	}
+	if code := get("petr@example.com"); code != http.StatusNotFound {
+		t.Errorf("petr fetches the file of olga's conversation: %d, want 404", code)
+	}
+}
+
 type fileOpenerFunc func(ctx context.Context, id string) (*os.File, inbox.Attachment, error)
 
 func (f fileOpenerFunc) Open(ctx context.Context, id string) (*os.File, inbox.Attachment, error) {
@@ -448,6 +507,7 @@ func expected(e entry, c who, method string) int {
 // that an operator cannot reach another team's conversations and cards.
 func TestRoleRouteMatrix(t *testing.T) {
 	fx := newFixture(t, Options{})
+	fx.file("site", "abc") // the file the route serves came with a message everyone sees
 	table := fx.srv.routeTable()
 	seen := map[string]bool{}
 	for _, rt := range table {

@@ -21,7 +21,9 @@ type FileOpener interface {
 // shown inline, everything else is a download, and a sandbox CSP keeps even
 // a disguised HTML file inert.
 type filesHandler struct {
-	files FileOpener
+	files  FileOpener
+	store  Store
+	access *access
 }
 
 // inlineTypes are shown in the page (img, audio, video players, PDFs).
@@ -33,6 +35,24 @@ var inlineTypes = map[string]bool{
 
 func (h *filesHandler) serve(w http.ResponseWriter, r *http.Request) {
 	if h.files == nil {
+		writeError(w, r, inbox.Errorf(inbox.ENOTFOUND, "file not found"))
+		return
+	}
+	// Files are served like the messages they came with: an operator who
+	// cannot see any of those messages gets the same 404 as for a file that
+	// does not exist. The id is the content's hash, so knowing the bytes
+	// must not be enough.
+	sc, err := h.access.requestScope(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	ok, err := h.store.FileVisible(r.Context(), sc, r.PathValue("id"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if !ok {
 		writeError(w, r, inbox.Errorf(inbox.ENOTFOUND, "file not found"))
 		return
 	}

@@ -45,6 +45,9 @@ type Store interface {
 	// scope sees.
 	VisibleConversations(ctx context.Context, scope inbox.Scope, ids []int64) (map[int64]bool, error)
 	VisibleClients(ctx context.Context, scope inbox.Scope, ids []int64) (map[int64]bool, error)
+	// FileVisible reports whether the scope sees a message that carries
+	// the stored file.
+	FileVisible(ctx context.Context, scope inbox.Scope, fileID string) (bool, error)
 
 	// Client cards. Every change is made on behalf of an operator, whose
 	// id goes into the audit log, and returns the events it wrote.
@@ -361,7 +364,7 @@ func New(opts Options) (*Server, error) {
 		},
 		auth:   auth,
 		ws:     newWSHandler(opts.Store, hub, public, acc, auth),
-		files:  &filesHandler{files: opts.Files},
+		files:  &filesHandler{files: opts.Files, store: opts.Store, access: acc},
 		status: opts.ChannelStatus,
 	}
 	s.handler = s.routes()

@@ -39,6 +39,7 @@ type fakeStore struct {
 	clients       map[int64]inbox.ClientDetail
 	events        []inbox.Event
 	nextID        int64
+	hiddenFiles   map[string]bool
 
 	// What the API asked for, for assertions.
 	filters []inbox.ConversationFilter
@@ -230,6 +231,14 @@ func (f *fakeStore) EventsFor(ctx context.Context, v inbox.Viewer, after, upTo i
 		}
 	}
 	return out, nil
+}
+
+// FileVisible: the fake has no messages with files; every file is one of
+// its conversations' unless hiddenFiles says otherwise.
+func (f *fakeStore) FileVisible(_ context.Context, _ inbox.Scope, id string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return !f.hiddenFiles[id], nil
 }
 
 func (f *fakeStore) ConversationPlaces(_ context.Context, clientIDs []int64) (map[int64][]inbox.ConversationPlace, error) {

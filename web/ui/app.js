@@ -533,11 +533,24 @@ function renderTimeline(scroll) {
 }
 
 // putMessage adds or updates one message of the open client's timeline.
+// deliveryRank orders a reply's delivery states as they happen: queued,
+// then sent or failed, then delivered.
+function deliveryRank(status) {
+  return { queued: 1, sent: 2, failed: 2, delivered: 3 }[status] || 0;
+}
+
 function putMessage(m) {
   const ol = $('timeline');
   const stick = atBottom(ol) || m.direction === 'out';
   const old = state.messages.get(m.id);
   const merged = old ? { ...old, ...m } : m;
+  if (old && deliveryRank(old.delivery) > deliveryRank(m.delivery)) {
+    // The reply's own 202 answer ("queued") can arrive after the event
+    // that says it was sent or failed: the later state wins, whichever
+    // arrived first.
+    merged.delivery = old.delivery;
+    merged.error = old.error;
+  }
   state.messages.set(m.id, merged);
   const el = renderMessage(merged, messageCtx(merged));
   const prev = state.msgEls.get(m.id);
