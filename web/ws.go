@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -67,6 +69,8 @@ var _ inbox.Publisher = (*Hub)(nil)
 type hubBatch struct {
 	after  int64
 	events []inbox.Event
+	// frames are the events as sent, encoded once for every socket.
+	frames [][]byte
 	places map[int64][]inbox.ConversationPlace
 }
 
@@ -166,7 +170,15 @@ func (h *Hub) catchUp(ctx context.Context) error {
 		if err != nil || len(evs) == 0 {
 			return err
 		}
-		b := hubBatch{after: pos, events: evs}
+		b := hubBatch{after: pos, events: evs, frames: make([][]byte, len(evs))}
+		for i, ev := range evs {
+			if b.frames[i], err = json.Marshal(ev); err != nil {
+				// The store encoded the payload when it wrote it; a
+				// row that no longer decodes is a bug, not a socket's
+				// problem.
+				return fmt.Errorf("encode event %d: %w", ev.ID, err)
+			}
+		}
 		if n > 0 {
 			// One read for every restricted operator at once.
 			var cards []int64
@@ -511,12 +523,13 @@ func (h *wsHandler) writePump(ctx context.Context, c *wsClient, after, upTo int6
 					return replayCode(ctx, log, err)
 				}
 			}
-			for _, ev := range b.events {
+			for i, ev := range b.events {
 				if ev.ID <= last {
 					continue
 				}
 				if v.Sees(ev.Audience, b.places[ev.Audience.ClientID]) {
-					if err := h.write(c, ev); err != nil {
+					_ = c.conn.SetWriteDeadline(time.Now().Add(h.writeWait))
+					if err := c.conn.WriteMessage(websocket.TextMessage, b.frames[i]); err != nil {
 						return websocket.CloseGoingAway
 					}
 				}

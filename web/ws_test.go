@@ -334,7 +334,7 @@ func TestHubNeverWaitsOnAConnection(t *testing.T) {
 	c := &wsClient{send: make(chan hubBatch, sendQueue), slow: make(chan struct{}), done: make(chan struct{})}
 	h.clients[c] = struct{}{}
 	for i := range sendQueue + 1 {
-		h.broadcast(hubBatch{after: int64(i), events: []inbox.Event{{ID: int64(i + 1)}}})
+		h.broadcast(hubBatch{after: int64(i), events: []inbox.Event{{ID: int64(i + 1)}}, frames: [][]byte{nil}})
 	}
 	select {
 	case <-c.slow:
