@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/leadhub/leadhub/inbox"
 	"github.com/leadhub/leadhub/inbox/inboxtest"
 )
@@ -282,5 +284,40 @@ func TestFileBatchLosesRaces(t *testing.T) {
 	conv, err = s.GetConversation(ctx, fb[0].Message.ConversationID)
 	if err != nil || conv.Unread != 2 || conv.Status != inbox.StatusOpen {
 		t.Errorf("conversation = %+v, %v; want open with 2 unread", conv, err)
+	}
+}
+
+// TestUnencodableEventFailsItsTransaction: an event whose payload cannot be
+// encoded, or that names no audience, fails the transaction that wanted it;
+// nothing half-formed is written for a socket to read.
+func TestUnencodableEventFailsItsTransaction(t *testing.T) {
+	for _, dialect := range []string{DialectSQLite, DialectPostgres} {
+		t.Run(dialect, func(t *testing.T) {
+			s := openMigrated(t, dialect)
+			ctx := context.Background()
+			bad := []inbox.PendingEvent{
+				{Type: "test.bad", Data: map[string]any{"f": func() {}}, Audience: inbox.Audience{Kind: inbox.AudienceAdmins}},
+				{Type: "test.nobody", Data: map[string]int{}, Audience: inbox.Audience{}},
+			}
+			for _, ev := range bad {
+				err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+					if _, err := tx.ExecContext(ctx, s.q.InsertMigration, "marker-"+ev.Type, dbTime(s.now())); err != nil {
+						return err
+					}
+					_, err := s.writeEvents(ctx, tx, s.now(), []inbox.PendingEvent{ev})
+					return err
+				})
+				if err == nil {
+					t.Errorf("%s: writing it succeeded", ev.Type)
+				}
+				var n int
+				if err := s.db.GetContext(ctx, &n, s.q.MigrationApplied, "marker-"+ev.Type); err != nil || n != 0 {
+					t.Errorf("%s: the transaction's other write survived (%d, %v)", ev.Type, n, err)
+				}
+			}
+			if last, err := s.LastEventID(ctx); err != nil || last != 0 {
+				t.Errorf("events after failed writes: last id %d, %v", last, err)
+			}
+		})
 	}
 }
