@@ -388,10 +388,11 @@ func testTakeover(t *testing.T, dialect string) {
 	if took := clock.Now().Sub(diedAt); took > 30*time.Second {
 		t.Errorf("takeover after %s, want within 30s", took)
 	}
-	b.stop()
-	if cp, err := st[0].LoadCheckpoint(context.Background(), "email:mail:INBOX"); err != nil || cp != "3" {
-		t.Errorf("checkpoint = %q, %v; want 3", cp, err)
-	}
+	// The checkpoint is saved after the enqueue, so it is waited for.
+	waitFor(t, "b to save its checkpoint", func() bool {
+		cp, err := st[0].LoadCheckpoint(context.Background(), "email:mail:INBOX")
+		return err == nil && cp == "3"
+	})
 }
 
 // testCleanStopHandsOver: an instance that stops cleanly releases the lease,

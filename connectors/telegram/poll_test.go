@@ -107,7 +107,10 @@ func TestTwoInstancesOnePollsAndTheOtherTakesOver(t *testing.T) {
 	b, bPolls := instance("host-b:200:bb")
 	aSink, bSink := &sink{}, &sink{}
 	stopA := runInBackground(t, a, aSink, killed{pollers})
-	waitFor(t, "a to enqueue the first update", func() bool { got, _ := aSink.keys(); return len(got) == 1 })
+	waitFor(t, "a to enqueue the first update and save the offset past it", func() bool {
+		got, _ := aSink.keys()
+		return len(got) == 1 && pollers.checkpoint("telegram:tg") == "800000102"
+	})
 	stopB := runInBackground(t, b, bSink, pollers)
 	defer stopB()
 	// Several of b's acquire attempts (every ttl/4) pass.
@@ -138,6 +141,7 @@ func TestTwoInstancesOnePollsAndTheOtherTakesOver(t *testing.T) {
 	if h := pollers.holder("telegram:tg"); h != "host-b:200:bb" {
 		t.Errorf("lease holder = %q, want b", h)
 	}
+	waitFor(t, "b to save the offset", func() bool { return pollers.checkpoint("telegram:tg") == "800000104" })
 }
 
 func TestPollingNeedsAHolder(t *testing.T) {
