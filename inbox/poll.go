@@ -183,7 +183,8 @@ func NewPollLoop(opts PollLoopOptions) (*PollLoop, error) {
 }
 
 // Run polls until ctx ends, then releases the lease if it holds it and
-// returns nil. It returns another error only if ctx did not end.
+// returns nil. Failures of the source, the queue or the store never end it:
+// it logs them and tries again.
 func (l *PollLoop) Run(ctx context.Context) error {
 	o := l.opts
 	for {
@@ -276,6 +277,9 @@ func (l *PollLoop) poll(ctx context.Context) {
 		loaded   bool
 	)
 	fail := func(what string, err error) {
+		if ctx.Err() != nil {
+			return // stopping: the next sleep returns at once
+		}
 		failures++
 		wait = 0
 		if ra, ok := errors.AsType[*RetryAfterError](err); ok {
