@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/leadhub/leadhub/config"
 	"github.com/leadhub/leadhub/inbox"
@@ -26,9 +28,36 @@ const (
 // {"ok":true,"result":...} or {"ok":false,"error_code":N,"description":...}
 // and the HTTP status equal to error_code.
 type fakeBotAPI struct {
-	mu    sync.Mutex
-	calls map[string][]map[string]string
-	next  int
+	mu      sync.Mutex
+	calls   map[string][]map[string]string
+	next    int
+	updates []json.RawMessage // for getUpdates, kept until an offset passes them
+}
+
+// addUpdate makes update available to getUpdates.
+func (f *fakeBotAPI) addUpdate(update []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.updates = append(f.updates, update)
+}
+
+// pending returns the updates from offset on, forgetting those below it as
+// Telegram does.
+func (f *fakeBotAPI) pending(offset int64) []json.RawMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var keep []json.RawMessage
+	for _, u := range f.updates {
+		var id struct {
+			UpdateID int64 `json:"update_id"`
+		}
+		json.Unmarshal(u, &id)
+		if id.UpdateID >= offset {
+			keep = append(keep, u)
+		}
+	}
+	f.updates = keep
+	return keep
 }
 
 func (f *fakeBotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -61,6 +90,22 @@ func (f *fakeBotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"ok":true,"result":true,"description":"Webhook was set"}`)
 	case "getWebhookInfo":
 		io.WriteString(w, `{"ok":true,"result":{"url":"","has_custom_certificate":false,"pending_update_count":0}}`)
+	case "getUpdates":
+		offset, _ := strconv.ParseInt(params["offset"], 10, 64)
+		ups := f.pending(offset)
+		if len(ups) == 0 {
+			// A short long poll: wait a little, then answer empty.
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		body, _ := json.Marshal(ups)
+		if ups == nil {
+			body = []byte("[]")
+		}
+		fmt.Fprintf(w, `{"ok":true,"result":%s}`, body)
 	case "sendMessage":
 		if params["chat_id"] == tgBlocked {
 			w.WriteHeader(http.StatusForbidden)
@@ -212,5 +257,56 @@ func TestTelegramThroughTheHub(t *testing.T) {
 
 	if strings.Contains(hub.logs.String(), tgToken) {
 		t.Fatal("the bot token appears in the logs")
+	}
+}
+
+// TestTelegramPollingAcrossInstances: two hubs on one PostgreSQL database
+// poll one bot. One of them holds the lease and polls; the update is filed
+// once and the offset past it lands in the database. When the holder stops,
+// the other takes over at once (a clean stop releases the lease) and goes
+// on from the saved offset.
+func TestTelegramPollingAcrossInstances(t *testing.T) {
+	fake := &fakeBotAPI{}
+	api := httptest.NewServer(fake)
+	defer api.Close()
+	cfg := testConfig(t, true, false, "")
+	cfg.Channels = append(cfg.Channels, config.Channel{ID: "tg", Type: "telegram", Token: tgToken, Mode: "polling", APIURL: api.URL})
+	update, err := os.ReadFile("../../connectors/telegram/testdata/telegram-update-text.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease := func(h *hub) (holder string) {
+		h.backend.store.DB().Get(&holder, "SELECT holder FROM leases WHERE name = 'telegram:tg'")
+		return holder
+	}
+	checkpoint := func(h *hub) (pos string) {
+		h.backend.store.DB().Get(&pos, "SELECT position FROM poller_checkpoints WHERE source = 'telegram:tg'")
+		return pos
+	}
+
+	first := startHub(t, cfg)
+	waitFor(t, "the first hub to take the lease", func() bool { return lease(first.hub) != "" })
+	holder := lease(first.hub)
+	second := startHub(t, cfg)
+	defer second.stop()
+
+	fake.addUpdate(update)
+	waitFor(t, "the update filed and its offset saved", func() bool {
+		return count(t, second.hub, "messages") == 1 && checkpoint(second.hub) == "10001"
+	})
+	if got := lease(second.hub); got != holder {
+		t.Fatalf("lease holder = %q, want the first hub's %q", got, holder)
+	}
+
+	first.stop()
+	fake.addUpdate([]byte(strings.Replace(string(update), `"update_id":10000`, `"update_id":10001`, 1)))
+	waitFor(t, "the second hub to file the next update", func() bool {
+		return count(t, second.hub, "messages") == 2 && checkpoint(second.hub) == "10002"
+	})
+	if got := lease(second.hub); got == holder || got == "" {
+		t.Fatalf("lease holder = %q after the first hub stopped, want the second hub", got)
+	}
+	if n := count(t, second.hub, "messages"); n != 2 {
+		t.Fatalf("%d messages, want each update filed once", n)
 	}
 }

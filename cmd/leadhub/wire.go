@@ -121,8 +121,9 @@ type wiredChannels struct {
 	resolvers map[string]inbox.Resolver
 	status    map[string]func(ctx context.Context) (any, error)
 	// runners are the channels' own loops (long polling, webhook
-	// registration); each gets the queue to put what it receives in.
-	runners []func(ctx context.Context, sink inbox.Sink) error
+	// registration); each gets the queue to put what it receives in, and
+	// the store for pollers' checkpoints and leases.
+	runners []func(ctx context.Context, sink inbox.Sink, pollers inbox.PollerStore) error
 }
 
 // channels builds every configured channel's webhook, reply sender and
@@ -134,6 +135,8 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 		resolvers: map[string]inbox.Resolver{},
 		status:    map[string]func(ctx context.Context) (any, error){},
 	}
+	// One id per process: the holder of its pollers' leases.
+	holder := instanceID()
 	for _, ch := range cfg.Channels {
 		log := logger.With("channel", ch.ID)
 		switch ch.Type {
@@ -162,7 +165,7 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 			c, err := telegram.New(ctx, telegram.Options{
 				ChannelID: ch.ID, Token: ch.Token, Secret: ch.Secret, Mode: ch.Mode, APIURL: ch.APIURL,
 				PublicURL: cfg.HTTP.PublicURL, Region: cfg.Region, Files: files,
-				Logger: log.With("component", "telegram"),
+				Logger: log.With("component", "telegram"), Holder: holder,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("channel %q: %w", ch.ID, err)
@@ -173,13 +176,13 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 			w.senders[ch.ID] = c
 			w.resolvers[ch.ID] = c
 			w.status[ch.ID] = func(ctx context.Context) (any, error) { return c.Status(ctx) }
-			w.runners = append(w.runners, func(ctx context.Context, sink inbox.Sink) error {
+			w.runners = append(w.runners, func(ctx context.Context, sink inbox.Sink, pollers inbox.PollerStore) error {
 				// Telegram may be unreachable at boot; the hub still starts
 				// and the channel status shows the webhook's state.
 				if err := c.Start(ctx); err != nil && ctx.Err() == nil {
 					log.Error("telegram start", "err", err)
 				}
-				return c.Run(ctx, sink)
+				return c.Run(ctx, sink, pollers)
 			})
 		default:
 			return nil, fmt.Errorf("channel %q: type %q is not available in this version yet", ch.ID, ch.Type)
@@ -279,7 +282,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		h.runners = append(h.runners, fanout.Run)
 	}
 	for _, run := range chans.runners {
-		h.runners = append(h.runners, func(ctx context.Context) error { return run(ctx, b.queue) })
+		h.runners = append(h.runners, func(ctx context.Context) error { return run(ctx, b.queue, b.store) })
 	}
 	return h, nil
 }

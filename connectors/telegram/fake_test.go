@@ -279,6 +279,7 @@ func newChannel(t *testing.T, apiURL string, edit func(*Options)) (*Channel, *lo
 		PollTimeout: time.Second,
 		RetryDelay:  10 * time.Millisecond,
 		Now:         func() time.Time { return time.Date(2026, 1, 2, 10, 0, 0, 0, time.UTC) },
+		Holder:      "test-host:1:a1",
 	}
 	if edit != nil {
 		edit(&opts)
@@ -353,3 +354,81 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// memPollers is an inbox.PollerStore in memory, as the store keeps it:
+// positions by source, leases that expire by clock.
+type memPollers struct {
+	clock inbox.Clock
+
+	mu      sync.Mutex
+	cps     map[string]string
+	holders map[string]inbox.Lease
+}
+
+func newMemPollers(clock inbox.Clock) *memPollers {
+	return &memPollers{clock: clock, cps: map[string]string{}, holders: map[string]inbox.Lease{}}
+}
+
+func (m *memPollers) LoadCheckpoint(ctx context.Context, source string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cps[source], nil
+}
+
+func (m *memPollers) SaveCheckpoint(ctx context.Context, source, pos string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cps[source] = pos
+	return nil
+}
+
+func (m *memPollers) checkpoint(source string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cps[source]
+}
+
+func (m *memPollers) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (inbox.Lease, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l, held := m.holders[name]
+	if held && l.Holder != holder && m.clock.Now().Before(l.ExpiresAt) {
+		return l, false, nil
+	}
+	l = inbox.Lease{Name: name, Holder: holder, ExpiresAt: m.clock.Now().Add(ttl)}
+	m.holders[name] = l
+	return l, true, nil
+}
+
+func (m *memPollers) RenewLease(ctx context.Context, name, holder string, ttl time.Duration) (inbox.Lease, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.holders[name]
+	if l.Holder != holder || !m.clock.Now().Before(l.ExpiresAt) {
+		return l, false, nil
+	}
+	l.ExpiresAt = m.clock.Now().Add(ttl)
+	m.holders[name] = l
+	return l, true, nil
+}
+
+func (m *memPollers) ReleaseLease(ctx context.Context, name, holder string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.holders[name].Holder == holder {
+		delete(m.holders, name)
+	}
+	return nil
+}
+
+func (m *memPollers) holder(name string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.holders[name].Holder
+}
+
+// killed is a PollerStore of a process that is killed: it never gets to
+// release its lease.
+type killed struct{ *memPollers }
+
+func (killed) ReleaseLease(context.Context, string, string) error { return nil }

@@ -19,94 +19,83 @@ import (
 // kilobytes each.
 const maxPollBody = 32 << 20
 
-// Run receives updates in polling mode until ctx ends, then returns nil. An
-// update is confirmed to Telegram (the next getUpdates' offset passes it)
-// only after all its envelopes were enqueued; if the sink fails, the same
-// update is fetched again after a backoff. In webhook mode Run only waits
-// for ctx: Parse does the work.
-//
-// Only one process may poll a bot: Telegram answers a second poller 409.
-func (c *Channel) Run(ctx context.Context, sink inbox.Sink) error {
+// Source is the name of the channel's lease and checkpoint in polling mode.
+func (c *Channel) Source() string { return "telegram:" + c.opts.ChannelID }
+
+// Run receives updates in polling mode until ctx ends, then returns nil. It
+// runs the shared inbox.PollLoop with the channel as its Poller: only the
+// instance holding the lease Source() polls, since Telegram answers a second
+// poller 409; the next offset is kept in pollers' checkpoints, so a restart,
+// or another instance taking over, resumes where polling stopped; an update
+// is confirmed to Telegram (the next getUpdates' offset passes it) only after
+// its envelopes were enqueued and the offset saved. In webhook mode Run only
+// waits for ctx: Parse does the work.
+func (c *Channel) Run(ctx context.Context, sink inbox.Sink, pollers inbox.PollerStore) error {
 	if c.opts.Mode != ModePolling {
 		<-ctx.Done()
 		return nil
 	}
-	var (
-		offset   int64 // 0: from the earliest update not yet confirmed
-		failures int
-		wait     time.Duration
-	)
-	for {
-		if failures > 0 {
-			d := inbox.Backoff(failures, c.opts.RetryDelay, maxRetryDelay)
-			if wait > d {
-				d = wait
-			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(d):
-			}
-		}
-		if ctx.Err() != nil {
-			return nil
-		}
-		updates, err := c.getUpdates(ctx, offset)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			failures++
-			wait = 0
-			var ae *apiError
-			if errors.As(err, &ae) {
-				wait = ae.RetryAfter
-			}
-			c.log.Warn("telegram: getUpdates failed", "err", err, "failures", failures)
-			continue
-		}
-		failed := false
-		for _, raw := range updates {
-			id, envs, err := c.decode(raw)
-			if err != nil {
-				if id <= 0 {
-					// Telegram never sends this; without an id there is
-					// no offset to move past it, and the next update's
-					// id moves past it anyway.
-					c.log.Warn("telegram: update without update_id skipped")
-					continue
-				}
-				// An update Telegram sent that leadhub cannot read would
-				// otherwise be fetched forever.
-				c.log.Warn("telegram: unreadable update skipped", "update_id", id, "err", err)
-				offset = id + 1
-				continue
-			}
-			if err := enqueueAll(ctx, sink, envs); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				failures++
-				wait = 0
-				c.log.Warn("telegram: enqueue failed; the update is fetched again", "update_id", id, "err", err, "failures", failures)
-				failed = true
-				break
-			}
-			offset = id + 1
-		}
-		if !failed {
-			failures = 0
-		}
+	loop, err := inbox.NewPollLoop(inbox.PollLoopOptions{
+		Source:        c.Source(),
+		Holder:        c.opts.Holder,
+		Poller:        c,
+		Sink:          sink,
+		Store:         pollers,
+		Clock:         c.opts.Clock,
+		Logger:        c.log,
+		LeaseTTL:      c.opts.LeaseTTL,
+		RetryDelay:    c.opts.RetryDelay,
+		MaxRetryDelay: maxRetryDelay,
+		// Idle stays 0: getUpdates itself waits for updates.
+	})
+	if err != nil {
+		return fmt.Errorf("telegram: channel %s: %w", c.opts.ChannelID, err)
 	}
+	return loop.Run(ctx)
 }
 
-func enqueueAll(ctx context.Context, sink inbox.Sink, envs []inbox.Envelope) error {
-	for _, e := range envs {
-		if err := sink.Enqueue(ctx, e); err != nil {
-			return err
+// Poll makes one long poll from checkpoint, the next update_id to ask for
+// ("" at first: Telegram's earliest unconfirmed update). Asking from an
+// offset confirms every update below it, which the poll loop does only
+// after those were enqueued. Each update is one item whose checkpoint moves
+// past it; an update leadhub cannot read is an item without envelopes, so
+// it is confirmed too instead of being fetched forever.
+func (c *Channel) Poll(ctx context.Context, checkpoint string) ([]inbox.PollItem, error) {
+	var offset int64
+	if checkpoint != "" {
+		n, err := strconv.ParseInt(checkpoint, 10, 64)
+		if err != nil || n < 0 {
+			// Telegram remembers what was confirmed: starting from its
+			// earliest unconfirmed update loses nothing.
+			c.log.Warn("telegram: unreadable checkpoint ignored", "checkpoint", checkpoint)
+		} else {
+			offset = n
 		}
 	}
-	return nil
+	updates, err := c.getUpdates(ctx, offset)
+	if err != nil {
+		if ae, ok := errors.AsType[*apiError](err); ok && ae.RetryAfter > 0 {
+			return nil, &inbox.RetryAfterError{Err: err, After: ae.RetryAfter}
+		}
+		return nil, err
+	}
+	items := make([]inbox.PollItem, 0, len(updates))
+	for _, raw := range updates {
+		id, envs, err := c.decode(raw)
+		if err != nil {
+			if id <= 0 {
+				// Telegram never sends this; without an id there is no
+				// offset to move past it, and the next update's id moves
+				// past it anyway.
+				c.log.Warn("telegram: update without update_id skipped")
+				continue
+			}
+			c.log.Warn("telegram: unreadable update skipped", "update_id", id, "err", err)
+			envs = nil
+		}
+		items = append(items, inbox.PollItem{Envelopes: envs, Checkpoint: strconv.FormatInt(id+1, 10)})
+	}
+	return items, nil
 }
 
 // apiError is a Bot API failure answer to a request made without the

@@ -5,9 +5,11 @@
 // /hooks/telegram/<channel> with the X-Telegram-Bot-Api-Secret-Token header,
 // and Parse checks the header and decodes the update; Start registers the
 // webhook when the hub has a public URL. Polling mode, for installs without
-// one: Run long-polls getUpdates and confirms an update to Telegram only
-// after its envelope is queued, so a crash fetches it again and the store's
-// dedupe key (tg:<channel>:<update_id>) absorbs the repeat.
+// one: Run long-polls getUpdates through the shared inbox.PollLoop and
+// confirms an update to Telegram only after its envelope is queued, so a
+// crash fetches it again and the store's dedupe key (tg:<channel>:<update_id>)
+// absorbs the repeat. With several instances one holds the poll lease and
+// polls; the offset lives in the store, so whoever polls next resumes it.
 //
 // go-telegram/bot makes the API calls. Its WebhookHandler is not used: it
 // answers 200 before the update is handled and 200 to a wrong secret. Its
@@ -103,6 +105,19 @@ type Options struct {
 	RetryDelay time.Duration
 	// Now is the clock for updates without a usable date. Default time.Now.
 	Now func() time.Time
+
+	// Polling mode only (see Run).
+	//
+	// Holder names this instance in the poll lease, so that of several
+	// instances one polls the bot. Required in polling mode.
+	Holder string
+	// Clock decides when the poll lease has run out. Default
+	// inbox.SystemClock.
+	Clock inbox.Clock
+	// LeaseTTL is how long the poll lease outlives its holder; another
+	// instance takes the bot over within about 1.25 × LeaseTTL of the
+	// holder's death. Default inbox.DefaultLeaseTTL (20 s).
+	LeaseTTL time.Duration
 }
 
 // Channel is one configured Telegram bot.
@@ -133,6 +148,9 @@ func New(ctx context.Context, opts Options) (*Channel, error) {
 	}
 	if err := checkToken(opts.Token); err != nil {
 		return nil, fmt.Errorf("telegram: channel %s: %w", opts.ChannelID, err)
+	}
+	if opts.Mode == ModePolling && opts.Holder == "" {
+		return nil, fmt.Errorf("telegram: channel %s: polling mode needs a holder id for its lease", opts.ChannelID)
 	}
 	if opts.Mode == ModeWebhook && opts.Secret == "" {
 		return nil, fmt.Errorf("telegram: channel %s: secret is required in webhook mode", opts.ChannelID)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/leadhub/leadhub/inbox"
 )
 
 func TestNewAsksGetMe(t *testing.T) {
@@ -129,8 +131,10 @@ func TestTokenNeverInErrorsOrLogs(t *testing.T) {
 	pc, plogs := newChannel(t, srv.URL, func(o *Options) { o.Mode = ModePolling })
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- pc.Run(ctx, &sink{}) }()
-	waitFor(t, "a logged poll failure", func() bool { return strings.Contains(plogs.String(), "getUpdates failed") })
+	go func() { done <- pc.Run(ctx, &sink{}, newMemPollers(inbox.SystemClock{})) }()
+	waitFor(t, "a logged poll failure", func() bool {
+		return strings.Contains(plogs.String(), "poll failed") && strings.Contains(plogs.String(), "getUpdates")
+	})
 	cancel()
 	<-done
 	for _, out := range []string{logs.String(), plogs.String()} {
@@ -299,10 +303,15 @@ func pollingChannel(t *testing.T, f *fakeAPI) *Channel {
 	return c
 }
 
-func runInBackground(t *testing.T, c *Channel, s *sink) (cancel func()) {
+// runInBackground runs c with a store of its own, or with the given one.
+func runInBackground(t *testing.T, c *Channel, s *sink, ps ...inbox.PollerStore) (cancel func()) {
+	var pollers inbox.PollerStore = newMemPollers(inbox.SystemClock{})
+	if len(ps) > 0 {
+		pollers = ps[0]
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx, s) }()
+	go func() { done <- c.Run(ctx, s, pollers) }()
 	return func() {
 		stop()
 		select {
@@ -361,15 +370,16 @@ func TestRunAfterCrashFetchesUnconfirmedAgain(t *testing.T) {
 	f := newFake(t)
 	f.addUpdates(readFile(t, "constructed-start-payload.json"), readFile(t, "constructed-location.json"))
 	// The first process's queue never takes the second update; it dies.
+	pollers := newMemPollers(inbox.SystemClock{})
 	first := &sink{fail: map[string]int{"tg:tg:800000103": 1 << 30}}
-	stop := runInBackground(t, pollingChannel(t, f), first)
+	stop := runInBackground(t, pollingChannel(t, f), first, pollers)
 	// The third attempt comes from a poll whose offset confirmed the first
 	// update.
 	waitFor(t, "a repeated failed enqueue", func() bool { _, a := first.keys(); return len(a) >= 3 })
 	stop()
 
 	second := &sink{}
-	stop = runInBackground(t, pollingChannel(t, f), second)
+	stop = runInBackground(t, pollingChannel(t, f), second, pollers)
 	waitFor(t, "the unconfirmed update", func() bool { got, _ := second.keys(); return len(got) >= 1 })
 	stop()
 	if got, _ := second.keys(); !reflect.DeepEqual(got, []string{"tg:tg:800000103"}) {
