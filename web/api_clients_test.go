@@ -112,9 +112,11 @@ func newCardStore() *cardStore { return &cardStore{fakeStore: newFakeStore()} }
 
 func (c *cardStore) record(call cardCall) []inbox.Event {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	c.calls = append(c.calls, call)
-	return []inbox.Event{c.addEventLocked(call.method, map[string]any{"id": call.id})}
+	c.mu.Unlock()
+	// The events belong to the fake store, which the hub's reader reads
+	// under its own lock.
+	return []inbox.Event{c.addEvent(call.method, map[string]any{"id": call.id})}
 }
 
 func (c *cardStore) recorded() []cardCall {
