@@ -312,14 +312,17 @@ func (r *report) print(w io.Writer) {
 			fmt.Fprintf(w, "            %s\n", e)
 		}
 	}
-	fmt.Fprintf(w, "generator   start lag p99 %.1f ms, max %.1f ms, %d requests >10 ms late", r.GeneratorLag.P99, r.GeneratorLag.Max, r.GeneratorLate)
-	if r.Generator.PoolFull > 0 {
-		fmt.Fprintf(w, ", every sender busy %d times", r.Generator.PoolFull)
+	if r.Mode == "open" {
+		fmt.Fprintf(w, "generator   start lag p99 %.1f ms, max %.1f ms, %d requests >10 ms late", r.GeneratorLag.P99, r.GeneratorLag.Max, r.GeneratorLate)
+		if r.Generator.PoolFull > 0 {
+			fmt.Fprintf(w, ", every sender busy %d times", r.Generator.PoolFull)
+		}
+		fmt.Fprintln(w)
+		if r.GeneratorLate > r.Requests/100 {
+			fmt.Fprintln(w, "            the generator fell behind its schedule (see the lag): its figures include that delay")
+		}
 	}
-	fmt.Fprintf(w, "; bench CPU %.1f s\n", r.BenchCPUSeconds)
-	if r.GeneratorLate > r.Requests/100 {
-		fmt.Fprintln(w, "            the generator fell behind its schedule (see the lag): its figures include that delay")
-	}
+	fmt.Fprintf(w, "bench       CPU %.1f s\n", r.BenchCPUSeconds)
 	c := r.Counters
 	switch {
 	case c.MetricsUnavailable:
