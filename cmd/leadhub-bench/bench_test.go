@@ -40,7 +40,7 @@ func TestArrivalsPoisson(t *testing.T) {
 }
 
 func TestPlanSenders(t *testing.T) {
-	plan := planSenders(100000, 0.9, 1000000, 1)
+	plan := planSenders(100000, 0.9, 1000000, 1, 7)
 	known := 0
 	for _, s := range plan {
 		if s.known {
@@ -52,6 +52,12 @@ func TestPlanSenders(t *testing.T) {
 	}
 	if share := float64(known) / float64(len(plan)); math.Abs(share-0.9) > 0.01 {
 		t.Errorf("known share %.3f, want 0.9", share)
+	}
+	again := planSenders(100000, 0.9, 1000000, 1, 8)
+	for i := range plan {
+		if plan[i].known != again[i].known || plan[i].known && plan[i].n != again[i].n {
+			t.Fatalf("request %d: one seed chose two known senders: %+v, %+v", i, plan[i], again[i])
+		}
 	}
 	if got := (sender{known: true, n: 42}).phone(); got != "+79990000042" || got != knownPhone(42) {
 		t.Errorf("known phone %q", got)

@@ -178,8 +178,9 @@ func run() error {
 	} else {
 		rep.Mode, rep.Concurrency = "closed", o.conc
 	}
-	plan := planSenders(nreq, o.known, o.senders, o.seed)
-	runID := strconv.FormatInt(time.Now().UnixNano(), 10)
+	runNano := time.Now().UnixNano()
+	runID := strconv.FormatInt(runNano, 10)
+	plan := planSenders(nreq, o.known, o.senders, o.seed, uint64(runNano))
 	seqBase := time.Now().Unix() % 1000000 * 100000
 
 	ops, after, err := openOperators(ctx, o, pg, runID, nreq)

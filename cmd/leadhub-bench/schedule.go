@@ -33,15 +33,18 @@ type sender struct {
 }
 
 // planSenders picks who each of n requests comes from: a share known of
-// them uniformly among population known people, the rest new people.
-func planSenders(n int, known float64, population int, seed uint64) []sender {
+// them uniformly among population known people, the rest new people. seed
+// fixes who is known; fresh numbers the new people, and must differ from
+// run to run, or the second run's new people would have cards already.
+func planSenders(n int, known float64, population int, seed, fresh uint64) []sender {
 	rng := rand.New(rand.NewPCG(seed, 2))
+	newRNG := rand.New(rand.NewPCG(fresh, 3))
 	out := make([]sender, n)
 	for i := range out {
 		if population > 0 && rng.Float64() < known {
 			out[i] = sender{known: true, n: int64(rng.IntN(population))}
 		} else {
-			out[i] = sender{n: int64(rng.IntN(10_000_000))}
+			out[i] = sender{n: int64(newRNG.IntN(10_000_000))}
 		}
 	}
 	return out
