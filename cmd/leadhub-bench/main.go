@@ -1,32 +1,41 @@
-// Command leadhub-bench drives a running hub and measures what the issues
-// ask for: accepted webhook requests per second, and the time from a
-// webhook's acceptance to the operator's websocket frame for it.
+// Command leadhub-bench drives a running hub through its real webhook
+// endpoints and measures what the issues ask for: requests accepted per
+// second and how long they take to be accepted, the time from sending a
+// message to its frame on every operator's websocket, whether every socket
+// saw every event exactly once, and how many database queries each message
+// cost.
+//
+// Closed loop (the most the hub accepts from a fixed set of senders):
 //
 //	leadhub-bench --url http://localhost:8080 --channel crm --secret S --token T \
-//	    --n 5000 --concurrency 32 --senders 500
+//	    --n 5000 --concurrency 32
 //
-// It posts messages to an API, form (--type form) or Telegram (--type
-// telegram) channel while one websocket listens (from event 0, so point it
-// at a fresh hub to keep the replay short), and prints the accepted rate and p50/p90/p99 of accept→frame latency.
+// Open loop (a Poisson arrival process at a fixed rate; latency counts from
+// each request's scheduled send time, so a stalling hub cannot hide), with
+// 20 operator sockets and 1,000,000 seeded client cards:
+//
+//	leadhub-bench --url http://localhost:8080 --channel crm --secret S --token T \
+//	    --seed-cards 1000000 --known 0.9 --rate 500 --duration 30s --operators 20 --json out.json
+//
+// It posts to an API, form (--type form) or Telegram (--type telegram)
+// channel. See the README's "Measuring throughput and latency".
 package main
 
 import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	neturl "net/url"
 	"os"
-	"regexp"
-	"slices"
+	"os/signal"
+	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
+	"syscall"
 	"time"
-
-	"github.com/gorilla/websocket"
-
-	"github.com/leadhub/leadhub/connectors"
 )
 
 func main() {
@@ -36,170 +45,291 @@ func main() {
 	}
 }
 
-func run() error {
-	base := flag.String("url", "http://localhost:8080", "hub base URL")
-	channel := flag.String("channel", "crm", "channel id")
-	kind := flag.String("type", "api", "channel type: api (signed JSON), form (urlencoded) or telegram (Bot API updates)")
-	secret := flag.String("secret", os.Getenv("LEADHUB_BENCH_SECRET"), "channel secret (API HMAC key, Telegram secret token; unused for forms)")
-	token := flag.String("token", os.Getenv("LEADHUB_BENCH_TOKEN"), "operator API token (for the websocket)")
-	n := flag.Int("n", 2000, "messages to send")
-	conc := flag.Int("concurrency", 16, "concurrent senders")
-	senders := flag.Int("senders", 200, "distinct people the messages come from")
-	timeout := flag.Duration("timeout", 2*time.Minute, "give up waiting for frames after this")
+// options are the command line.
+type options struct {
+	base, channel, kind, secret string
+	tokens                      []string
+	n, conc                     int
+	rate                        float64
+	duration                    time.Duration
+	seed                        uint64
+	maxInflight                 int
+	operators                   int
+	after                       int64
+	senders                     int
+	known                       float64
+	seedCards                   int
+	seedChunk, seedParallel     int
+	seedOnly                    bool
+	metricsURL, pgURL           string
+	timeout                     time.Duration
+	jsonFile, label             string
+}
+
+func parseFlags() (options, error) {
+	var o options
+	var token, tokens string
+	var seed int64
+	flag.StringVar(&o.base, "url", "http://localhost:8080", "hub base URL")
+	flag.StringVar(&o.channel, "channel", "crm", "channel id")
+	flag.StringVar(&o.kind, "type", "api", "channel type: api (signed JSON), form (urlencoded) or telegram (Bot API updates)")
+	flag.StringVar(&o.secret, "secret", os.Getenv("LEADHUB_BENCH_SECRET"), "channel secret (API HMAC key, Telegram secret token; unused for forms)")
+	flag.StringVar(&token, "token", os.Getenv("LEADHUB_BENCH_TOKEN"), "operator API token for the websockets (admin or supervisor, to see every message) and for --seed-cards (supervisor)")
+	flag.StringVar(&tokens, "tokens", "", "comma-separated tokens the websockets take in turn (default: --token for all)")
+	flag.IntVar(&o.n, "n", 2000, "closed loop: messages to send")
+	flag.IntVar(&o.conc, "concurrency", 16, "closed loop: concurrent senders")
+	flag.Float64Var(&o.rate, "rate", 0, "open loop: mean requests per second of a Poisson process (0: closed loop)")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "open loop: how long to send")
+	flag.Int64Var(&seed, "seed", 1, "random seed of the arrival times and senders")
+	flag.IntVar(&o.maxInflight, "max-inflight", 2000, "open loop: requests in flight at most; when the hub holds this many, the generator falls behind (reported)")
+	flag.IntVar(&o.operators, "operators", 1, "operator websockets, each receiving every event")
+	flag.Int64Var(&o.after, "after", -1, "start the websockets after this event id (-1: the newest event, from --pg-url or by replaying the history once)")
+	flag.IntVar(&o.senders, "senders", 200, "known people the messages come from: phones +7999NNNNNNN, N < senders (default --seed-cards when seeding)")
+	flag.Float64Var(&o.known, "known", 1, "share of messages from known people; the rest come from new people (+7998...)")
+	flag.IntVar(&o.seedCards, "seed-cards", 0, "first import this many client cards for the known people through POST /api/v1/clients/import")
+	flag.IntVar(&o.seedChunk, "seed-chunk", 20000, "cards per import request")
+	flag.IntVar(&o.seedParallel, "seed-parallel", 2, "import requests at a time")
+	flag.BoolVar(&o.seedOnly, "seed-only", false, "seed the cards and stop")
+	flag.StringVar(&o.metricsURL, "metrics-url", "", "the hub's Prometheus page (default: --url + /metrics)")
+	flag.StringVar(&o.pgURL, "pg-url", "", "the hub's PostgreSQL database, to read pg_stat_database before and after")
+	flag.DurationVar(&o.timeout, "timeout", time.Minute, "after the last request, wait this long for the frames")
+	flag.StringVar(&o.jsonFile, "json", "", "also write every figure to this JSON file")
+	flag.StringVar(&o.label, "label", "", "a note kept in the JSON (e.g. \"pg+redis, 1M cards, 20 sockets\")")
 	flag.Parse()
-	if *token == "" || (*secret == "" && *kind != "form") {
-		return fmt.Errorf("--token and (except for forms) --secret are required")
+
+	o.base = strings.TrimRight(o.base, "/")
+	o.seed = uint64(seed)
+	if o.metricsURL == "" {
+		o.metricsURL = o.base + "/metrics"
 	}
-	build, ok := requests[*kind]
-	if !ok {
-		return fmt.Errorf("--type must be api, form or telegram")
+	if tokens != "" {
+		o.tokens = strings.Split(tokens, ",")
+	} else if token != "" {
+		o.tokens = []string{token}
 	}
-	runID := fmt.Sprintf("%d", time.Now().UnixNano())
+	sendersSet := false
+	flag.Visit(func(f *flag.Flag) { sendersSet = sendersSet || f.Name == "senders" })
+	if o.seedCards > 0 && !sendersSet {
+		o.senders = o.seedCards
+	}
+	switch {
+	case len(o.tokens) == 0 && (o.operators > 0 || o.seedCards > 0):
+		return o, errors.New("--token is required for --operators and --seed-cards")
+	case o.secret == "" && o.kind != "form" && !o.seedOnly:
+		return o, errors.New("--secret is required except for forms")
+	case requests[o.kind] == nil:
+		return o, errors.New("--type must be api, form or telegram")
+	case o.rate < 0 || o.n < 0 || o.conc < 1 || o.maxInflight < 1 || o.operators < 0:
+		return o, errors.New("--rate, --n, --operators must not be negative; --concurrency and --max-inflight must be positive")
+	case o.known < 0 || o.known > 1:
+		return o, errors.New("--known is a share between 0 and 1")
+	case o.senders < 1 || o.senders > 10_000_000 || o.seedCards > 10_000_000:
+		return o, errors.New("--senders and --seed-cards must be between 1 and 10,000,000")
+	case o.seedChunk < 1 || o.seedParallel < 1:
+		return o, errors.New("--seed-chunk and --seed-parallel must be positive")
+	}
+	return o, nil
+}
+
+func run() error {
+	o, err := parseFlags()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	rep := report{Label: o.label, Type: o.kind, Channel: o.channel, URL: o.base, Operators: o.operators,
+		Senders: o.senders, Known: o.known, Seed: o.seed}
+
+	if o.seedCards > 0 {
+		// Imports take seconds each: no 30 s request timeout here.
+		seedClient := &http.Client{}
+		defer seedClient.CloseIdleConnections()
+		fmt.Fprintf(os.Stderr, "seeding %d client cards...\n", o.seedCards)
+		res, err := seedCards(ctx, seedClient, o.base, o.tokens[0], o.seedCards, o.seedChunk, o.seedParallel, os.Stderr)
+		rep.Seeding = &res
+		if err != nil {
+			return err
+		}
+		fmt.Printf("seeded %d client cards (%d new, %d already there) in %.1f s: %.0f cards/s\n",
+			res.Cards, res.Imported, res.Merged, res.Seconds, float64(res.Cards)/res.Seconds)
+		if o.seedOnly {
+			return writeJSON(o.jsonFile, rep)
+		}
+	}
+
+	var pg *sql.DB
+	if o.pgURL != "" {
+		if pg, err = openPG(ctx, o.pgURL); err != nil {
+			return fmt.Errorf("--pg-url: %w", err)
+		}
+		defer pg.Close()
+	}
+
+	// The plan: when each request is due and who sends it, fixed before
+	// the run so the senders share nothing but their own results.
+	var offs []time.Duration
+	nreq := o.n
+	if o.rate > 0 {
+		offs = arrivals(o.rate, o.duration, o.seed)
+		nreq = len(offs)
+		rep.Mode, rep.RateOffered, rep.Duration = "open", o.rate, o.duration.Seconds()
+	} else {
+		rep.Mode, rep.Concurrency = "closed", o.conc
+	}
+	runNano := time.Now().UnixNano()
+	runID := strconv.FormatInt(runNano, 10)
+	plan := planSenders(nreq, o.known, o.senders, o.seed, uint64(runNano))
 	seqBase := time.Now().Unix() % 1000000 * 100000
 
-	wsURL := strings.Replace(strings.Replace(*base, "https://", "wss://", 1), "http://", "ws://", 1) + "/api/v1/ws?after=0"
-	conn, _, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Authorization": {"Bearer " + *token}})
-	if err != nil {
-		return fmt.Errorf("websocket: %w", err)
-	}
-	defer conn.Close()
-
-	var (
-		mu       sync.Mutex
-		accepted = make(map[string]time.Time, *n)
-		seen     = make(map[string]time.Time, *n)
-	)
-	frames := make(chan struct{})
-	go func() {
-		defer close(frames)
-		for {
-			var ev struct {
-				Type string `json:"type"`
-				Data struct {
-					Message struct {
-						Text string `json:"text"`
-					} `json:"message"`
-				} `json:"data"`
-			}
-			if err := conn.ReadJSON(&ev); err != nil {
-				return
-			}
-			id := marker.FindString(ev.Data.Message.Text)
-			if ev.Type != "message.created" || !strings.HasPrefix(id, runID) {
-				continue
-			}
-			mu.Lock()
-			seen[id] = time.Now()
-			done := len(seen) == *n
-			mu.Unlock()
-			if done {
-				return
-			}
+	ops, after, err := openOperators(ctx, o, pg, runID, nreq)
+	defer func() {
+		for _, op := range ops {
+			op.close()
 		}
 	}()
-
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc}, Timeout: 30 * time.Second}
-	var next, failed atomic.Int64
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range *conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= *n {
-					return
-				}
-				id := fmt.Sprintf("%s-%d", runID, i)
-				req := build(*base+"/hooks/"+*kind+"/"+*channel, *secret, id, seqBase+int64(i), i%*senders)
-				resp, err := client.Do(req)
-				if err != nil {
-					failed.Add(1)
-					continue
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					failed.Add(1)
-					continue
-				}
-				mu.Lock()
-				accepted[id] = time.Now()
-				mu.Unlock()
-			}
-		}()
+	if err != nil {
+		return err
 	}
-	wg.Wait()
-	sendTime := time.Since(start)
-	select {
-	case <-frames:
-	case <-time.After(*timeout):
-		fmt.Fprintln(os.Stderr, "timed out waiting for websocket frames")
-	}
-	total := time.Since(start)
+	rep.After = after
 
-	mu.Lock()
-	defer mu.Unlock()
-	lat := make([]time.Duration, 0, len(accepted))
-	for id, at := range accepted {
-		if s, ok := seen[id]; ok {
-			// A frame can beat the HTTP response back to us; that is 0.
-			lat = append(lat, max(0, s.Sub(at)))
+	client := &http.Client{
+		Transport: &http.Transport{MaxIdleConns: o.maxInflight, MaxIdleConnsPerHost: o.maxInflight, IdleConnTimeout: time.Minute},
+		Timeout:   30 * time.Second,
+	}
+	defer client.CloseIdleConnections()
+
+	before := takeCounters(ctx, client, o.metricsURL, pg)
+
+	build := requests[o.kind]
+	hookURL := o.base + "/hooks/" + o.kind + "/" + o.channel
+	results := make([]result, nreq)
+	send := func(i int, at time.Time) {
+		r := &results[i]
+		r.at, r.lag = at, time.Since(at)
+		marker := runID + "-" + strconv.Itoa(i)
+		req := build(hookURL, o.secret, marker, seqBase+int64(i), plan[i]).WithContext(ctx)
+		resp, err := client.Do(req)
+		if err != nil {
+			r.done, r.err = time.Now(), errorClass(err)
+			return
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		r.done, r.status = time.Now(), resp.StatusCode
+	}
+
+	fmt.Fprintf(os.Stderr, "sending %d requests...\n", nreq)
+	start := time.Now().Add(20 * time.Millisecond) // a common start for the schedule
+	if o.rate > 0 {
+		rep.Generator = openLoop(ctx, start, offs, o.maxInflight, send)
+	} else {
+		time.Sleep(time.Until(start))
+		closedLoop(ctx, o.n, o.conc, send)
+	}
+
+	accepted := 0
+	for _, r := range results {
+		if r.accepted() {
+			accepted++
 		}
 	}
-	slices.Sort(lat)
-	fmt.Printf("sent %d messages with %d concurrent senders from %d people\n", *n, *conc, *senders)
-	fmt.Printf("accepted %d (failed %d) in %v: %.0f accepted requests/s\n", len(accepted), failed.Load(), sendTime.Round(time.Millisecond), float64(len(accepted))/sendTime.Seconds())
-	fmt.Printf("websocket frames %d/%d, all filed and pushed after %v: %.0f messages/s end to end\n", len(seen), len(accepted), total.Round(time.Millisecond), float64(len(seen))/total.Seconds())
-	if len(lat) > 0 {
-		fmt.Printf("accept→frame latency p50 %v  p90 %v  p99 %v  max %v\n", pct(lat, 50), pct(lat, 90), pct(lat, 99), lat[len(lat)-1])
+	if len(ops) > 0 {
+		fmt.Fprintf(os.Stderr, "waiting for the frames of %d accepted requests...\n", accepted)
+		if !waitFrames(ctx, ops, int64(accepted), o.timeout) {
+			fmt.Fprintln(os.Stderr, "timed out waiting for websocket frames")
+		}
 	}
-	if len(seen) != len(accepted) {
-		return fmt.Errorf("%d accepted messages never reached the websocket", len(accepted)-len(seen))
+	for _, op := range ops {
+		op.close()
+	}
+	after2 := takeCounters(ctx, client, o.metricsURL, pg)
+
+	rep.fill(results, ops, start)
+	rep.Counters = diffCounters(before, after2, rep.Accepted)
+	rep.print(os.Stdout)
+	if err := writeJSON(o.jsonFile, rep); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return errors.New("interrupted")
+	}
+	if s := rep.Sockets; s.Missing+s.Gaps+s.Doubles+s.RepeatedMessages > 0 {
+		return fmt.Errorf("the operator sockets did not see every accepted message exactly once")
 	}
 	return nil
 }
 
-// marker finds a message's bench id ("<run>-<n>") in its text, whatever
-// the channel made of the text around it.
-var marker = regexp.MustCompile(`[0-9]{19}-[0-9]+`)
-
-// requests build one inbound request per channel type, carrying id in the
-// message text.
-// seq is a number unique to this run and request (Telegram's update_id).
-var requests = map[string]func(url, secret, id string, seq int64, sender int) *http.Request{
-	"api": func(url, secret, id string, seq int64, sender int) *http.Request {
-		body := fmt.Sprintf(`{"id":%q,"from":{"name":"Bench %d","phone":"+7999%07d"},"text":"bench message %s"}`, id, sender, sender, id)
-		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(connectors.SignatureHeader, connectors.Sign(secret, []byte(body)))
-		return req
-	},
-	"form": func(url, _, id string, seq int64, sender int) *http.Request {
-		form := neturl.Values{"name": {fmt.Sprintf("Bench %d", sender)}, "phone": {fmt.Sprintf("+7999%07d", sender)},
-			"message": {"bench message " + id}, "utm_source": {"bench"}}
-		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Accept", "application/json")
-		return req
-	},
-	"telegram": func(url, secret, id string, seq int64, sender int) *http.Request {
-		user := 500000000 + sender
-		body := fmt.Sprintf(`{"update_id":%d,"message":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":"private","first_name":"Bench"},`+
-			`"from":{"id":%d,"is_bot":false,"first_name":"Bench","last_name":"%d"},"text":"bench message %s"}}`,
-			seq, seq%1000000+1, time.Now().Unix(), user, user, sender, id)
-		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
-		return req
-	},
+// openOperators finds where the event history ends and connects the
+// operator sockets after it, each with its reader running. On an error the
+// sockets opened so far are returned, for the caller to close.
+func openOperators(ctx context.Context, o options, pg *sql.DB, runID string, nreq int) ([]*operator, int64, error) {
+	if o.operators == 0 {
+		return nil, 0, nil
+	}
+	after := o.after
+	if after < 0 && pg != nil {
+		id, err := lastEventID(ctx, pg)
+		if err == nil {
+			after = id
+		} else {
+			fmt.Fprintf(os.Stderr, "newest event from PostgreSQL: %v; replaying the history instead\n", err)
+		}
+	}
+	if after < 0 {
+		id, n, err := drainHead(ctx, o.base, o.tokens[0], time.Second)
+		if err != nil {
+			return nil, 0, err
+		}
+		fmt.Fprintf(os.Stderr, "replayed %d events of history: the websockets start after event %d\n", n, id)
+		after = id
+	}
+	var ops []*operator
+	for k := range o.operators {
+		g := k % len(o.tokens)
+		op := newOperator(o.base, o.tokens[g], g, runID+"-", nreq)
+		if err := op.connect(ctx, after); err != nil {
+			return ops, after, fmt.Errorf("operator socket %d: %w", k+1, err)
+		}
+		go op.read(after)
+		ops = append(ops, op)
+	}
+	return ops, after, nil
 }
 
-func pct(d []time.Duration, p int) time.Duration {
-	i := (len(d)*p + 99) / 100
-	if i > 0 {
-		i--
+// waitFrames waits until every socket has seen want messages of this run,
+// or for timeout.
+func waitFrames(ctx context.Context, ops []*operator, want int64, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		all := true
+		for _, op := range ops {
+			all = all && op.seen.Load() >= want
+		}
+		if all {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-tick.C:
+		}
 	}
-	return d[i].Round(100 * time.Microsecond)
+}
+
+func writeJSON(path string, rep report) error {
+	if path == "" {
+		return nil
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
