@@ -90,8 +90,8 @@ func (a *apiHandler) patchOperator(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c := inbox.OperatorChange{Name: b.Name, Role: b.Role, Disabled: b.Disabled, Teams: b.Teams, Password: b.Password}
-	op, evs, err := a.admin.UpdateOperator(r.Context(), operatorID(r), id, c)
+	change := inbox.OperatorChange{Name: b.Name, Role: b.Role, Disabled: b.Disabled, Teams: b.Teams, Password: b.Password}
+	op, evs, err := a.admin.UpdateOperator(r.Context(), operatorID(r), id, change)
 	if err != nil {
 		writeError(w, r, err)
 		return
