@@ -42,11 +42,11 @@ func tg(v string) inbox.Identity { return inbox.Identity{Kind: inbox.IdentityTel
 
 func operator(t *testing.T, s *store.Store, email string) inbox.Operator {
 	t.Helper()
-	op, err := s.CreateOperator(ctxT(t), inbox.Operator{Email: email, Name: email, Role: inbox.RoleOperator}, "h")
+	d, _, err := s.AddOperator(ctxT(t), 0, inbox.Operator{Email: email, Name: email, Role: inbox.RoleOperator}, "h", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return op
+	return d.Operator
 }
 
 // cardOf files one envelope and returns its conversation.

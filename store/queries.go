@@ -123,8 +123,6 @@ type queries struct {
 	// operators and tokens
 	InsertOperator  string
 	OperatorByEmail string
-	InsertToken     string
-	OperatorByToken string
 	TouchToken      string
 
 	// access: who sees what (issue 4)
@@ -449,13 +447,7 @@ func baseQueries() queries {
 		InsertOperator: `INSERT INTO operators (email, name, role, password_hash, disabled, created_at)
 			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
 		OperatorByEmail: `SELECT ` + operatorCols + `, password_hash FROM operators WHERE email = ?`,
-		InsertToken: `INSERT INTO api_tokens (operator_id, name, token_hash, created_at)
-			VALUES (?, ?, ?, ?)`,
-		OperatorByToken: `SELECT o.id, o.email, o.name, o.role, o.disabled, o.created_at,
-				t.id AS token_id, t.last_used_at
-			FROM api_tokens t JOIN operators o ON o.id = t.operator_id
-			WHERE t.token_hash = ? AND o.disabled = FALSE`,
-		TouchToken: `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`,
+		TouchToken:      `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`,
 
 		VisibleConversations: visibleConversations(sqliteSet),
 		VisibleClients:       visibleClients(sqliteSet),

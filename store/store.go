@@ -111,38 +111,17 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 // dataSource turns Options into a driver name and DSN. Errors never repeat
 // the URL: a PostgreSQL URL may carry a password.
 func dataSource(opts Options) (dialect, driver, dsn, path string, err error) {
-	u := strings.TrimSpace(opts.URL)
 	if opts.DataDir != "" {
 		if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
 			return "", "", "", "", fmt.Errorf("create data dir: %w", err)
 		}
 	}
-	switch {
-	case u == "":
-		dir := opts.DataDir
-		if dir == "" {
-			dir = "data"
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return "", "", "", "", fmt.Errorf("create data dir: %w", err)
-			}
-		}
-		path = filepath.Join(dir, "leadhub.db")
-	case strings.HasPrefix(u, "sqlite:"):
-		path = strings.TrimPrefix(u, "sqlite:")
-	case strings.HasPrefix(u, "file:"):
-		path = strings.TrimPrefix(u, "file:")
-	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
-		return DialectPostgres, "pgx", u, "", nil
-	default:
-		scheme, _, _ := strings.Cut(u, ":")
-		return "", "", "", "", inbox.Errorf(inbox.EINVALID, "unsupported database URL scheme %q", scheme)
+	path, err = sqlitePath(opts)
+	if err != nil {
+		return "", "", "", "", err
 	}
-	// "sqlite:///abs/path" and "sqlite://rel/path" name files too; a query
-	// string is dropped because the pragmas are not negotiable.
-	path = strings.TrimPrefix(path, "//")
-	path, _, _ = strings.Cut(path, "?")
 	if path == "" {
-		return "", "", "", "", inbox.Errorf(inbox.EINVALID, "empty SQLite path")
+		return DialectPostgres, "pgx", strings.TrimSpace(opts.URL), "", nil
 	}
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -152,6 +131,61 @@ func dataSource(opts Options) (dialect, driver, dsn, path string, err error) {
 	// The DSN is an SQLite URI: escape what URI parsing would misread.
 	esc := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
 	return DialectSQLite, "sqlite", "file:" + esc + "?" + sqliteParams, path, nil
+}
+
+// sqlitePath returns the SQLite file Options name, or "" for PostgreSQL.
+// It creates nothing.
+func sqlitePath(opts Options) (string, error) {
+	u := strings.TrimSpace(opts.URL)
+	var path string
+	switch {
+	case u == "":
+		dir := opts.DataDir
+		if dir == "" {
+			dir = "data"
+		}
+		path = filepath.Join(dir, "leadhub.db")
+	case strings.HasPrefix(u, "sqlite:"):
+		path = strings.TrimPrefix(u, "sqlite:")
+	case strings.HasPrefix(u, "file:"):
+		path = strings.TrimPrefix(u, "file:")
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return "", nil
+	default:
+		scheme, _, _ := strings.Cut(u, ":")
+		return "", inbox.Errorf(inbox.EINVALID, "unsupported database URL scheme %q", scheme)
+	}
+	// "sqlite:///abs/path" and "sqlite://rel/path" name files too; a query
+	// string is dropped because the pragmas are not negotiable.
+	path = strings.TrimPrefix(path, "//")
+	path, _, _ = strings.Cut(path, "?")
+	if path == "" {
+		return "", inbox.Errorf(inbox.EINVALID, "empty SQLite path")
+	}
+	return path, nil
+}
+
+// CheckExists is for callers that must not create a database by mistake,
+// such as an admin command run from the wrong directory, which Open would
+// answer with a new empty one. It creates nothing. For SQLite it returns
+// ENOTFOUND, naming the absolute path of the file it looked for, when that
+// file is missing; a PostgreSQL database is never created by Open (its
+// administrator makes it), so it passes.
+func CheckExists(opts Options) error {
+	path, err := sqlitePath(opts)
+	if err != nil || path == "" {
+		return err
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return inbox.Errorf(inbox.ENOTFOUND, "no database at %s", path)
+		}
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
 }
 
 // Close closes the database.

@@ -459,7 +459,8 @@ func testConcurrentBurst(t *testing.T, s *store.Store) {
 
 func testListConversations(t *testing.T, s *store.Store) {
 	ctx := ctxT(t)
-	op, err := s.CreateOperator(ctx, inbox.Operator{Email: "op@example.com", Name: "Op", Role: inbox.RoleOperator}, "h")
+	d, _, err := s.AddOperator(ctx, 0, inbox.Operator{Email: "op@example.com", Name: "Op", Role: inbox.RoleOperator}, "h", nil)
+	op := d.Operator
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -549,7 +550,8 @@ func testListConversations(t *testing.T, s *store.Store) {
 
 func testUpdateConversation(t *testing.T, s *store.Store) {
 	ctx := ctxT(t)
-	op, err := s.CreateOperator(ctx, inbox.Operator{Email: "a@example.com", Role: inbox.RoleAdmin}, "h")
+	d, _, err := s.AddOperator(ctx, 0, inbox.Operator{Email: "a@example.com", Role: inbox.RoleAdmin}, "h", nil)
+	op := d.Operator
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -631,7 +633,8 @@ func testListMessagesPaging(t *testing.T, s *store.Store) {
 
 func testReplyOutbox(t *testing.T, s *store.Store) {
 	ctx := ctxT(t)
-	op, err := s.CreateOperator(ctx, inbox.Operator{Email: "r@example.com", Role: inbox.RoleOperator}, "h")
+	d, _, err := s.AddOperator(ctx, 0, inbox.Operator{Email: "r@example.com", Role: inbox.RoleOperator}, "h", nil)
+	op := d.Operator
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -909,16 +912,17 @@ func firstDiff(a, b []int64) int {
 
 func testOperatorsAndTokens(t *testing.T, s *store.Store) {
 	ctx := ctxT(t)
-	op, err := s.CreateOperator(ctx, inbox.Operator{Email: " Alice@Example.COM ", Name: "Alice", Role: inbox.RoleSupervisor}, "hash-a")
+	d, _, err := s.AddOperator(ctx, 0, inbox.Operator{Email: " Alice@Example.COM ", Name: "Alice", Role: inbox.RoleSupervisor}, "hash-a", nil)
+	op := d.Operator
 	if err != nil {
 		t.Fatal(err)
 	}
 	if op.ID == 0 || op.Email != "alice@example.com" || op.CreatedAt.IsZero() {
 		t.Errorf("created = %+v", op)
 	}
-	_, err = s.CreateOperator(ctx, inbox.Operator{Email: "ALICE@example.com", Role: inbox.RoleOperator}, "h")
+	_, _, err = s.AddOperator(ctx, 0, inbox.Operator{Email: "ALICE@example.com", Role: inbox.RoleOperator}, "h", nil)
 	wantCode(t, "duplicate email", err, inbox.ECONFLICT)
-	_, err = s.CreateOperator(ctx, inbox.Operator{Email: "bob@example.com", Role: "boss"}, "h")
+	_, _, err = s.AddOperator(ctx, 0, inbox.Operator{Email: "bob@example.com", Role: "boss"}, "h", nil)
 	wantCode(t, "bad role", err, inbox.EINVALID)
 
 	got, hash, err := s.OperatorByEmail(ctx, "ALICE@example.com")
@@ -928,35 +932,41 @@ func testOperatorsAndTokens(t *testing.T, s *store.Store) {
 	_, _, err = s.OperatorByEmail(ctx, "nobody@example.com")
 	wantCode(t, "unknown email", err, inbox.ENOTFOUND)
 
-	token, tokenHash := inbox.NewToken()
-	_ = token
-	if err := s.CreateToken(ctx, op.ID, "script", tokenHash); err != nil {
+	_, tokenHash := inbox.NewToken()
+	if _, err := s.CreateScopedToken(ctx, 0, inbox.APIToken{OperatorID: op.ID, Name: "script", Scope: inbox.ScopeWrite}, tokenHash); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, "duplicate token", s.CreateToken(ctx, op.ID, "again", tokenHash), inbox.ECONFLICT)
-	wantCode(t, "token for unknown operator", s.CreateToken(ctx, 9999, "x", "other-hash"), inbox.ENOTFOUND)
+	_, err = s.CreateScopedToken(ctx, 0, inbox.APIToken{OperatorID: op.ID, Name: "again", Scope: inbox.ScopeWrite}, tokenHash)
+	wantCode(t, "duplicate token", err, inbox.ECONFLICT)
+	_, err = s.CreateScopedToken(ctx, 0, inbox.APIToken{OperatorID: 9999, Name: "x", Scope: inbox.ScopeWrite}, "other-hash")
+	wantCode(t, "token for unknown operator", err, inbox.ENOTFOUND)
 	for i := 0; i < 2; i++ { // the second lookup skips the last_used_at write
-		byToken, err := s.OperatorByToken(ctx, tokenHash)
+		byToken, _, err := s.TokenByHash(ctx, tokenHash)
 		if err != nil || byToken.ID != op.ID {
-			t.Fatalf("OperatorByToken = %+v, %v", byToken, err)
+			t.Fatalf("TokenByHash = %+v, %v", byToken, err)
 		}
 	}
 	var used int
 	if err := s.DB().GetContext(ctx, &used, "SELECT count(*) FROM api_tokens WHERE last_used_at IS NOT NULL"); err != nil || used != 1 {
 		t.Errorf("tokens with last_used_at: %d, %v; want 1", used, err)
 	}
-	_, err = s.OperatorByToken(ctx, "unknown")
+	_, _, err = s.TokenByHash(ctx, "unknown")
 	wantCode(t, "unknown token", err, inbox.ENOTFOUND)
 
-	off, err := s.CreateOperator(ctx, inbox.Operator{Email: "off@example.com", Role: inbox.RoleOperator, Disabled: true}, "h")
-	if err != nil || !off.Disabled {
-		t.Fatalf("disabled operator = %+v, %v", off, err)
-	}
-	_, offHash := inbox.NewToken()
-	if err := s.CreateToken(ctx, off.ID, "x", offHash); err != nil {
+	// The look-up itself refuses a disabled operator's token, even one
+	// that nothing deleted (UpdateOperator does delete them).
+	offD, _, err := s.AddOperator(ctx, 0, inbox.Operator{Email: "off@example.com", Role: inbox.RoleOperator}, "h", nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = s.OperatorByToken(ctx, offHash)
+	_, offHash := inbox.NewToken()
+	if _, err := s.CreateScopedToken(ctx, 0, inbox.APIToken{OperatorID: offD.ID, Name: "x", Scope: inbox.ScopeRead}, offHash); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB().ExecContext(ctx, s.DB().Rebind("UPDATE operators SET disabled = TRUE WHERE id = ?"), offD.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.TokenByHash(ctx, offHash)
 	wantCode(t, "disabled operator's token", err, inbox.ENOTFOUND)
 	if got, _, err := s.OperatorByEmail(ctx, "off@example.com"); err != nil || !got.Disabled {
 		t.Errorf("OperatorByEmail(disabled) = %+v, %v; want it, marked disabled", got, err)

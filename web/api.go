@@ -27,8 +27,8 @@ type apiHandler struct {
 	access   *access
 	hub      *Hub
 	channels []ChannelInfo
-	// passwordCost is the bcrypt cost of passwords the admin API sets.
-	passwordCost int
+	// admin is the admin use cases, shared with the command line.
+	admin *inbox.Admin
 }
 
 // list is the shape of every list response. Items is never null.

@@ -1,13 +1,9 @@
 package web
 
 import (
-	"crypto/rand"
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
-
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/leadhub/leadhub/inbox"
 )
@@ -21,39 +17,6 @@ type ChannelInfo struct {
 	// conversations; "" is everyone.
 	Team   string `json:"team"`
 	Status string `json:"status"`
-}
-
-// Password bounds: bcrypt reads at most 72 bytes.
-const (
-	minPasswordLen = 8
-	maxPasswordLen = 72
-)
-
-func checkPassword(p string) error {
-	if utf8.RuneCountInString(p) < minPasswordLen || len(p) > maxPasswordLen {
-		return inbox.Errorf(inbox.EINVALID, "a password has at least %d characters and at most %d bytes", minPasswordLen, maxPasswordLen)
-	}
-	return nil
-}
-
-func hashPassword(p string, cost int) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(p), cost)
-	if err != nil {
-		return "", err
-	}
-	return string(h), nil
-}
-
-// generatePassword makes a password for an operator created without one;
-// it is shown once, in the answer.
-func generatePassword() string {
-	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
 }
 
 func (a *apiHandler) listOperators(w http.ResponseWriter, r *http.Request) {
@@ -100,29 +63,8 @@ func (a *apiHandler) createOperator(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if b.Role == "" {
-		b.Role = inbox.RoleOperator
-	}
-	if !b.Role.Valid() {
-		writeError(w, r, inbox.Errorf(inbox.EINVALID, "role must be admin, supervisor or operator"))
-		return
-	}
-	generated := ""
-	if b.Password == "" {
-		generated = generatePassword()
-		b.Password = generated
-	}
-	if err := checkPassword(b.Password); err != nil {
-		writeError(w, r, err)
-		return
-	}
-	hash, err := hashPassword(b.Password, a.passwordCost)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	op, evs, err := a.store.AddOperator(r.Context(), operatorID(r),
-		inbox.Operator{Email: b.Email, Name: b.Name, Role: b.Role}, hash, b.Teams)
+	op, generated, evs, err := a.admin.AddOperator(r.Context(), operatorID(r),
+		inbox.NewOperator{Email: b.Email, Name: b.Name, Role: b.Role, Password: b.Password, Teams: b.Teams})
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -148,28 +90,8 @@ func (a *apiHandler) patchOperator(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p := inbox.OperatorPatch{Name: b.Name, Role: b.Role, Disabled: b.Disabled, Teams: b.Teams}
-	if b.Role != nil && !b.Role.Valid() {
-		writeError(w, r, inbox.Errorf(inbox.EINVALID, "role must be admin, supervisor or operator"))
-		return
-	}
-	if b.Password != nil {
-		if err := checkPassword(*b.Password); err != nil {
-			writeError(w, r, err)
-			return
-		}
-		hash, err := hashPassword(*b.Password, a.passwordCost)
-		if err != nil {
-			writeError(w, r, err)
-			return
-		}
-		p.PasswordHash = &hash
-	}
-	if p.Name == nil && p.Role == nil && p.Disabled == nil && p.Teams == nil && p.PasswordHash == nil {
-		writeError(w, r, inbox.Errorf(inbox.EINVALID, "nothing to change"))
-		return
-	}
-	op, evs, err := a.store.UpdateOperator(r.Context(), operatorID(r), id, p)
+	change := inbox.OperatorChange{Name: b.Name, Role: b.Role, Disabled: b.Disabled, Teams: b.Teams, Password: b.Password}
+	op, evs, err := a.admin.UpdateOperator(r.Context(), operatorID(r), id, change)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -177,7 +99,7 @@ func (a *apiHandler) patchOperator(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case op.Disabled:
 		a.hub.disconnect(func(c *wsClient) bool { return c.operatorID == id })
-	case p.PasswordHash != nil:
+	case b.Password != nil:
 		a.hub.disconnect(func(c *wsClient) bool { return c.operatorID == id && c.sessionID != 0 })
 	}
 	a.publish(r.Context(), evs)

@@ -48,7 +48,7 @@ type AuthOptions struct {
 	// Default 1.
 	LoginRate float64
 	// PasswordCost is the bcrypt cost of passwords set through the API.
-	// Default bcrypt.DefaultCost (10); tests use bcrypt.MinCost.
+	// Default inbox.DefaultPasswordCost; tests use bcrypt.MinCost.
 	PasswordCost int
 }
 
@@ -72,7 +72,7 @@ func (o *AuthOptions) defaults() {
 		o.LoginRate = 1
 	}
 	if o.PasswordCost < bcrypt.MinCost || o.PasswordCost > bcrypt.MaxCost {
-		o.PasswordCost = bcrypt.DefaultCost
+		o.PasswordCost = inbox.DefaultPasswordCost
 	}
 }
 
@@ -224,6 +224,9 @@ type authHandler struct {
 	// not tell which emails have accounts.
 	dummyOnce sync.Once
 	dummy     []byte
+
+	// admin is the admin use cases, shared with the command line.
+	admin *inbox.Admin
 }
 
 func newAuthHandler(store Store, pub inbox.Publisher, hub *Hub, opts AuthOptions, secure bool) *authHandler {
@@ -232,7 +235,8 @@ func newAuthHandler(store Store, pub inbox.Publisher, hub *Hub, opts AuthOptions
 	if lim != nil && lim.burst < 10 {
 		lim.burst = 10
 	}
-	return &authHandler{store: store, pub: pub, hub: hub, opts: opts, secure: secure, limiter: lim}
+	return &authHandler{store: store, pub: pub, hub: hub, opts: opts, secure: secure, limiter: lim,
+		admin: inbox.NewAdmin(store, opts.PasswordCost)}
 }
 
 func (a *authHandler) dummyHash() []byte {
@@ -590,8 +594,7 @@ func (a *authHandler) createToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, inbox.Errorf(inbox.EFORBIDDEN, "a token cannot make a token with a wider scope than its own"))
 		return
 	}
-	token, hash := inbox.NewToken()
-	t, err := a.store.CreateScopedToken(r.Context(), p.op.ID, inbox.APIToken{OperatorID: p.op.ID, Name: body.Name, Scope: body.Scope}, hash)
+	t, token, err := a.admin.CreateToken(r.Context(), p.op.ID, inbox.APIToken{OperatorID: p.op.ID, Name: body.Name, Scope: body.Scope})
 	if err != nil {
 		writeError(w, r, err)
 		return

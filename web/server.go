@@ -359,8 +359,7 @@ func New(opts Options) (*Server, error) {
 			access:   acc,
 			hub:      hub,
 			channels: nonNil(opts.Channels),
-
-			passwordCost: auth.opts.PasswordCost,
+			admin:    auth.admin,
 		},
 		auth:   auth,
 		ws:     newWSHandler(opts.Store, hub, public, acc, auth),

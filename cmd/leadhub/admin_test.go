@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/leadhub/leadhub/inbox"
 )
 
 // TestAdminCommands: teams, operators and scoped tokens through the
@@ -114,5 +118,137 @@ func TestAdminCommands(t *testing.T) {
 	must("", "team", "delete", "sales")
 	if out := must("", "operator", "list"); strings.Contains(out, "sales") {
 		t.Errorf("a deleted team is still listed:\n%s", out)
+	}
+}
+
+// TestOperatorAddBothDoors: an operator made with `leadhub operator add`
+// leaves the same audit entry and the same operator.updated event as one
+// made with POST /api/v1/operators, differing only in who did it; a
+// password too short is refused by both doors with the same words.
+func TestOperatorAddBothDoors(t *testing.T) {
+	cfg := testConfig(t, false, false, "")
+	env := envFor(t, cfg)
+	cli := func(stdin string, args ...string) (string, error) {
+		t.Helper()
+		var out bytes.Buffer
+		err := run(context.Background(), args, strings.NewReader(stdin), &out, io.Discard, env)
+		return out.String(), err
+	}
+	if _, err := cli("the admin's password\n", "operator", "add", "--email", "admin@example.com", "--role", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cli("", "token", "create", "--operator", "admin@example.com", "--scope", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	token := lines[len(lines)-1]
+	hub := startHub(t, cfg)
+	call := func(method, path, body string, v any) int {
+		t.Helper()
+		return apiCall(t, hub.base, token, method, path, body, v)
+	}
+	ws := dialWS(t, hub.base, token, 0)
+
+	// The same operator through each door.
+	if _, err := cli("", "team", "add", "sales"); err != nil {
+		t.Fatal(err)
+	}
+	var viaAPI inbox.OperatorDetail
+	if code := call("POST", "/api/v1/operators",
+		`{"email":"api@example.com","name":"Анна","role":"supervisor","password":"a long enough password","teams":["sales"]}`, &viaAPI); code != 201 {
+		t.Fatalf("POST /operators: %d", code)
+	}
+	if _, err := cli("a long enough password\n", "operator", "add", "--email", "cli@example.com", "--name", "Анна", "--role", "supervisor", "--teams", "sales"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The audit entries: same action, entity and detail; the API names its
+	// admin, the command line nobody.
+	var audit struct{ Items []inbox.AuditEntry }
+	if code := call("GET", "/api/v1/audit?entity=operator&action=operator.create", "", &audit); code != 200 {
+		t.Fatalf("GET /audit: %d", code)
+	}
+	byEntity := map[int64]inbox.AuditEntry{}
+	for _, e := range audit.Items {
+		byEntity[e.EntityID] = e
+	}
+	var viaCLI, admin inbox.Operator
+	var ops struct{ Items []inbox.OperatorDetail }
+	call("GET", "/api/v1/operators", "", &ops)
+	for _, op := range ops.Items {
+		switch op.Email {
+		case "cli@example.com":
+			viaCLI = op.Operator
+		case "admin@example.com":
+			admin = op.Operator
+		}
+	}
+	apiEntry, ok1 := byEntity[viaAPI.ID]
+	cliEntry, ok2 := byEntity[viaCLI.ID]
+	if !ok1 || !ok2 {
+		t.Fatalf("audit entries: API %v, CLI %v (%+v)", ok1, ok2, audit.Items)
+	}
+	if string(apiEntry.Detail) != string(cliEntry.Detail) || !strings.Contains(string(apiEntry.Detail), `"sales"`) {
+		t.Errorf("audit detail: API %s, CLI %s", apiEntry.Detail, cliEntry.Detail)
+	}
+	if apiEntry.OperatorID == nil || *apiEntry.OperatorID != admin.ID || cliEntry.OperatorID != nil {
+		t.Errorf("audit actors: API %v (want %d), CLI %v (want none)", apiEntry.OperatorID, admin.ID, cliEntry.OperatorID)
+	}
+
+	// The events: one operator.updated each, alike but for id, email and
+	// creation time.
+	type payload struct {
+		Operator inbox.OperatorDetail `json:"operator"`
+	}
+	got := map[string]inbox.OperatorDetail{}
+	for len(got) < 2 {
+		ev := nextEvent(t, ws, inbox.EventOperatorUpdated)
+		var p payload
+		if err := json.Unmarshal(ev.Data, &p); err != nil {
+			t.Fatal(err)
+		}
+		if e := p.Operator.Email; e == "api@example.com" || e == "cli@example.com" {
+			got[e] = p.Operator
+		}
+	}
+	a, c := got["api@example.com"], got["cli@example.com"]
+	if a.Name != c.Name || a.Role != c.Role || a.Disabled != c.Disabled || strings.Join(a.Teams, ",") != strings.Join(c.Teams, ",") ||
+		c.Name != "Анна" || c.Role != inbox.RoleSupervisor || strings.Join(c.Teams, ",") != "sales" {
+		t.Errorf("operator.updated: API %+v, CLI %+v", a, c)
+	}
+
+	// Both passwords work the same way: each signs in.
+	for _, email := range []string{"api@example.com", "cli@example.com"} {
+		body := fmt.Sprintf(`{"email":%q,"password":"a long enough password"}`, email)
+		resp, err := http.Post(hub.base+"/api/v1/session", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s signs in: %d", email, resp.StatusCode)
+		}
+	}
+
+	// Too short: refused at both doors, in the same words, and nobody made.
+	want := inbox.ErrorMessage(inbox.CheckPassword("short"))
+	req, _ := http.NewRequest("POST", hub.base+"/api/v1/operators", strings.NewReader(`{"email":"short1@example.com","password":"short"}`))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var apiErr struct{ Error string }
+	json.NewDecoder(resp.Body).Decode(&apiErr)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || apiErr.Error != want {
+		t.Errorf("API with a short password: %d %q, want 400 %q", resp.StatusCode, apiErr.Error, want)
+	}
+	if _, err := cli("short\n", "operator", "add", "--email", "short2@example.com"); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("CLI with a short password: %v, want %q", err, want)
+	}
+	if out, _ := cli("", "operator", "list"); strings.Contains(out, "short") {
+		t.Errorf("an operator with a short password was made:\n%s", out)
 	}
 }

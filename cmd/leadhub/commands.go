@@ -1,184 +1,167 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"crypto/rand"
-	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
-	"golang.org/x/crypto/bcrypt"
-
-	"github.com/leadhub/leadhub/inbox"
+	"github.com/spf13/cobra"
 )
 
-// operatorCmd: leadhub operator add --email E --role R [--name N].
-// The password is read from stdin when one is piped in; otherwise a random
-// one is generated and printed once.
-func operatorCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
-	if len(args) == 0 || args[0] != "add" {
-		return fmt.Errorf("usage: leadhub operator add --email E --role admin|supervisor|operator [--name N]")
+// rootCommand builds the command tree. Every command but serve and migrate
+// works on an existing database (see cli.open).
+func (c *cli) rootCommand() *cobra.Command {
+	serve := &cobra.Command{
+		Use:   "serve",
+		Short: "run the hub (what leadhub alone does); creates and migrates the database",
+		Args:  wantArgs(0, 0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, logger, err := c.load()
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg, logger, c.stdout)
+		},
 	}
-	var email, role, name string
-	cfg, logger, _, err := setup("operator add", args[1:], stderr, getenv, func(fs *flag.FlagSet) {
-		fs.StringVar(&email, "email", "", "operator's email (their login)")
-		fs.StringVar(&role, "role", "operator", "admin, supervisor or operator")
-		fs.StringVar(&name, "name", "", "display name")
+	root := &cobra.Command{
+		Use:   "leadhub",
+		Short: "the omnichannel lead inbox",
+		// With no command the hub runs, as `go run ./cmd/leadhub` always
+		// has; anything else that is not a command is a mistake.
+		Args:          rejectUnknown,
+		RunE:          serve.RunE,
+		SilenceErrors: true, // main prints the error once, with the exit code it deserves
+		SilenceUsage:  true, // a failed command is not a usage mistake; usage errors say so themselves
+		CompletionOptions: cobra.CompletionOptions{
+			DisableDefaultCmd: true,
+		},
+	}
+	// Persistent: --config is accepted before the command and after it.
+	root.PersistentFlags().StringVar(&c.configPath, "config", c.getenv("LEADHUB_CONFIG"),
+		"configuration `FILE` (TOML); default $LEADHUB_CONFIG, or none: the embedded setup in ./data")
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageErr(cmd, "%v", err)
 	})
-	if err != nil {
-		return err
+
+	migrate := &cobra.Command{
+		Use:   "migrate",
+		Short: "create the database if need be, apply its migrations and exit",
+		Args:  wantArgs(0, 0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, logger, err := c.load()
+			if err != nil {
+				return err
+			}
+			return migrate(cmd.Context(), cfg, logger, c.stdout)
+		},
 	}
-	if email == "" {
-		return fmt.Errorf("--email is required")
-	}
-	if !inbox.Role(role).Valid() {
-		return fmt.Errorf("--role must be admin, supervisor or operator")
-	}
-	password, generated, err := readPassword(stdin)
-	if err != nil {
-		return err
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
-	if err != nil {
-		return fmt.Errorf("hash password: %w", err)
-	}
-	b, err := openBackend(ctx, cfg, logger, nil)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	op, err := b.store.CreateOperator(ctx, inbox.Operator{Email: email, Name: name, Role: inbox.Role(role)}, string(hash))
-	if err != nil {
-		if inbox.ErrorCode(err) == inbox.ECONFLICT {
-			return fmt.Errorf("an operator with email %s already exists", email)
+	root.AddCommand(serve, migrate, c.operatorCommand(), c.tokenCommand(), c.teamCommand(), c.deadCommand(), c.clientsCommand())
+
+	defaultHelp := root.HelpFunc()
+	root.SetHelpFunc(func(cmd *cobra.Command, args []string) {
+		if cmd != root {
+			defaultHelp(cmd, args)
+			return
 		}
-		return err
+		writeOverview(cmd.OutOrStdout(), root)
+	})
+	return root
+}
+
+// writeOverview is `leadhub --help`: every command, nested ones included,
+// on one line each, so that a newcomer sees all there is in one screen.
+func writeOverview(w io.Writer, root *cobra.Command) {
+	fmt.Fprintf(w, "leadhub: %s.\n\nUsage:\n  leadhub [command] [--config FILE] [flags]\n\nCommands:\n", root.Short)
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	var walk func(cmd *cobra.Command, path string)
+	walk = func(cmd *cobra.Command, path string) {
+		for _, sub := range cmd.Commands() {
+			if !sub.IsAvailableCommand() {
+				continue
+			}
+			name := strings.TrimSpace(path + " " + sub.Name())
+			if sub.HasAvailableSubCommands() {
+				walk(sub, name)
+				continue
+			}
+			fmt.Fprintf(tw, "  %s\t%s\n", name, sub.Short)
+		}
 	}
-	fmt.Fprintf(stdout, "operator %s (id %d, role %s) created\n", op.Email, op.ID, op.Role)
-	if generated {
-		fmt.Fprintf(stdout, "password: %s\n", password)
+	walk(root, "")
+	tw.Flush()
+	fmt.Fprint(w, `
+Flags, before or after the command:
+  --config FILE   configuration file (TOML); default $LEADHUB_CONFIG, or none: the embedded setup
+  -h, --help      help for leadhub or for a command
+
+Environment: LEADHUB_CONFIG, LEADHUB_DATA_DIR, LEADHUB_HTTP_ADDR, LEADHUB_DATABASE_URL, LEADHUB_REDIS_URL.
+Commands other than serve and migrate never create a database: they refuse
+when the configured one does not exist.
+Run 'leadhub COMMAND --help' for a command's flags.
+`)
+}
+
+// group is a command that only holds others (leadhub operator, token, ...).
+// Cobra would answer an unknown or missing subcommand with the group's help
+// and success; a script must see a failure instead.
+func group(name, short string, subs ...*cobra.Command) *cobra.Command {
+	g := &cobra.Command{
+		Use:   name,
+		Short: short,
+		Args:  rejectUnknown,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usageErr(cmd, "%s needs a command", cmd.CommandPath())
+		},
+	}
+	g.AddCommand(subs...)
+	return g
+}
+
+// usageError is a command line that could not be understood: an unknown
+// command or flag, a missing or extra argument. main exits 2 on it.
+type usageError struct {
+	msg   string
+	usage string
+}
+
+func (e *usageError) Error() string { return e.msg + "\n" + e.usage }
+
+// usageErr is a usageError for cmd, with the lines that say how it is used.
+func usageErr(cmd *cobra.Command, format string, args ...any) error {
+	var usage string
+	if cmd.HasAvailableSubCommands() {
+		var names []string
+		for _, sub := range cmd.Commands() {
+			if sub.IsAvailableCommand() {
+				names = append(names, sub.Name())
+			}
+		}
+		usage = fmt.Sprintf("usage: %s %s (see %s --help)", cmd.CommandPath(), strings.Join(names, "|"), cmd.CommandPath())
+	} else {
+		usage = fmt.Sprintf("usage: %s (see %s --help)", cmd.UseLine(), cmd.CommandPath())
+	}
+	return &usageError{msg: fmt.Sprintf(format, args...), usage: usage}
+}
+
+// rejectUnknown refuses words after a command that has subcommands: cobra
+// hands them over as arguments when they name no subcommand.
+func rejectUnknown(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usageErr(cmd, "unknown command %q for %q", args[0], cmd.CommandPath())
 	}
 	return nil
 }
 
-// readPassword takes the first line of a piped stdin, or makes one up when
-// stdin is a terminal or empty.
-func readPassword(stdin io.Reader) (password string, generated bool, err error) {
-	if f, ok := stdin.(*os.File); ok {
-		if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice != 0 {
-			return generatePassword(), true, nil
+// wantArgs accepts between min and max positional arguments.
+func wantArgs(min, max int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < min:
+			return usageErr(cmd, "%s: missing argument", cmd.CommandPath())
+		case len(args) > max:
+			return usageErr(cmd, "%s: unexpected argument %q", cmd.CommandPath(), args[max])
 		}
-	}
-	if stdin != nil {
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", false, fmt.Errorf("read password: %w", err)
-		}
-		if p := strings.TrimRight(line, "\r\n"); p != "" {
-			if len(p) < 8 {
-				return "", false, fmt.Errorf("the piped password must have at least 8 characters")
-			}
-			if len(p) > 72 {
-				return "", false, fmt.Errorf("the piped password must have at most 72 bytes")
-			}
-			return p, false, nil
-		}
-	}
-	return generatePassword(), true, nil
-}
-
-func generatePassword() string {
-	const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b)
-}
-
-// tokenCmd: leadhub token create --operator E [--name N]; the token is
-// printed alone on the last line so scripts can take it with tail -n1.
-func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: leadhub token create --operator E [--name N] [--scope read|write|admin]")
-	}
-	var email, name, scope string
-	cfg, logger, _, err := setup("token create", args[1:], stderr, getenv, func(fs *flag.FlagSet) {
-		fs.StringVar(&email, "operator", "", "email of the operator the token acts as")
-		fs.StringVar(&name, "name", "cli", "what the token is for")
-		fs.StringVar(&scope, "scope", "write", "read (GET only), write, or admin (admin routes; admins only)")
-	})
-	if err != nil {
-		return err
-	}
-	if email == "" {
-		return fmt.Errorf("--operator is required")
-	}
-	if !inbox.TokenScope(scope).Valid() {
-		return fmt.Errorf("--scope must be read, write or admin")
-	}
-	b, err := openBackend(ctx, cfg, logger, nil)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	op, _, err := b.store.OperatorByEmail(ctx, email)
-	if err != nil {
-		if inbox.ErrorCode(err) == inbox.ENOTFOUND {
-			return fmt.Errorf("no operator with email %s (create one with: leadhub operator add --email %s --role admin)", email, email)
-		}
-		return err
-	}
-	token, hash := inbox.NewToken()
-	t, err := b.store.CreateScopedToken(ctx, 0, inbox.APIToken{OperatorID: op.ID, Name: name, Scope: inbox.TokenScope(scope)}, hash)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "API token %d for %s, scope %s (shown once, store it now):\n%s\n", t.ID, op.Email, t.Scope, token)
-	return nil
-}
-
-// deadCmd: leadhub dead list | leadhub dead replay ID.
-func deadCmd(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "replay") {
-		return fmt.Errorf("usage: leadhub dead list | leadhub dead replay ID")
-	}
-	sub := args[0]
-	cfg, logger, fs, err := setup("dead "+sub, args[1:], stderr, getenv, nil)
-	if err != nil {
-		return err
-	}
-	b, err := openBackend(ctx, cfg, logger, nil)
-	if err != nil {
-		return err
-	}
-	defer b.Close()
-	if sub == "replay" {
-		if fs.NArg() != 1 {
-			return fmt.Errorf("usage: leadhub dead replay ID")
-		}
-		if err := b.queue.ReplayDead(ctx, fs.Arg(0)); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "dead letter %s is queued again\n", fs.Arg(0))
 		return nil
 	}
-	dead, err := b.queue.ListDead(ctx, 1000)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tFAILED AT\tATTEMPTS\tDEDUPE KEY\tERROR")
-	for _, d := range dead {
-		key, _ := json.Marshal(d.Envelope.DedupeKey)
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", d.ID, d.FailedAt.Format("2006-01-02 15:04:05"), d.Attempts, key, d.Error)
-	}
-	return tw.Flush()
 }

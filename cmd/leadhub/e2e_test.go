@@ -62,6 +62,11 @@ func testConfig(t *testing.T, postgres, rds bool, callback string) config.Config
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	// The database exists, as after the README's first step: the admin
+	// commands tests run before a hub starts refuse to create one.
+	if err := run(context.Background(), []string{"migrate"}, nil, io.Discard, io.Discard, envFor(t, cfg)); err != nil {
+		t.Fatalf("leadhub migrate: %v", err)
+	}
 	return cfg
 }
 

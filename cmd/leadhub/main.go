@@ -1,20 +1,11 @@
-// Command leadhub runs the omnichannel lead inbox.
-//
-//	leadhub [serve] [--config FILE]       run the hub (the default)
-//	leadhub migrate [--config FILE]       apply database migrations and exit
-//	leadhub operator add --email E --role admin|supervisor|operator [--name N]
-//	leadhub operator list | disable --email E | enable --email E | teams --email E --set T1,T2
-//	leadhub token create --operator E [--name N] [--scope read|write|admin]
-//	leadhub token list --operator E | token revoke ID
-//	leadhub team add NAME | team list | team delete NAME
-//	leadhub dead list | dead replay ID     inspect and replay dead letters
-//	leadhub clients import FILE.csv | clients export [FILE.csv]
+// Command leadhub runs the omnichannel lead inbox, and administers it:
+// operators, teams, API tokens, dead letters and client cards. `leadhub
+// --help` lists every command; `leadhub` alone runs the hub.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,88 +14,88 @@ import (
 	"syscall"
 
 	"github.com/leadhub/leadhub/config"
+	"github.com/leadhub/leadhub/inbox"
+	"github.com/leadhub/leadhub/store"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(2)
-	}
+	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "leadhub:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// exitCode is 2 for a command line that could not be understood (as flag
+// and most Unix tools do), so that scripts can tell it from a failure.
+func exitCode(err error) int {
+	var u *usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
 }
 
 // run is main without the process: tests call it with their own arguments,
 // streams and environment.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
-	cmd := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		cmd, args = args[0], args[1:]
+	if args == nil {
+		args = []string{} // cobra reads os.Args when given nil
 	}
-	switch cmd {
-	case "serve":
-		cfg, logger, _, err := setup("serve", args, stderr, getenv, nil)
-		if err != nil {
-			return err
-		}
-		return serve(ctx, cfg, logger, stdout)
-	case "migrate":
-		cfg, logger, _, err := setup("migrate", args, stderr, getenv, nil)
-		if err != nil {
-			return err
-		}
-		return migrate(ctx, cfg, logger, stdout)
-	case "operator":
-		return operatorsCmd(ctx, args, stdin, stdout, stderr, getenv)
-	case "token":
-		return tokensCmd(ctx, args, stdout, stderr, getenv)
-	case "team":
-		return teamCmd(ctx, args, stdout, stderr, getenv)
-	case "dead":
-		return deadCmd(ctx, args, stdout, stderr, getenv)
-	case "clients":
-		return clientsCmd(ctx, args, stdout, stderr, getenv)
-	case "help", "-h", "--help":
-		fmt.Fprintln(stdout, usage)
-		return nil
-	default:
-		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
-	}
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv}
+	root := c.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	return root.ExecuteContext(ctx)
 }
 
-const usage = `usage:
-  leadhub [serve] [--config FILE]        run the hub
-  leadhub migrate [--config FILE]        apply database migrations
-  leadhub operator add --email E --role admin|supervisor|operator [--name N]
-  leadhub operator list | disable --email E | enable --email E | teams --email E --set T1,T2
-  leadhub token create --operator E [--name N] [--scope read|write|admin]
-  leadhub token list --operator E | leadhub token revoke ID
-  leadhub team add NAME | leadhub team list | leadhub team delete NAME
-  leadhub dead list | leadhub dead replay ID
-  leadhub clients import [--json] FILE.csv   import client cards (UTF-8 or Windows-1251, ";" or ",")
-  leadhub clients export [--sep comma|semicolon|tab] [FILE.csv]`
+// cli is one invocation: its streams, environment and the global flags.
+// Commands are built around it per run, so nothing is kept between runs.
+type cli struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
 
-// setup parses the common flags plus the command's own (added by extra),
-// loads the configuration and builds the logger.
-func setup(name string, args []string, stderr io.Writer, getenv func(string) string, extra func(*flag.FlagSet)) (config.Config, *slog.Logger, *flag.FlagSet, error) {
-	fs := flag.NewFlagSet("leadhub "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", getenv("LEADHUB_CONFIG"), "configuration file (TOML); default: none, the embedded setup")
-	if extra != nil {
-		extra(fs)
-	}
-	if err := fs.Parse(args); err != nil {
-		return config.Config{}, nil, nil, err
-	}
-	cfg, err := config.Load(*path, getenv)
+	// configPath is --config, accepted before or after the command.
+	configPath string
+}
+
+// load reads the configuration and builds the logger.
+func (c *cli) load() (config.Config, *slog.Logger, error) {
+	cfg, err := config.Load(c.configPath, c.getenv)
 	if err != nil {
-		return config.Config{}, nil, nil, err
+		return config.Config{}, nil, err
 	}
-	return cfg, newLogger(cfg.Log, stderr), fs, nil
+	return cfg, newLogger(cfg.Log, c.stderr), nil
+}
+
+// open loads the configuration and opens the database and queue, which
+// must exist already: an admin command run from another directory would
+// otherwise make itself a new empty database there and report success.
+// Only serve and migrate create one.
+func (c *cli) open(ctx context.Context) (*backend, config.Config, *slog.Logger, error) {
+	cfg, logger, err := c.load()
+	if err != nil {
+		return nil, config.Config{}, nil, err
+	}
+	if err := store.CheckExists(store.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir}); err != nil {
+		if inbox.ErrorCode(err) == inbox.ENOTFOUND {
+			return nil, config.Config{}, nil, fmt.Errorf("%s, and this command does not create one. "+
+				"Run it with the configuration the hub runs with (--config FILE, or LEADHUB_DATA_DIR / LEADHUB_DATABASE_URL), "+
+				"or create the database with: leadhub migrate", inbox.ErrorMessage(err))
+		}
+		return nil, config.Config{}, nil, err
+	}
+	b, err := openBackend(ctx, cfg, logger, nil)
+	if err != nil {
+		return nil, config.Config{}, nil, err
+	}
+	return b, cfg, logger, nil
 }
 
 func newLogger(c config.Log, w io.Writer) *slog.Logger {
