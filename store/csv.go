@@ -23,6 +23,10 @@ import (
 // importChunk is how many rows go into one transaction.
 const importChunk = 500
 
+// analyzeAfter is how many imported cards make an import refresh the
+// planner's statistics.
+const analyzeAfter = 1000
+
 // ImportClients reads client cards from a CSV file and files them with the
 // rules inbound messages follow (the same code): a row's first phone, else
 // its first email, decides the card; free identities are attached; a row
@@ -91,6 +95,15 @@ func (s *Store) ImportClients(ctx context.Context, r io.Reader, opts inbox.Impor
 			rep.Merged++
 		default:
 			rep.Rejected++
+		}
+	}
+	if rep.Imported >= analyzeAfter && s.q.AnalyzeCards != "" {
+		// A big import changes the tables' sizes by orders of magnitude;
+		// until autovacuum notices (up to a minute later) PostgreSQL plans
+		// filing's look-ups for the old, small tables and scans a million
+		// cards per batch. Measured: 144 instead of 500 messages/s.
+		if _, err := s.db.ExecContext(ctx, s.q.AnalyzeCards); err != nil {
+			s.log.Warn("analyze after import", "err", err)
 		}
 	}
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {

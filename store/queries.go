@@ -67,6 +67,7 @@ type queries struct {
 
 	// client cards
 	ClientsForUpdate     string
+	AnalyzeCards         string
 	SaveClient           string
 	TagsOfClients        string
 	DeleteTags           string
@@ -695,6 +696,7 @@ func searchClientsIn(from, contains, and string) string {
 // postgresOverrides replaces the statements PostgreSQL needs written its own
 // way: advisory locks, row locks, JSON functions and typed columns.
 func postgresOverrides(q *queries) {
+	q.AnalyzeCards = `ANALYZE clients, identities, client_tags`
 	q.LockMigrations = `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(lockKeyMigrations, 10) + `)`
 	q.LockEvents = `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(lockKeyEvents, 10) + `)`
 	q.LockChannels = `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(lockKeyChannels, 10) + `)`

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -319,5 +320,26 @@ func TestUnencodableEventFailsItsTransaction(t *testing.T) {
 				t.Errorf("events after failed writes: last id %d, %v", last, err)
 			}
 		})
+	}
+}
+
+// TestBigImportRefreshesStatistics: on PostgreSQL a big CSV import analyzes
+// the card tables, so filing is not planned for the tables as they were.
+func TestBigImportRefreshesStatistics(t *testing.T) {
+	s := openMigrated(t, DialectPostgres)
+	ctx := context.Background()
+	var b strings.Builder
+	b.WriteString("name;phone\n")
+	for i := range analyzeAfter {
+		fmt.Fprintf(&b, "Клиент %d;+7916%07d\n", i, i)
+	}
+	if _, _, err := s.ImportClients(ctx, strings.NewReader(b.String()), inbox.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var analyzed bool
+	err := s.db.GetContext(ctx, &analyzed, `SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables
+		WHERE schemaname = current_schema() AND relname = 'clients'`)
+	if err != nil || !analyzed {
+		t.Errorf("clients not analyzed after importing %d cards (%v)", analyzeAfter, err)
 	}
 }
