@@ -47,10 +47,11 @@ type Pool struct {
 // SQLite: 16 connections, never closed for age (a connection to a local
 // file has nothing to renew, and reopening it loses its statement cache).
 // SQLite runs one writer at a time, and with _txlock=immediate every
-// transaction is a writer, but WAL lets readers run beside it: with 2 or 4
+// transaction is a writer (they queue at the connector's writer gate,
+// sqlitedriver.go), but WAL lets readers run beside it: with 2 or 4
 // connections reads waited for the filing workers' connections (read p99
-// 0.5 s and 0.2 s), from 8 on they did not (14 ms) and filing was no
-// slower. 16 leaves the embedded queue (inbox/sqlq shares this pool: every
+// 0.2–0.5 s), from 8 on they did not (10–70 ms, depending on the machine's
+// other load) and filing was no slower. 16 leaves the embedded queue (inbox/sqlq shares this pool: every
 // webhook's enqueue is a write) and websocket replays room beside the
 // workers. An idle connection costs its page cache, so one unused for 30
 // minutes is closed.

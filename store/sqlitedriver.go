@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync/atomic"
+	"time"
 
 	"modernc.org/sqlite"
 )
@@ -22,6 +23,23 @@ import (
 // connection, and runs them again instead of parsing. It also counts the
 // statements it runs, for Store.QueryCount.
 
+// Every SQLite transaction here is a writer (_txlock=immediate), and
+// SQLite's busy handler is not fair: a waiting writer sleeps 1, 2, 5 ... 100
+// ms between tries, while the connection that just committed begins its
+// next transaction at once and takes the lock again. With connections kept
+// open in the pool a filing worker starved for the whole busy_timeout and
+// failed with SQLITE_BUSY (store: TestSQLite/ConcurrentBurst). So the
+// connector lets one transaction at a time through BEGIN, in arrival order
+// (a channel's waiting senders are served first in, first out), and the
+// others wait in Go without sleeping. Single statements outside a
+// transaction (the embedded queue's enqueue and claim) still meet the
+// writer in SQLite's busy handler; they are short.
+
+// sqliteWriterWait bounds the wait for the writer gate, as busy_timeout
+// (sqliteParams) bounds the wait for the lock: a transaction begun while its
+// own goroutine holds another fails instead of waiting forever.
+const sqliteWriterWait = 10 * time.Second
+
 // sqliteStmtCacheSize bounds the statements kept per connection: the store
 // and the embedded queue run about 170 distinct texts, plus one per batch
 // size for the queue's IN lists.
@@ -33,6 +51,8 @@ type sqliteConnector struct {
 	inner     driver.Connector
 	cacheSize int
 	queries   *atomic.Uint64
+	// writer holds a token while a transaction is open.
+	writer chan struct{}
 }
 
 // openSQLite opens a pool of SQLite connections that keep up to cacheSize
@@ -42,7 +62,7 @@ func openSQLite(dsn string, cacheSize int, queries *atomic.Uint64) (*sql.DB, err
 	if err != nil {
 		return nil, err
 	}
-	return sql.OpenDB(&sqliteConnector{inner: inner, cacheSize: cacheSize, queries: queries}), nil
+	return sql.OpenDB(&sqliteConnector{inner: inner, cacheSize: cacheSize, queries: queries, writer: make(chan struct{}, 1)}), nil
 }
 
 func (c *sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -55,7 +75,7 @@ func (c *sqliteConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("sqlite driver connection %T lacks the context methods", conn)
 	}
-	return &sqliteConn{inner: inner, cacheSize: c.cacheSize, queries: c.queries, stmts: map[string]*cachedStmt{}}, nil
+	return &sqliteConn{inner: inner, cacheSize: c.cacheSize, queries: c.queries, writer: c.writer, stmts: map[string]*cachedStmt{}}, nil
 }
 
 func (c *sqliteConnector) Driver() driver.Driver { return c.inner.Driver() }
@@ -94,6 +114,7 @@ type sqliteConn struct {
 	inner     sqliteDriverConn
 	cacheSize int
 	queries   *atomic.Uint64
+	writer    chan struct{} // the connector's writer gate
 	stmts     map[string]*cachedStmt
 }
 
@@ -189,13 +210,25 @@ func (c *sqliteConn) Prepare(query string) (driver.Stmt, error) {
 	return c.PrepareContext(context.Background(), query)
 }
 
+// BeginTx waits its turn at the writer gate, then begins; the gate opens
+// again when the transaction ends.
 func (c *sqliteConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	timer := time.NewTimer(sqliteWriterWait)
+	defer timer.Stop()
+	select {
+	case c.writer <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-timer.C:
+		return nil, fmt.Errorf("sqlite: begin: another transaction held the database for %v", sqliteWriterWait)
+	}
 	c.queries.Add(1)
 	tx, err := c.inner.BeginTx(ctx, opts)
 	if err != nil {
+		<-c.writer
 		return nil, err
 	}
-	return countedTx{Tx: tx, queries: c.queries}, nil
+	return &sqliteTx{Tx: tx, queries: c.queries, writer: c.writer}, nil
 }
 
 func (c *sqliteConn) Begin() (driver.Tx, error) {
@@ -288,18 +321,32 @@ func (s countedStmt) QueryContext(ctx context.Context, args []driver.NamedValue)
 	return s.sqliteDriverStmt.QueryContext(ctx, args)
 }
 
-// countedTx counts COMMIT and ROLLBACK, as pgx's tracer does on PostgreSQL.
-type countedTx struct {
+// sqliteTx opens the writer gate when it ends, and counts COMMIT and
+// ROLLBACK, as pgx's tracer does on PostgreSQL.
+type sqliteTx struct {
 	driver.Tx
 	queries *atomic.Uint64
+	writer  chan struct{}
+	ended   atomic.Bool
 }
 
-func (t countedTx) Commit() error {
+func (t *sqliteTx) Commit() error {
 	t.queries.Add(1)
+	defer t.end()
 	return t.Tx.Commit()
 }
 
-func (t countedTx) Rollback() error {
+func (t *sqliteTx) Rollback() error {
 	t.queries.Add(1)
+	defer t.end()
 	return t.Tx.Rollback()
+}
+
+// end gives the gate's token back, once: database/sql calls Commit or
+// Rollback once per transaction, but a second call must not free a token
+// another transaction holds.
+func (t *sqliteTx) end() {
+	if t.ended.CompareAndSwap(false, true) {
+		<-t.writer
+	}
 }
