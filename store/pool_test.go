@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -350,4 +351,41 @@ func TestSQLiteStatementCacheCancel(t *testing.T) {
 	if err := s.db.SelectContext(context.Background(), &vals, q, `[4, 5]`); err != nil || fmt.Sprint(vals) != "[4 5]" {
 		t.Fatalf("after a canceled run: %v, %v", vals, err)
 	}
+}
+
+// TestSQLiteWriterGate checks that a second transaction waits for the first
+// (and gives up with its context), and that commit and rollback both let
+// the next one in.
+func TestSQLiteWriterGate(t *testing.T) {
+	s := openPool(t, DialectSQLite, Pool{})
+	ctx := context.Background()
+	first, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if _, err := s.db.BeginTxx(short, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second BEGIN while the first is open: %v, want the context's deadline", err)
+	}
+	if err := first.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatalf("BEGIN after a rollback: %v", err)
+	}
+	if _, err := second.ExecContext(ctx, s.q.ClearLoginFailures, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	soon, cancelSoon := context.WithTimeout(ctx, time.Second)
+	defer cancelSoon()
+	third, err := s.db.BeginTxx(soon, nil)
+	if err != nil {
+		t.Fatalf("BEGIN after a commit: %v", err)
+	}
+	third.Rollback()
 }
