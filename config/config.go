@@ -85,10 +85,21 @@ type Security struct {
 	LoginRate float64 `toml:"login_rate"`
 }
 
-// Database selects the store.
+// Database selects the store and sizes its connection pool. The pool keeps
+// as many idle connections as it may open. A zero pool key takes the
+// dialect's default (store.PoolDefaults).
 type Database struct {
 	// URL is empty for SQLite in DataDir, or "postgres://user@host/db?sslmode=disable".
 	URL string `toml:"url"`
+	// MaxOpenConns bounds the connections open at once. Default 0: 16 on
+	// PostgreSQL and on SQLite.
+	MaxOpenConns int `toml:"max_open_conns"`
+	// ConnMaxLifetime closes a connection this long after it opened.
+	// Default 0: 30m on PostgreSQL, never on SQLite.
+	ConnMaxLifetime Duration `toml:"conn_max_lifetime"`
+	// ConnMaxIdleTime closes a connection unused this long. Default 0: 5m
+	// on PostgreSQL, 30m on SQLite.
+	ConnMaxIdleTime Duration `toml:"conn_max_idle_time"`
 }
 
 // Redis selects the queue and the fan-out between instances.
@@ -343,6 +354,16 @@ func (c *Config) Validate() error {
 	}
 	if u := c.Database.URL; u != "" && !hasAnyPrefix(u, "postgres://", "postgresql://", "sqlite:", "file:") {
 		add("database.url must start with postgres:// (or sqlite:/file: for a SQLite path)")
+	}
+	if n := c.Database.MaxOpenConns; n < 0 || n > 1000 {
+		add("database.max_open_conns must be between 0 (the default) and 1000")
+	}
+	for name, d := range map[string]Duration{
+		"database.conn_max_lifetime": c.Database.ConnMaxLifetime, "database.conn_max_idle_time": c.Database.ConnMaxIdleTime,
+	} {
+		if d.Duration != 0 && d.Duration < time.Second {
+			add("%s must be 0 (the default) or at least 1s", name)
+		}
 	}
 	if u := c.Redis.URL; u != "" && !hasAnyPrefix(u, "redis://", "rediss://", "unix://") {
 		add("redis.url must start with redis:// or rediss://")

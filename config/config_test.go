@@ -73,6 +73,11 @@ func TestInvalid(t *testing.T) {
 		{"negative channel rate", "[http]\nhook_channel_rate = -1\n", nil, "hook_channel_rate"},
 		{"no login failures", "[security]\nlogin_max_failures = 0\n", nil, "login_max_failures"},
 		{"short lockout", "[security]\nlogin_lockout = \"0s\"\n", nil, "security.login_lockout"},
+		{"negative max open conns", "[database]\nmax_open_conns = -1\n", nil, "database.max_open_conns"},
+		{"huge max open conns", "[database]\nmax_open_conns = 5000\n", nil, "database.max_open_conns"},
+		{"tiny conn lifetime", "[database]\nconn_max_lifetime = \"10ms\"\n", nil, "database.conn_max_lifetime"},
+		{"negative idle time", "[database]\nconn_max_idle_time = \"-5m\"\n", nil, "database.conn_max_idle_time"},
+		{"bad idle time", "[database]\nconn_max_idle_time = \"a while\"\n", nil, "conn_max_idle_time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,5 +90,29 @@ func TestInvalid(t *testing.T) {
 				t.Fatalf("err = %v, want it to mention %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestDatabasePool(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.toml")
+	file := "[database]\nmax_open_conns = 24\nconn_max_lifetime = \"1h\"\nconn_max_idle_time = \"90s\"\n"
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Database.MaxOpenConns != 24 || c.Database.ConnMaxLifetime.Duration != time.Hour ||
+		c.Database.ConnMaxIdleTime.Duration != 90*time.Second {
+		t.Fatalf("pool keys not read: %+v", c.Database)
+	}
+	// Absent keys stay 0: the store picks the dialect's default.
+	d, err := Load("", envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Database.MaxOpenConns != 0 || d.Database.ConnMaxLifetime.Duration != 0 || d.Database.ConnMaxIdleTime.Duration != 0 {
+		t.Fatalf("default pool keys = %+v, want zeros", d.Database)
 	}
 }

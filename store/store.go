@@ -11,17 +11,18 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/jmoiron/sqlx"
-	"modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	"modernc.org/sqlite"
 
 	"github.com/leadhub/leadhub/inbox"
 )
@@ -56,6 +57,8 @@ type Options struct {
 	// Clock stamps rows and decides what is due (outbox retries, session
 	// expiry). Default inbox.SystemClock; tests pass an inbox.FakeClock.
 	Clock inbox.Clock
+	// Pool sizes the connection pool; zero fields take PoolDefaults.
+	Pool Pool
 }
 
 // Store is the SQL store. It is safe for concurrent use.
@@ -66,6 +69,8 @@ type Store struct {
 	region  string
 	log     *slog.Logger
 	clock   inbox.Clock
+	// queries counts the statements run through db (QueryCount).
+	queries *atomic.Uint64
 }
 
 // Open opens the database and pings it. It does not migrate: call Migrate.
@@ -83,10 +88,19 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		// its placeholder style either.
 		sqlx.BindDriver("sqlite", sqlx.QUESTION)
 	}
-	db, err := sqlx.Open(driver, dsn)
+	queries := new(atomic.Uint64)
+	var sqlDB *sql.DB
+	if dialect == DialectPostgres {
+		sqlDB, err = openPostgres(dsn, queries)
+	} else {
+		sqlDB, err = openSQLite(dsn, sqliteStmtCacheSize, queries)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dialect, err)
 	}
+	pool := opts.Pool.withDefaults(dialect)
+	pool.apply(sqlDB)
+	db := sqlx.NewDb(sqlDB, driver)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: ping %s: %w", dialect, err)
@@ -99,12 +113,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if clock == nil {
 		clock = inbox.SystemClock{}
 	}
-	s := &Store{db: db, dialect: dialect, q: newQueries(dialect, db.Rebind), region: region, log: log, clock: clock}
+	s := &Store{db: db, dialect: dialect, q: newQueries(dialect, db.Rebind), region: region, log: log, clock: clock, queries: queries}
+	attrs := []any{"dialect", dialect, "max_open_conns", pool.MaxOpenConns,
+		"conn_max_lifetime", pool.ConnMaxLifetime.String(), "conn_max_idle_time", pool.ConnMaxIdleTime.String()}
 	if path != "" {
-		log.Info("store opened", "dialect", dialect, "path", path)
-	} else {
-		log.Info("store opened", "dialect", dialect)
+		attrs = append(attrs, "path", path)
 	}
+	log.Info("store opened", attrs...)
 	return s, nil
 }
 
@@ -207,6 +222,11 @@ func (s *Store) Ping(ctx context.Context) error {
 // DB returns the connection pool, shared with the embedded queue
 // (inbox/sqlq), which creates its own tables.
 func (s *Store) DB() *sqlx.DB { return s.db }
+
+// QueryCount returns how many statements the store's pool has run since
+// Open, the embedded queue's included: every query and exec, and BEGIN,
+// COMMIT and ROLLBACK; not pings. It only grows.
+func (s *Store) QueryCount() uint64 { return s.queries.Load() }
 
 // Dialect returns DialectSQLite or DialectPostgres.
 func (s *Store) Dialect() string { return s.dialect }

@@ -44,7 +44,12 @@ type backend struct {
 // openBackend opens the store and the queue the configuration names and
 // applies both migrations. onGroupRecreated may be nil.
 func openBackend(ctx context.Context, cfg config.Config, logger *slog.Logger, onGroupRecreated func()) (*backend, error) {
-	st, err := store.Open(ctx, store.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir, Region: cfg.Region, Logger: logger})
+	st, err := store.Open(ctx, store.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir, Region: cfg.Region, Logger: logger,
+		Pool: store.Pool{
+			MaxOpenConns:    cfg.Database.MaxOpenConns,
+			ConnMaxLifetime: cfg.Database.ConnMaxLifetime.Duration,
+			ConnMaxIdleTime: cfg.Database.ConnMaxIdleTime.Duration,
+		}})
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +220,10 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		return nil, err
 	}
 	metrics.SetQueueStats(b.queue.Stats)
+	metrics.Registry().MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "leadhub_db_queries_total",
+		Help: "Statements run on the database (the embedded queue's included; BEGIN, COMMIT and ROLLBACK count, pings do not).",
+	}, func() float64 { return float64(b.store.QueryCount()) }))
 	if err := syncChannels(ctx, b.store, cfg, logger); err != nil {
 		b.Close()
 		return nil, err
