@@ -146,14 +146,9 @@ func (c *sqliteConn) stmt(ctx context.Context, query string) (*cachedStmt, error
 			}
 		}
 	}
-	st, err := c.inner.PrepareContext(ctx, query)
+	ds, err := c.prepare(ctx, query)
 	if err != nil {
 		return nil, err
-	}
-	ds, ok := st.(sqliteDriverStmt)
-	if !ok {
-		st.Close()
-		return nil, fmt.Errorf("sqlite driver statement %T lacks the context methods", st)
 	}
 	cs := &cachedStmt{stmt: ds}
 	c.stmts[query] = cs
@@ -194,6 +189,15 @@ func (c *sqliteConn) QueryContext(ctx context.Context, query string, args []driv
 // PrepareContext serves database/sql's own prepared statements (sql.Stmt),
 // which their caller keeps and closes; they are not cached.
 func (c *sqliteConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	ds, err := c.prepare(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return countedStmt{sqliteDriverStmt: ds, queries: c.queries}, nil
+}
+
+// prepare parses query on the driver's connection.
+func (c *sqliteConn) prepare(ctx context.Context, query string) (sqliteDriverStmt, error) {
 	st, err := c.inner.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
@@ -203,7 +207,7 @@ func (c *sqliteConn) PrepareContext(ctx context.Context, query string) (driver.S
 		st.Close()
 		return nil, fmt.Errorf("sqlite driver statement %T lacks the context methods", st)
 	}
-	return countedStmt{sqliteDriverStmt: ds, queries: c.queries}, nil
+	return ds, nil
 }
 
 func (c *sqliteConn) Prepare(query string) (driver.Stmt, error) {

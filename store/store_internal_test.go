@@ -13,28 +13,13 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/leadhub/leadhub/inbox"
-	"github.com/leadhub/leadhub/inbox/inboxtest"
 )
 
 // openMigrated is storetest.Open for this package's own tests (storetest
 // imports store, so it cannot be used from inside it).
 func openMigrated(t *testing.T, dialect string) *Store {
 	t.Helper()
-	url := "sqlite:" + filepath.Join(t.TempDir(), "leadhub.db")
-	if dialect == DialectPostgres {
-		url = inboxtest.PostgresURL(t)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	s, err := Open(ctx, Options{URL: url})
-	if err != nil {
-		t.Fatalf("open %s: %v", dialect, err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatalf("migrate %s: %v", dialect, err)
-	}
-	return s
+	return openPool(t, dialect, Pool{})
 }
 
 // TestPrepareEveryQuery prepares every statement of the store on both

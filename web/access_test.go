@@ -101,23 +101,8 @@ func newFixture(t *testing.T, opts Options) *fixture {
 // its conversation.
 func (fx *fixture) file(channel, id string) inbox.Conversation {
 	fx.t.Helper()
-	n := fx.seq.Add(1)
-	env := inbox.Envelope{
-		DedupeKey: fmt.Sprintf("test:file:%d", n), ChannelID: channel, ChannelType: inbox.ChannelAPI,
-		Kind: inbox.KindText, Text: "прайс", ReceivedAt: time.Now(),
-		Attachments: []inbox.Attachment{{URL: "/files/" + id + "/price.pdf", Name: "price.pdf", MIME: "application/pdf"}},
-		From: inbox.Contact{Name: fmt.Sprintf("Клиент %d", n),
-			Identities: []inbox.Identity{{Kind: inbox.IdentityPhone, Value: fmt.Sprintf("+7913%07d", n)}}},
-	}
-	filed, _, err := fx.st.FileBatch(context.Background(), []inbox.Envelope{env})
-	if err != nil {
-		fx.t.Fatal(err)
-	}
-	c, err := fx.st.GetConversation(context.Background(), filed[0].Message.ConversationID)
-	if err != nil {
-		fx.t.Fatal(err)
-	}
-	return c
+	return fx.first(channel, "прайс",
+		inbox.Attachment{URL: "/files/" + id + "/price.pdf", Name: "price.pdf", MIME: "application/pdf"})
 }
 
 // TestFilesFollowTheirMessages: a file is served to whoever sees a message
@@ -166,10 +151,17 @@ func (f fileOpenerFunc) Open(ctx context.Context, id string) (*os.File, inbox.At
 // the new conversation.
 func (fx *fixture) conv(channel string) inbox.Conversation {
 	fx.t.Helper()
+	return fx.first(channel, "Здравствуйте")
+}
+
+// first files text (with files) from a new person in channel and returns
+// the new conversation.
+func (fx *fixture) first(channel, text string, files ...inbox.Attachment) inbox.Conversation {
+	fx.t.Helper()
 	n := fx.seq.Add(1)
 	env := inbox.Envelope{
 		DedupeKey: fmt.Sprintf("test:%s:%d", channel, n), ChannelID: channel, ChannelType: inbox.ChannelAPI,
-		Kind: inbox.KindText, Text: "Здравствуйте", ReceivedAt: time.Now(),
+		Kind: inbox.KindText, Text: text, Attachments: files, ReceivedAt: time.Now(),
 		From: inbox.Contact{Name: fmt.Sprintf("Клиент %d", n),
 			Identities: []inbox.Identity{{Kind: inbox.IdentityPhone, Value: fmt.Sprintf("+7912%07d", n)}}},
 	}
