@@ -21,6 +21,8 @@ type Metrics struct {
 	filingSeconds  prometheus.Histogram
 	filedTotal     prometheus.Counter
 	wsConnections  prometheus.Gauge
+	wsReads        *prometheus.CounterVec
+	wsDropped      prometheus.Counter
 	outboundTotal  *prometheus.CounterVec
 	groupRecreated prometheus.Counter
 	queue          *queueCollector
@@ -52,6 +54,15 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Name: "leadhub_ws_connections",
 			Help: "Operator websockets currently connected.",
 		}),
+		wsReads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "leadhub_ws_db_reads_total",
+			Help: "Database reads the websockets caused: the instance's one reader following the events (follow), " +
+				"where cards' conversations are (places), and sockets replaying what they missed (replay).",
+		}, []string{"kind"}),
+		wsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "leadhub_ws_slow_closed_total",
+			Help: "Websockets closed because they fell too far behind.",
+		}),
 		outboundTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "leadhub_outbound_total",
 			Help: "Reply delivery attempts by channel and outcome (sent, retry, failed).",
@@ -70,7 +81,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		},
 	}
 	reg.MustRegister(
-		m.inboundTotal, m.filingSeconds, m.filedTotal, m.wsConnections,
+		m.inboundTotal, m.filingSeconds, m.filedTotal, m.wsConnections, m.wsReads, m.wsDropped,
 		m.outboundTotal, m.groupRecreated, m.queue,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -166,6 +166,7 @@ func (h *Hub) catchUp(ctx context.Context) error {
 		h.mu.Lock()
 		pos, n := h.pos, len(h.clients)
 		h.mu.Unlock()
+		h.metrics.wsReads.WithLabelValues("follow").Inc()
 		evs, err := h.store.EventsAfter(ctx, pos, h.batch)
 		if err != nil || len(evs) == 0 {
 			return err
@@ -189,6 +190,7 @@ func (h *Hub) catchUp(ctx context.Context) error {
 			}
 			if len(cards) > 0 {
 				slices.Sort(cards)
+				h.metrics.wsReads.WithLabelValues("places").Inc()
 				if b.places, err = h.store.ConversationPlaces(ctx, slices.Compact(cards)); err != nil {
 					return err // pos unchanged: the same batch again next time
 				}
@@ -210,7 +212,9 @@ func (h *Hub) broadcast(b hubBatch) {
 		select {
 		case c.send <- b:
 		default:
-			c.kick()
+			if c.kick() {
+				h.metrics.wsDropped.Inc()
+			}
 		}
 	}
 	h.pos = b.events[len(b.events)-1].ID
@@ -403,10 +407,14 @@ type wsClient struct {
 	once     sync.Once
 }
 
-// kick marks c as too slow; the hub calls it with its lock held, so it
-// must not block.
-func (c *wsClient) kick() {
-	c.slowOnce.Do(func() { close(c.slow) })
+// kick marks c as too slow and reports whether it was the first time; the
+// hub calls it with its lock held, so it must not block.
+func (c *wsClient) kick() (first bool) {
+	c.slowOnce.Do(func() {
+		close(c.slow)
+		first = true
+	})
+	return first
 }
 
 // close ends the connection; any goroutine may call it, any number of times.
@@ -564,6 +572,7 @@ var errWrite = errors.New("websocket: write")
 // time, and returns the position reached: upTo, or after if it was ahead.
 func (h *wsHandler) replay(ctx context.Context, c *wsClient, v viewer, after, upTo int64) (int64, error) {
 	for after < upTo {
+		h.hub.metrics.wsReads.WithLabelValues("replay").Inc()
 		evs, err := h.store.EventsFor(ctx, v.Viewer, after, upTo, h.batch)
 		if err != nil {
 			return after, err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/leadhub/leadhub/inbox"
 )
@@ -146,6 +147,9 @@ func TestWSOneReaderFeedsEverySocket(t *testing.T) {
 			t.Errorf("%d sockets replayed from the database %d times; they joined live", sockets, n)
 		}
 		reads := cs.reads()
+		if n := testutil.ToFloat64(hub.metrics.wsReads.WithLabelValues("replay")); n != 0 {
+			t.Errorf("leadhub_ws_db_reads_total{kind=replay} = %v; the sockets joined live", n)
+		}
 		for _, c := range append(olgas, supers...) {
 			c.Close()
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/leadhub/leadhub/inbox"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // dialWS opens the operator websocket at base ("http://host:port").
@@ -343,5 +344,9 @@ func TestHubNeverWaitsOnAConnection(t *testing.T) {
 	}
 	if h.pos != sendQueue+1 {
 		t.Errorf("hub position %d, want %d", h.pos, sendQueue+1)
+	}
+	h.broadcast(hubBatch{after: sendQueue + 1, events: []inbox.Event{{ID: sendQueue + 2}}, frames: [][]byte{nil}})
+	if n := testutil.ToFloat64(h.metrics.wsDropped); n != 1 {
+		t.Errorf("leadhub_ws_slow_closed_total = %v, want 1 (one socket cut off once)", n)
 	}
 }
