@@ -171,6 +171,7 @@ func (h *Hub) catchUp(ctx context.Context) error {
 		if err != nil || len(evs) == 0 {
 			return err
 		}
+		asOfBatchEnd(evs)
 		b := hubBatch{after: pos, events: evs, frames: make([][]byte, len(evs))}
 		for i, ev := range evs {
 			if b.frames[i], err = json.Marshal(ev); err != nil {
@@ -199,6 +200,26 @@ func (h *Hub) catchUp(ctx context.Context) error {
 		h.broadcast(b)
 		if len(evs) < h.batch {
 			return nil
+		}
+	}
+}
+
+// asOfBatchEnd judges every event of a batch about a conversation by where
+// that conversation is at the end of the batch: an operator who lost it in
+// the same batch does not get its earlier events, which they could no
+// longer open.
+func asOfBatchEnd(evs []inbox.Event) {
+	latest := make(map[int64]inbox.Audience)
+	for _, ev := range evs {
+		if ev.Audience.Kind == inbox.AudienceConversation {
+			latest[ev.Audience.ConversationID] = ev.Audience
+		}
+	}
+	for i := range evs {
+		a := &evs[i].Audience
+		if a.Kind == inbox.AudienceConversation {
+			l := latest[a.ConversationID]
+			a.ChannelID, a.AssigneeID = l.ChannelID, l.AssigneeID
 		}
 	}
 }
@@ -483,6 +504,13 @@ func (h *wsHandler) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.hub.remove(c)
+	// The reader may not have reached the newest events yet: replay those
+	// too, judged as of now, and skip them when they come live.
+	if last, err := h.store.LastEventID(ctx); err != nil {
+		loggerFrom(ctx).Warn("websocket: find the last event; replaying up to the hub's", "err", err)
+	} else {
+		upTo = max(upTo, last)
+	}
 	code := h.writePump(ctx, c, after, upTo, v)
 	c.close(code)
 	<-readDone

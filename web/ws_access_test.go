@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/leadhub/leadhub/inbox"
 )
@@ -273,4 +274,42 @@ func TestWSEndsWithCredentials(t *testing.T) {
 // adminEvent reports the event types only admins get.
 func adminEvent(typ string) bool {
 	return strings.HasPrefix(typ, "operator.") || strings.HasPrefix(typ, "team.")
+}
+
+// TestWSReplayIsAsOfNow: a conversation reassigned away from an operator
+// answers 404 to them, and their replay from the beginning carries none of
+// its events; nor does the replay of an operator created later.
+func TestWSReplayIsAsOfNow(t *testing.T) {
+	fx := newFixture(t, Options{})
+	srv := httptest.NewServer(fx.h)
+	defer srv.Close()
+	ctx := context.Background()
+	taken := fx.conv("shop") // sales: olga's team sees it while nobody has it
+	if _, _, err := fx.st.UpdateConversation(ctx, taken.ID, inbox.ConversationPatch{SetAssignee: true, AssigneeID: &fx.petr.ID}); err != nil {
+		t.Fatal(err)
+	}
+	marker := fx.conv("shop")
+	isMarker := func(ev inbox.Event) bool {
+		id, _ := about(t, fx, ev)
+		return ev.Type == inbox.EventMessageCreated && id == marker.ID
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(fxPassword), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := fx.st.AddOperator(ctx, 0, inbox.Operator{Email: "vera@example.com", Name: "Вера", Role: inbox.RoleOperator},
+		string(hash), []string{"sales"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"olga@example.com", "vera@example.com"} {
+		s := fx.login(email)
+		if w := do(t, fx.h, "GET", fmt.Sprintf("/api/v1/conversations/%d", taken.ID), "", s.header()...); w.Code != http.StatusNotFound {
+			t.Errorf("%s opens the conversation Petr took: %d, want 404", email, w.Code)
+		}
+		for _, ev := range eventsUntil(t, dialAs(t, srv.URL, s, 0), isMarker) {
+			if id, _ := about(t, fx, ev); id == taken.ID {
+				t.Errorf("%s replays %d %s of the conversation Petr took", email, ev.ID, ev.Type)
+			}
+		}
+	}
 }

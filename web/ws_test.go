@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -348,5 +349,35 @@ func TestHubNeverWaitsOnAConnection(t *testing.T) {
 	h.broadcast(hubBatch{after: sendQueue + 1, events: []inbox.Event{{ID: sendQueue + 2}}, frames: [][]byte{nil}})
 	if n := testutil.ToFloat64(h.metrics.wsDropped); n != 1 {
 		t.Errorf("leadhub_ws_slow_closed_total = %v, want 1 (one socket cut off once)", n)
+	}
+}
+
+// TestAsOfBatchEnd: events about a conversation are judged by where it is at
+// the end of their batch, so an operator who lost it within the batch gets
+// none of them; other events keep their audience.
+func TestAsOfBatchEnd(t *testing.T) {
+	olga := inbox.Viewer{OperatorID: 1, Role: inbox.RoleOperator, Scope: inbox.Scope{OperatorID: 1}}
+	conv := func(id, assignee int64) inbox.Audience {
+		return inbox.Audience{Kind: inbox.AudienceConversation, ConversationID: id, ChannelID: "shop", AssigneeID: assignee}
+	}
+	evs := []inbox.Event{
+		{ID: 1, Type: inbox.EventConversationCreated, Audience: conv(7, 0)},
+		{ID: 2, Type: inbox.EventMessageCreated, Audience: conv(7, 0)},
+		{ID: 3, Type: inbox.EventMessageCreated, Audience: conv(8, 0)},
+		{ID: 4, Type: inbox.EventConversationUpdated, Audience: conv(7, 2)}, // taken by operator 2
+		{ID: 5, Type: inbox.EventTeamUpdated, Audience: inbox.Audience{Kind: inbox.AudienceAdmins}},
+	}
+	asOfBatchEnd(evs)
+	var got []int64
+	for _, ev := range evs {
+		if olga.Sees(ev.Audience, nil) {
+			got = append(got, ev.ID)
+		}
+	}
+	if !slices.Equal(got, []int64{3}) {
+		t.Errorf("olga gets %v, want [3]: conversation 7 is operator 2's by the end of the batch", got)
+	}
+	if evs[4].Audience.Kind != inbox.AudienceAdmins {
+		t.Errorf("an admin event's audience changed: %+v", evs[4].Audience)
 	}
 }
