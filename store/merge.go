@@ -110,7 +110,7 @@ func (s *Store) merge(ctx context.Context, tx *sqlx.Tx, operatorID, into, from i
 	if _, err := tx.ExecContext(ctx, s.q.DeleteTags, from); err != nil {
 		return mergeResult{}, fmt.Errorf("drop moved tags: %w", err)
 	}
-	for _, q := range []string{s.q.MoveNotes, s.q.MoveConsents, s.q.MoveTasks, s.q.MoveEvents} {
+	for _, q := range []string{s.q.MoveNotes, s.q.MoveConsents, s.q.MoveTasks, s.q.MoveFacts, s.q.MoveEvents} {
 		if _, err := tx.ExecContext(ctx, q, into, from); err != nil {
 			return mergeResult{}, fmt.Errorf("move card records: %w", err)
 		}

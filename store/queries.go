@@ -33,7 +33,7 @@ type queries struct {
 	FillClientName           string
 	OpenConversations        string
 	InsertConversations      string
-	InsertInboundBatch       string
+	InsertMessages           string
 	SaveConversations        string
 	SetConversationState     string
 	LockCards                string
@@ -42,9 +42,11 @@ type queries struct {
 	InsertSuggestions        string
 	InsertConsents           string
 	LatestClosedConversation string
-	InboundByExternalID      string
+	MessageByExternalID      string
 	InsertEdit               string
 	EditMessage              string
+	InsertFacts              string
+	FactsByDedupeKeys        string
 
 	// conversations and messages
 	ConversationByID        string
@@ -97,6 +99,9 @@ type queries struct {
 	AuditOfClient        string
 	AllMessagesOfClient  string
 	DedupeKeysOfClient   string
+	FactKeysOfClient     string
+	DeleteFactsOf        string
+	MoveFacts            string
 	InsertErasures       string
 	BlankMessages        string
 	CancelQueuedReplies  string
@@ -254,23 +259,35 @@ func baseQueries() queries {
 			FROM json_each(?) AS j WHERE true
 			ON CONFLICT (client_id, channel_id) WHERE status <> 'closed' DO NOTHING
 			RETURNING id, client_id, channel_id`,
-		InboundByExternalID: `SELECT ` + messageColsM + ` FROM messages m
+		// Parameters: channel, external id, direction.
+		MessageByExternalID: `SELECT ` + messageColsM + ` FROM messages m
 			JOIN conversations c ON c.id = m.conversation_id
-			WHERE c.channel_id = ? AND m.external_id = ? AND m.direction = 'in'
+			WHERE c.channel_id = ? AND m.external_id = ? AND m.direction = ?
 			ORDER BY m.id LIMIT 1`,
 		InsertEdit: `INSERT INTO message_edits (dedupe_key, message_id, created_at) VALUES (?, ?, ?)
 			ON CONFLICT (dedupe_key) DO NOTHING`,
 		EditMessage: `UPDATE messages SET subject = ?, text = ?, attachments = ?, meta = ? WHERE id = ?`,
-		InsertInboundBatch: `INSERT INTO messages
-			(conversation_id, direction, kind, subject, text, attachments, meta, external_id, dedupe_key, created_at)
-			SELECT json_extract(j.value, '$.conversation_id'), 'in', json_extract(j.value, '$.kind'),
-				json_extract(j.value, '$.subject'), json_extract(j.value, '$.text'),
+		// Every kind of item that files a message (filing_message.go); each
+		// row says its direction and delivery (null when not a reply).
+		InsertMessages: `INSERT INTO messages
+			(conversation_id, direction, kind, subject, text, attachments, meta, external_id, delivery, dedupe_key,
+			 created_at)
+			SELECT json_extract(j.value, '$.conversation_id'), json_extract(j.value, '$.direction'),
+				json_extract(j.value, '$.kind'), json_extract(j.value, '$.subject'), json_extract(j.value, '$.text'),
 				json_extract(j.value, '$.attachments'), json_extract(j.value, '$.meta'),
-				json_extract(j.value, '$.external_id'), json_extract(j.value, '$.dedupe_key'),
-				json_extract(j.value, '$.created_at')
+				json_extract(j.value, '$.external_id'), json_extract(j.value, '$.delivery'),
+				json_extract(j.value, '$.dedupe_key'), json_extract(j.value, '$.created_at')
 			FROM json_each(?) AS j WHERE true
 			ON CONFLICT (dedupe_key) DO NOTHING
 			RETURNING id, dedupe_key`,
+		InsertFacts: `INSERT INTO card_facts (client_id, channel_id, name, value, dedupe_key, created_at)
+			SELECT json_extract(j.value, '$.client_id'), json_extract(j.value, '$.channel_id'),
+				json_extract(j.value, '$.name'), json_extract(j.value, '$.value'),
+				json_extract(j.value, '$.dedupe_key'), json_extract(j.value, '$.at')
+			FROM json_each(?) AS j WHERE true
+			ON CONFLICT (dedupe_key) DO NOTHING
+			RETURNING dedupe_key`,
+		FactsByDedupeKeys: `SELECT dedupe_key FROM card_facts WHERE dedupe_key IN (` + sqliteSet + `)`,
 		SaveConversations: `UPDATE conversations
 			SET unread = json_extract(j.value, '$.unread'), last_message_at = json_extract(j.value, '$.last_message_at')
 			FROM json_each(?) AS j
@@ -330,8 +347,9 @@ func baseQueries() queries {
 			JOIN conversations c ON c.id = m.conversation_id
 			WHERE c.client_id = ? ORDER BY m.id DESC LIMIT ?`,
 		MessageByID: `SELECT ` + messageCols + ` FROM messages WHERE id = ?`,
+		// Parameters: conversation, direction (inbound: what a reply answers).
 		LatestInboundExternalID: `SELECT external_id FROM messages
-			WHERE conversation_id = ? AND direction = 'in' AND external_id <> ''
+			WHERE conversation_id = ? AND direction = ? AND external_id <> ''
 			ORDER BY id DESC LIMIT 1`,
 
 		ClientsForUpdate: `SELECT ` + clientCols + ` FROM clients c
@@ -397,6 +415,9 @@ func baseQueries() queries {
 			WHERE c.client_id = ? ORDER BY m.id`,
 		DedupeKeysOfClient: `SELECT m.dedupe_key FROM messages m JOIN conversations c ON c.id = m.conversation_id
 			WHERE c.client_id = ? AND m.dedupe_key IS NOT NULL`,
+		FactKeysOfClient: `SELECT dedupe_key FROM card_facts WHERE client_id = ? AND dedupe_key IS NOT NULL`,
+		DeleteFactsOf:    `DELETE FROM card_facts WHERE client_id = ?`,
+		MoveFacts:        `UPDATE card_facts SET client_id = ? WHERE client_id = ?`,
 		InsertErasures: `INSERT INTO erasures (hash, kind, created_at)
 			SELECT json_extract(j.value, '$.hash'), json_extract(j.value, '$.kind'), json_extract(j.value, '$.at')
 			FROM json_each(?) AS j WHERE true
@@ -741,15 +762,25 @@ func postgresOverrides(q *queries) {
 		FROM jsonb_to_recordset(?::jsonb) AS r(id bigint, unread int, last_message_at timestamptz)
 		WHERE c.id = r.id`
 	q.ConversationForUpdate += ` FOR UPDATE OF c`
-	q.InsertInboundBatch = `INSERT INTO messages
-		(conversation_id, direction, kind, subject, text, attachments, meta, external_id, dedupe_key, created_at)
-		SELECT r.conversation_id, 'in', r.kind, r.subject, r.text, r.attachments, r.meta, r.external_id,
-			r.dedupe_key, r.created_at
-		FROM jsonb_to_recordset(?::jsonb) AS r(conversation_id bigint, kind text, subject text, text text,
-			attachments text, meta text, external_id text, dedupe_key text, created_at timestamptz)
+	q.InsertMessages = `INSERT INTO messages
+		(conversation_id, direction, kind, subject, text, attachments, meta, external_id, delivery, dedupe_key,
+		 created_at)
+		SELECT r.conversation_id, r.direction, r.kind, r.subject, r.text, r.attachments, r.meta, r.external_id,
+			r.delivery, r.dedupe_key, r.created_at
+		FROM jsonb_to_recordset(?::jsonb) AS r(conversation_id bigint, direction text, kind text, subject text,
+			text text, attachments text, meta text, external_id text, delivery text, dedupe_key text,
+			created_at timestamptz)
 		WHERE true
 		ON CONFLICT (dedupe_key) DO NOTHING
 		RETURNING id, dedupe_key`
+	q.InsertFacts = `INSERT INTO card_facts (client_id, channel_id, name, value, dedupe_key, created_at)
+		SELECT r.client_id, r.channel_id, r.name, r.value, r.dedupe_key, r.at
+		FROM jsonb_to_recordset(?::jsonb) AS r(client_id bigint, channel_id text, name text, value text,
+			dedupe_key text, at timestamptz)
+		WHERE true
+		ON CONFLICT (dedupe_key) DO NOTHING
+		RETURNING dedupe_key`
+	q.FactsByDedupeKeys = `SELECT dedupe_key FROM card_facts WHERE dedupe_key IN (` + postgresSet + `)`
 	q.IdentitiesOfClients = `SELECT client_id, kind, value, unreachable, unreachable_at FROM identities
 		WHERE client_id IN (SELECT t.k::bigint FROM jsonb_array_elements_text(?::jsonb) AS t(k)) ORDER BY id`
 	q.InsertEvents = `INSERT INTO events (type, data, audience, conversation_id, client_id, channel_id, assignee_id,
