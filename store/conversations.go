@@ -223,7 +223,9 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 			author = authorID
 		}
 		var row messageRow
-		err = tx.GetContext(ctx, &row, s.q.InsertOutboundMessage, conversationID, string(inbox.KindText), text, author, dbTime(at))
+		err = s.q.InsertOutboundMessage.get(ctx, tx, &row, replyInsert{ConversationID: conversationID,
+			Direction: string(inbox.DirectionOut), Kind: string(inbox.KindText), Text: text, AuthorID: author,
+			Delivery: string(inbox.DeliveryQueued), At: dbTime(at)})
 		if err != nil {
 			if isForeignKeyViolation(err) {
 				return inbox.Errorf(inbox.EINVALID, "unknown author %d", authorID)

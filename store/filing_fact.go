@@ -85,8 +85,8 @@ func (f *filing) applyFact(ctx context.Context, i int) error {
 		if reason == "" {
 			reason = "the client withdrew permission to message them"
 		}
-		if _, err := f.tx.ExecContext(ctx, f.s.q.MarkUnreachable, reason, dbTime(f.now), f.clientOf[i],
-			key.kind, key.value); err != nil {
+		mark := unreachableMark{ClientID: f.clientOf[i], Kind: key.kind, Value: key.value, Reason: reason, At: dbTime(f.now)}
+		if _, err := f.s.q.MarkUnreachable.exec(ctx, f.tx, mark); err != nil {
 			return fmt.Errorf("mark %s unreachable: %w", key.kind, err)
 		}
 	case inbox.FactMessagingAllowed:

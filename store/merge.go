@@ -241,7 +241,8 @@ func (s *Store) saveConversation(ctx context.Context, tx *sqlx.Tx, c inbox.Conve
 	if c.AssigneeID != nil {
 		assignee = *c.AssigneeID
 	}
-	_, err := tx.ExecContext(ctx, s.q.SaveConversation, string(c.Status), assignee, c.Unread, dbTime(c.LastMessageAt), c.ID)
+	_, err := s.q.SaveConversation.exec(ctx, tx, conversationSave{ID: c.ID, Status: string(c.Status), AssigneeID: assignee,
+		Unread: c.Unread, LastMessageAt: dbTime(c.LastMessageAt)})
 	if err != nil {
 		if isUniqueViolation(err) {
 			return inbox.Errorf(inbox.ECONFLICT, "the client has another open conversation in this channel")

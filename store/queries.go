@@ -1,7 +1,11 @@
 package store
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
+
+	"github.com/jmoiron/sqlx/reflectx"
 )
 
 // queries is every statement the store runs, grouped by the noun it is
@@ -110,39 +114,52 @@ func postgresOverrides(q *queries) {
 	q.channelQueries.postgres()
 }
 
-// newQueries returns the statements for dialect with placeholders rebound.
-func newQueries(dialect string, rebind func(string) string) queries {
+// newQueries returns the statements for dialect with placeholders rebound,
+// and the named ones compiled with m (the pool's mapper: db tags).
+func newQueries(dialect string, rebind func(string) string, m *reflectx.Mapper) (queries, error) {
 	q := baseQueries()
 	if dialect == DialectPostgres {
 		postgresOverrides(&q)
 	}
-	eachStatement(reflect.ValueOf(&q).Elem(), func(_ string, text *string) {
-		*text = rebind(*text)
-	})
-	return q
+	var errs []error
+	eachStatement(reflect.ValueOf(&q).Elem(),
+		func(_ string, text *string) { *text = rebind(*text) },
+		func(name string, n namedStatement) {
+			if err := n.compile(m, rebind); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		})
+	return q, errors.Join(errs...)
 }
 
 // all returns every statement by field name, skipping the empty ones.
 func (q *queries) all() map[string]string {
 	m := make(map[string]string)
-	eachStatement(reflect.ValueOf(q).Elem(), func(name string, text *string) {
-		if *text != "" {
-			m[name] = *text
+	add := func(name, text string) {
+		if text != "" {
+			m[name] = text
 		}
-	})
+	}
+	eachStatement(reflect.ValueOf(q).Elem(),
+		func(name string, text *string) { add(name, *text) },
+		func(name string, n namedStatement) { add(name, n.sql()) })
 	return m
 }
 
-// eachStatement calls fn with the name and text of every statement of the
-// struct v, walking into the embedded per-noun groups.
-func eachStatement(v reflect.Value, fn func(name string, text *string)) {
+// eachStatement calls plain or named with every statement of the struct v,
+// walking into the embedded per-noun groups.
+func eachStatement(v reflect.Value, plain func(name string, text *string), named func(name string, n namedStatement)) {
 	for i := 0; i < v.NumField(); i++ {
 		f, sf := v.Field(i), v.Type().Field(i)
-		switch {
-		case sf.Anonymous && f.Kind() == reflect.Struct:
-			eachStatement(f, fn)
-		case f.Kind() == reflect.String:
-			fn(sf.Name, f.Addr().Interface().(*string))
+		if sf.Anonymous && f.Kind() == reflect.Struct {
+			// A group: its own value is unexported, its statements are not.
+			eachStatement(f, plain, named)
+			continue
+		}
+		if n, ok := f.Addr().Interface().(namedStatement); ok {
+			named(sf.Name, n)
+		} else if f.Kind() == reflect.String {
+			plain(sf.Name, f.Addr().Interface().(*string))
 		}
 	}
 }

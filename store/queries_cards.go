@@ -15,7 +15,7 @@ type cardQueries struct {
 	SearchClients       string
 	ClientsForUpdate    string
 	AnalyzeCards        string
-	SaveClient          string
+	SaveClient          namedQuery[clientSave]
 	ClientsPage         string
 	MarkMerged          string
 	RepointTombstones   string
@@ -54,9 +54,10 @@ func baseCardQueries() cardQueries {
 		SearchClients: searchClients(`clients c INDEXED BY clients_search_idx`, `instr`),
 		ClientsForUpdate: `SELECT ` + clientCols + ` FROM clients c
 			WHERE c.id IN (SELECT j.value FROM json_each(?) AS j) ORDER BY c.id`,
-		SaveClient: `UPDATE clients SET name = ?, name_lower = ?, company = ?, company_lower = ?, custom_fields = ?,
-			raw_phones = ?, do_not_contact = ?, dnc_reason = ?, spam = ?, updated_at = ?
-			WHERE id = ?`,
+		SaveClient: named[clientSave](`UPDATE clients SET name = :name, name_lower = :name_lower, company = :company,
+			company_lower = :company_lower, custom_fields = :custom_fields, raw_phones = :raw_phones,
+			do_not_contact = :do_not_contact, dnc_reason = :dnc_reason, spam = :spam, updated_at = :at
+			WHERE id = :id`),
 		ClientsPage: `SELECT ` + clientCols + ` FROM clients c
 			WHERE c.merged_into IS NULL AND c.id > ? ORDER BY c.id LIMIT ?`,
 		MarkMerged:        `UPDATE clients SET merged_into = ?, updated_at = ? WHERE id = ?`,
@@ -157,4 +158,19 @@ func searchClientsIn(from, contains, and string) string {
 			ORDER BY c.id DESC LIMIT ?) AS by_identity
 		ORDER BY id DESC
 		LIMIT ?`
+}
+
+// clientSave is what SaveClient writes of a card.
+type clientSave struct {
+	ID           int64  `db:"id"`
+	Name         string `db:"name"`
+	NameLower    string `db:"name_lower"`
+	Company      string `db:"company"`
+	CompanyLower string `db:"company_lower"`
+	CustomFields string `db:"custom_fields"` // JSON object, '' when none
+	RawPhones    string `db:"raw_phones"`    // JSON array, '' when none
+	DoNotContact bool   `db:"do_not_contact"`
+	DNCReason    string `db:"dnc_reason"`
+	Spam         bool   `db:"spam"`
+	At           string `db:"at"`
 }

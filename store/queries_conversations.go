@@ -13,7 +13,7 @@ type conversationQueries struct {
 	UpdateConversation       string
 	ConversationsOfClient    string
 	OpenConversationsOf      string
-	SaveConversation         string
+	SaveConversation         namedQuery[conversationSave]
 	MoveConversations        string
 	CloseConversationsOf     string
 	VisibleConversations     string
@@ -52,8 +52,9 @@ func baseConversationQueries() conversationQueries {
 			WHERE c.client_id = ? ORDER BY c.last_message_at DESC, c.id DESC`,
 		OpenConversationsOf: `SELECT ` + conversationCols + conversationFrom + `
 			WHERE c.client_id = ? AND c.status <> 'closed' ORDER BY c.id`,
-		SaveConversation: `UPDATE conversations SET status = ?, assignee_id = ?, unread = ?, last_message_at = ?
-			WHERE id = ?`,
+		SaveConversation: named[conversationSave](`UPDATE conversations SET status = :status, assignee_id = :assignee_id,
+			unread = :unread, last_message_at = :last_message_at
+			WHERE id = :id`),
 		MoveConversations:    `UPDATE conversations SET client_id = ? WHERE client_id = ?`,
 		CloseConversationsOf: `UPDATE conversations SET status = 'closed', unread = 0 WHERE client_id = ? AND status <> 'closed'`,
 		VisibleConversations: visibleConversations(sqliteSet),
@@ -108,4 +109,13 @@ func listConversations(set string) string {
 func visibleConversations(set string) string {
 	return `SELECT c.id FROM conversations c WHERE c.id IN (` + set + `)
 		AND ` + visibleConv("c", set)
+}
+
+// conversationSave is what SaveConversation writes of a conversation.
+type conversationSave struct {
+	ID            int64  `db:"id"`
+	Status        string `db:"status"`
+	AssigneeID    any    `db:"assignee_id"` // nil: nobody's
+	Unread        int    `db:"unread"`
+	LastMessageAt string `db:"last_message_at"`
 }

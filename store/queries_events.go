@@ -9,7 +9,7 @@ type eventQueries struct {
 	LockEvents         string
 	InsertEvents       string
 	EventsAfter        string
-	EventsFor          string
+	EventsFor          namedQuery[eventsForParams]
 	ConversationPlaces string
 	LastEventID        string
 }
@@ -28,7 +28,7 @@ func baseEventQueries() eventQueries {
 			FROM json_each(?) AS j
 			RETURNING id`,
 		EventsAfter: `SELECT ` + eventCols + ` FROM events e WHERE e.id > ? ORDER BY e.id LIMIT ?`,
-		EventsFor:   eventsFor(sqliteSet),
+		EventsFor:   named[eventsForParams](eventsFor(`SELECT j.value FROM json_each(:hidden) AS j`)),
 		ConversationPlaces: `SELECT client_id, channel_id, assignee_id FROM conversations
 			WHERE client_id IN (` + sqliteSet + `)`,
 		LastEventID: `SELECT COALESCE(MAX(id), 0) FROM events`,
@@ -45,7 +45,7 @@ func (q *eventQueries) postgres() {
 		FROM jsonb_to_recordset(?::jsonb) AS r(type text, data text, audience text, conversation_id bigint,
 			client_id bigint, channel_id text, assignee_id bigint, operator_id bigint, created_at timestamptz)
 		RETURNING id`
-	q.EventsFor = eventsFor(postgresSet)
+	q.EventsFor = named[eventsForParams](eventsFor(`SELECT t.k FROM jsonb_array_elements_text(CAST(:hidden AS jsonb)) AS t(k)`))
 	q.ConversationPlaces = `SELECT client_id, channel_id, assignee_id FROM conversations
 		WHERE client_id IN (` + postgresIDSet + `)`
 }
@@ -54,26 +54,41 @@ func (q *eventQueries) postgres() {
 const eventCols = `e.id, e.type, e.data, e.created_at, e.audience, e.conversation_id, e.client_id, e.channel_id,
 	e.assignee_id, e.operator_id`
 
-// eventsFor is a websocket's replay: the events in (after, upTo] its
+// eventsFor is a websocket's replay: the events in (after, up_to] its
 // operator may see now (inbox.Viewer.Sees, with the conversations and
-// cards as they are now). Parameters: after, upTo, is admin, is supervisor
-// or admin, sees all (0/1), then the operator and hidden channels for the
-// conversation audience, again for the card audience, the hidden channels
-// for the channel audience, the operator for the operator audience, limit.
-func eventsFor(set string) string {
+// cards as they are now). hidden is the dialect's set of the operator's
+// hidden channels, read from the JSON array :hidden.
+func eventsFor(hidden string) string {
+	// visible is visibleConv with the operator and hidden channels named.
+	visible := func(a string) string {
+		return `(` + a + `.assignee_id = :operator OR (` + a + `.assignee_id IS NULL AND ` + a + `.channel_id NOT IN (` +
+			hidden + `)))`
+	}
 	return `SELECT ` + eventCols + ` FROM events e
-		WHERE e.id > ? AND e.id <= ?
+		WHERE e.id > :after AND e.id <= :up_to
 		AND e.audience <> 'nobody'
-		AND (e.audience <> 'admins' OR ? = 1)
-		AND (e.audience <> 'supervisors' OR ? = 1)
-		AND (? = 1
+		AND (e.audience <> 'admins' OR :admin = 1)
+		AND (e.audience <> 'supervisors' OR :supervisor = 1)
+		AND (:sees_all = 1
 			OR e.audience IN ('admins', 'supervisors')
 			OR (e.audience = 'conversation' AND EXISTS (
-				SELECT 1 FROM conversations c WHERE c.id = e.conversation_id AND ` + visibleConv("c", set) + `))
+				SELECT 1 FROM conversations c WHERE c.id = e.conversation_id AND ` + visible("c") + `))
 			OR (e.audience = 'card' AND EXISTS (
-				SELECT 1 FROM conversations c WHERE c.client_id = e.client_id AND ` + visibleConv("c", set) + `))
-			OR (e.audience = 'channel' AND e.channel_id NOT IN (` + set + `))
-			OR (e.audience = 'operator' AND e.operator_id = ?))
+				SELECT 1 FROM conversations c WHERE c.client_id = e.client_id AND ` + visible("c") + `))
+			OR (e.audience = 'channel' AND e.channel_id NOT IN (` + hidden + `))
+			OR (e.audience = 'operator' AND e.operator_id = :operator))
 		ORDER BY e.id
-		LIMIT ?`
+		LIMIT :limit`
+}
+
+// eventsForParams are EventsFor's parameters. The flags are 0 or 1.
+type eventsForParams struct {
+	After      int64  `db:"after"`
+	UpTo       int64  `db:"up_to"`
+	Admin      int    `db:"admin"`      // admins see admins' events
+	Supervisor int    `db:"supervisor"` // supervisors and admins see supervisors' events
+	SeesAll    int    `db:"sees_all"`   // the scope sees every conversation and card
+	Operator   int64  `db:"operator"`
+	Hidden     string `db:"hidden"` // JSON array of channel ids
+	Limit      int    `db:"limit"`
 }

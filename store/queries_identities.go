@@ -8,7 +8,7 @@ type identityQueries struct {
 	IdentitiesOfClient  string
 	IdentitiesOfClients string
 	DeleteIdentities    string
-	MarkUnreachable     string
+	MarkUnreachable     namedQuery[unreachableMark]
 	ClearUnreachable    string
 }
 
@@ -31,8 +31,8 @@ func baseIdentityQueries() identityQueries {
 		IdentitiesOfClients: `SELECT client_id, kind, value, unreachable, unreachable_at FROM identities
 			WHERE client_id IN (SELECT j.value FROM json_each(?) AS j) ORDER BY id`,
 		DeleteIdentities: `DELETE FROM identities WHERE client_id = ?`,
-		MarkUnreachable: `UPDATE identities SET unreachable = ?, unreachable_at = ?
-			WHERE client_id = ? AND kind = ? AND value = ?`,
+		MarkUnreachable: named[unreachableMark](`UPDATE identities SET unreachable = :reason, unreachable_at = :at
+			WHERE client_id = :client_id AND kind = :kind AND value = :value`),
 		ClearUnreachable: `UPDATE identities SET unreachable = '', unreachable_at = NULL
 			WHERE kind = ? AND value = ? AND unreachable <> ''`,
 	}
@@ -51,4 +51,13 @@ func (q *identityQueries) postgres() {
 		RETURNING kind, value`
 	q.IdentitiesOfClients = `SELECT client_id, kind, value, unreachable, unreachable_at FROM identities
 		WHERE client_id IN (SELECT t.k::bigint FROM jsonb_array_elements_text(?::jsonb) AS t(k)) ORDER BY id`
+}
+
+// unreachableMark marks one identity of a card unreachable.
+type unreachableMark struct {
+	ClientID int64  `db:"client_id"`
+	Kind     string `db:"kind"`
+	Value    string `db:"value"`
+	Reason   string `db:"reason"`
+	At       string `db:"at"`
 }

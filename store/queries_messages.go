@@ -8,7 +8,7 @@ type messageQueries struct {
 	InsertEdit              string
 	EditMessage             string
 	ListMessages            string
-	InsertOutboundMessage   string
+	InsertOutboundMessage   namedQuery[replyInsert]
 	LatestMessagesOfClient  string
 	MessageByID             string
 	FileVisible             string
@@ -47,11 +47,12 @@ func baseMessageQueries() messageQueries {
 			RETURNING id, dedupe_key`,
 		ListMessages: `SELECT ` + messageCols + ` FROM messages
 			WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?`,
-		InsertOutboundMessage: `INSERT INTO messages
+		// An operator's reply.
+		InsertOutboundMessage: named[replyInsert](`INSERT INTO messages
 			(conversation_id, direction, kind, subject, text, attachments, meta, author_id, external_id,
 			 delivery, error, created_at)
-			VALUES (?, 'out', ?, '', ?, '', '', ?, '', 'queued', '', ?)
-			RETURNING ` + messageCols,
+			VALUES (:conversation_id, :direction, :kind, '', :text, '', '', :author_id, '', :delivery, '', :at)
+			RETURNING ` + messageCols),
 		LatestMessagesOfClient: `SELECT ` + messageColsM + ` FROM messages m
 			JOIN conversations c ON c.id = m.conversation_id
 			WHERE c.client_id = ? ORDER BY m.id DESC LIMIT ?`,
@@ -102,4 +103,15 @@ func fileVisible(set string) string {
 		JOIN conversations c ON c.id = m.conversation_id
 		WHERE f.file_id = ? AND (? = 1 OR ` + visibleConv("c", set) + `)
 		LIMIT 1) AS v`
+}
+
+// replyInsert is an operator's reply as it is first stored.
+type replyInsert struct {
+	ConversationID int64  `db:"conversation_id"`
+	Direction      string `db:"direction"`
+	Kind           string `db:"kind"`
+	Text           string `db:"text"`
+	AuthorID       any    `db:"author_id"` // nil: sent by a script
+	Delivery       string `db:"delivery"`
+	At             string `db:"at"`
 }

@@ -11,7 +11,7 @@ type recordQueries struct {
 	InsertNotes       string
 	NotesOfClient     string
 	ConsentsOfClient  string
-	InsertTask        string
+	InsertTask        namedQuery[taskInsert]
 	TasksOfClient     string
 	MoveTags          string
 	MoveNotes         string
@@ -57,8 +57,8 @@ func baseRecordQueries() recordQueries {
 			WHERE client_id = ? ORDER BY id`,
 		ConsentsOfClient: `SELECT id, client_id, kind, text_version, given_at, ip, source FROM consents
 			WHERE client_id = ? ORDER BY id`,
-		InsertTask: `INSERT INTO tasks (client_id, title, due_at, done, assignee_id, created_by, created_at)
-			VALUES (?, ?, ?, FALSE, ?, ?, ?) RETURNING id`,
+		InsertTask: named[taskInsert](`INSERT INTO tasks (client_id, title, due_at, done, assignee_id, created_by, created_at)
+			VALUES (:client_id, :title, :due_at, FALSE, :assignee_id, :created_by, :at) RETURNING id`),
 		TasksOfClient: `SELECT id, client_id, title, due_at, done, assignee_id, created_by, created_at FROM tasks
 			WHERE client_id = ? ORDER BY id`,
 		MoveTags: `INSERT INTO client_tags (client_id, tag, tag_lower)
@@ -103,4 +103,14 @@ func (q *recordQueries) postgres() {
 		SELECT r.client_id, r.author_id, r.text, r.at
 		FROM jsonb_to_recordset(?::jsonb) AS r(client_id bigint, author_id bigint, text text, at timestamptz)
 		RETURNING id`
+}
+
+// taskInsert is a new task; the nullable columns take nil.
+type taskInsert struct {
+	ClientID   int64  `db:"client_id"`
+	Title      string `db:"title"`
+	DueAt      any    `db:"due_at"`
+	AssigneeID any    `db:"assignee_id"`
+	CreatedBy  any    `db:"created_by"`
+	At         string `db:"at"`
 }
