@@ -760,7 +760,8 @@ func (s *Store) ListDuplicates(ctx context.Context, clientID int64, cursor strin
 		}
 	}
 	var rows []suggestionRow
-	err = s.db.SelectContext(ctx, &rows, s.q.ListSuggestions, clientID, clientID, clientID, flag(before != 0), before, limit+1)
+	query, args := s.q.listSuggestions(clientID, before, limit+1)
+	err = s.db.SelectContext(ctx, &rows, query, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list duplicates: %w", err)
 	}

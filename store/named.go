@@ -30,8 +30,9 @@ type namedQuery[P any] struct {
 // named returns the statement src, to be compiled by newQueries.
 func named[P any](src string) namedQuery[P] { return namedQuery[P]{src: src} }
 
-// namedStatement is what newQueries and all() see of a namedQuery of any P.
-type namedStatement interface {
+// compiledStatement is a statement newQueries prepares beyond rebinding its
+// text (a namedQuery of any P, a listStatement); all() reads its text.
+type compiledStatement interface {
 	compile(m *reflectx.Mapper, rebind func(string) string) error
 	sql() string
 }

@@ -115,7 +115,8 @@ func postgresOverrides(q *queries) {
 }
 
 // newQueries returns the statements for dialect with placeholders rebound,
-// and the named ones compiled with m (the pool's mapper: db tags).
+// the named ones compiled with m (the pool's mapper: db tags) and the lists
+// told how to rebind once built.
 func newQueries(dialect string, rebind func(string) string, m *reflectx.Mapper) (queries, error) {
 	q := baseQueries()
 	if dialect == DialectPostgres {
@@ -124,7 +125,7 @@ func newQueries(dialect string, rebind func(string) string, m *reflectx.Mapper) 
 	var errs []error
 	eachStatement(reflect.ValueOf(&q).Elem(),
 		func(_ string, text *string) { *text = rebind(*text) },
-		func(name string, n namedStatement) {
+		func(name string, n compiledStatement) {
 			if err := n.compile(m, rebind); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			}
@@ -142,22 +143,25 @@ func (q *queries) all() map[string]string {
 	}
 	eachStatement(reflect.ValueOf(q).Elem(),
 		func(name string, text *string) { add(name, *text) },
-		func(name string, n namedStatement) { add(name, n.sql()) })
+		func(name string, n compiledStatement) { add(name, n.sql()) })
 	return m
 }
 
-// eachStatement calls plain or named with every statement of the struct v,
-// walking into the embedded per-noun groups.
-func eachStatement(v reflect.Value, plain func(name string, text *string), named func(name string, n namedStatement)) {
+// eachStatement calls plain or compiled with every statement of the struct
+// v, walking into the embedded per-noun groups.
+func eachStatement(v reflect.Value, plain func(name string, text *string), compiled func(name string, n compiledStatement)) {
 	for i := 0; i < v.NumField(); i++ {
 		f, sf := v.Field(i), v.Type().Field(i)
 		if sf.Anonymous && f.Kind() == reflect.Struct {
 			// A group: its own value is unexported, its statements are not.
-			eachStatement(f, plain, named)
+			eachStatement(f, plain, compiled)
 			continue
 		}
-		if n, ok := f.Addr().Interface().(namedStatement); ok {
-			named(sf.Name, n)
+		if !sf.IsExported() {
+			continue // a fragment that statements are built from, not one
+		}
+		if n, ok := f.Addr().Interface().(compiledStatement); ok {
+			compiled(sf.Name, n)
 		} else if f.Kind() == reflect.String {
 			plain(sf.Name, f.Addr().Interface().(*string))
 		}

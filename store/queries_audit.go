@@ -1,10 +1,12 @@
 package store
 
+import "github.com/leadhub/leadhub/inbox"
+
 // auditQueries are the statements about the audit log.
 type auditQueries struct {
 	InsertAudit   namedQuery[auditInsert]
 	AuditOfClient string
-	ListAudit     string
+	ListAudit     listStatement
 }
 
 func baseAuditQueries() auditQueries {
@@ -15,11 +17,9 @@ func baseAuditQueries() auditQueries {
 			WHERE (entity = 'client' AND entity_id = ?)
 			OR (entity = 'conversation' AND entity_id IN (` + ofClient + `))
 			ORDER BY id`,
-		// Newest first; each filter is off when its first parameter is '' or 0.
-		ListAudit: `SELECT id, operator_id, action, entity, entity_id, detail, created_at FROM audit_log
-			WHERE (? = '' OR entity = ?) AND (? = 0 OR entity_id = ?) AND (? = 0 OR operator_id = ?)
-			AND (? = '' OR action = ?) AND (? = 0 OR id < ?)
-			ORDER BY id DESC LIMIT ?`,
+		// Newest first (listAudit adds the filters).
+		ListAudit: list(`SELECT id, operator_id, action, entity, entity_id, detail, created_at FROM audit_log
+			WHERE true`, `ORDER BY id DESC LIMIT ?`),
 	}
 }
 
@@ -31,4 +31,26 @@ type auditInsert struct {
 	EntityID   int64  `db:"entity_id"`
 	Detail     string `db:"detail"`
 	At         string `db:"at"`
+}
+
+// listAudit builds ListAudit for f (its zero fields are off), before the
+// entry id before (from the newest when 0).
+func (q *auditQueries) listAudit(f inbox.AuditFilter, before int64, limit int) (string, []any) {
+	l := q.ListAudit.start()
+	if f.Entity != "" {
+		l.and(`entity = ?`, f.Entity)
+	}
+	if f.EntityID != 0 {
+		l.and(`entity_id = ?`, f.EntityID)
+	}
+	if f.OperatorID != 0 {
+		l.and(`operator_id = ?`, f.OperatorID)
+	}
+	if f.Action != "" {
+		l.and(`action = ?`, f.Action)
+	}
+	if before != 0 {
+		l.and(`id < ?`, before)
+	}
+	return l.end(limit)
 }

@@ -9,7 +9,7 @@ type conversationQueries struct {
 	LatestClosedConversation string
 	ConversationByID         string
 	ConversationForUpdate    string
-	ListConversations        string
+	ListConversations        listStatement
 	UpdateConversation       string
 	ConversationsOfClient    string
 	OpenConversationsOf      string
@@ -17,6 +17,10 @@ type conversationQueries struct {
 	MoveConversations        string
 	CloseConversationsOf     string
 	VisibleConversations     string
+
+	// visible is the condition under which a restricted operator sees the
+	// conversation c (visibleConv), for building lists.
+	visible string
 }
 
 func baseConversationQueries() conversationQueries {
@@ -46,7 +50,10 @@ func baseConversationQueries() conversationQueries {
 		ConversationForUpdate: `SELECT ` + conversationCols + conversationFrom + ` WHERE c.id = ?`,
 		// Each filter is off when its first parameter is '' or 0. The cursor
 		// is (last_message_at, id) of the last row of the previous page.
-		ListConversations:  listConversations(sqliteSet),
+		// The inbox, newest activity first (listConversations adds the
+		// filters).
+		ListConversations: list(`SELECT `+conversationCols+conversationFrom+` WHERE true`,
+			`ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?`),
 		UpdateConversation: `UPDATE conversations SET status = ?, assignee_id = ? WHERE id = ?`,
 		ConversationsOfClient: `SELECT ` + conversationCols + conversationFrom + `
 			WHERE c.client_id = ? ORDER BY c.last_message_at DESC, c.id DESC`,
@@ -58,6 +65,7 @@ func baseConversationQueries() conversationQueries {
 		MoveConversations:    `UPDATE conversations SET client_id = ? WHERE client_id = ?`,
 		CloseConversationsOf: `UPDATE conversations SET status = 'closed', unread = 0 WHERE client_id = ? AND status <> 'closed'`,
 		VisibleConversations: visibleConversations(sqliteSet),
+		visible:              visibleConv("c", sqliteSet),
 	}
 }
 
@@ -80,28 +88,59 @@ func (q *conversationQueries) postgres() {
 		FROM jsonb_to_recordset(?::jsonb) AS r(id bigint, unread int, last_message_at timestamptz)
 		WHERE c.id = r.id`
 	q.ConversationForUpdate += ` FOR UPDATE OF c`
-	q.ListConversations = listConversations(postgresSet)
+	q.visible = visibleConv("c", postgresSet)
 	q.OpenConversationsOf += ` FOR UPDATE OF c`
 	q.VisibleConversations = `SELECT c.id FROM conversations c WHERE c.id IN (` + postgresIDSet + `)
 		AND ` + visibleConv("c", postgresSet)
 }
 
-// listConversations is the inbox. Each filter is off when its first
-// parameter is ” or 0; the scope filter (restricted flag, operator, hidden
-// channels) is off for admins and supervisors. The cursor is
-// (last_message_at, id) of the last row of the previous page.
-func listConversations(set string) string {
-	return `SELECT ` + conversationCols + conversationFrom + `
-			WHERE (? = '' OR c.status = ?)
-			AND (? = '' OR c.channel_id = ?)
-			AND (? = 0 OR c.assignee_id = ?)
-			AND (? = 0 OR c.assignee_id IS NULL)
-			AND (? = 0 OR ` + visibleConv("c", set) + `)
-			AND (? = '' OR cl.name_lower LIKE ? ESCAPE '\' OR EXISTS (
-				SELECT 1 FROM identities i WHERE i.client_id = c.client_id AND lower(i.value) LIKE ? ESCAPE '\'))
-			AND (? = 0 OR c.last_message_at < ? OR (c.last_message_at = ? AND c.id < ?))
-			ORDER BY c.last_message_at DESC, c.id DESC
-			LIMIT ?`
+// conversationList is what the inbox is filtered by; a zero field is off.
+type conversationList struct {
+	Status     string
+	ChannelID  string
+	AssigneeID int64
+	Unassigned bool
+	// Restricted lists only what OperatorID sees: what is theirs, or
+	// nobody's outside the Hidden channels (a JSON array).
+	Restricted bool
+	OperatorID int64
+	Hidden     string
+	// Like is a LIKE pattern matched against the client's name and
+	// identity values.
+	Like string
+	// After is the (last_message_at, id) of the previous page's last row.
+	After activityCursor
+	Limit int
+}
+
+// listConversations builds ListConversations for f.
+func (q *conversationQueries) listConversations(f conversationList) (string, []any) {
+	l := q.ListConversations.start()
+	if f.Status != "" {
+		l.and(`c.status = ?`, f.Status)
+	}
+	if f.ChannelID != "" {
+		l.and(`c.channel_id = ?`, f.ChannelID)
+	}
+	if f.AssigneeID != 0 {
+		l.and(`c.assignee_id = ?`, f.AssigneeID)
+	}
+	if f.Unassigned {
+		l.and(`c.assignee_id IS NULL`)
+	}
+	if f.Restricted {
+		l.and(q.visible, f.OperatorID, f.Hidden)
+	}
+	if f.Like != "" {
+		l.and(`cl.name_lower LIKE ? ESCAPE '\' OR EXISTS (
+			SELECT 1 FROM identities i WHERE i.client_id = c.client_id AND lower(i.value) LIKE ? ESCAPE '\')`,
+			f.Like, f.Like)
+	}
+	if f.After.id != 0 {
+		at := dbTime(f.After.at)
+		l.and(`c.last_message_at < ? OR (c.last_message_at = ? AND c.id < ?)`, at, at, f.After.id)
+	}
+	return l.end(f.Limit)
 }
 
 // visibleConversations keeps the ids (a JSON array, the first parameter)

@@ -4,7 +4,7 @@ package store
 type suggestionQueries struct {
 	InsertSuggestions    string
 	SuggestionsOfClient  string
-	ListSuggestions      string
+	ListSuggestions      listStatement
 	ResolveSuggestion    string
 	ResolveSuggestionsOf string
 	DeleteSuggestionsOf  string
@@ -20,11 +20,9 @@ func baseSuggestionQueries() suggestionQueries {
 			RETURNING ` + suggestionCols,
 		SuggestionsOfClient: `SELECT ` + suggestionCols + ` FROM duplicate_suggestions
 			WHERE resolved = FALSE AND (client_id = ? OR other_client_id = ?) ORDER BY id`,
-		// Newest first; the first filter is off when its parameter is 0.
-		ListSuggestions: `SELECT ` + suggestionCols + ` FROM duplicate_suggestions
-			WHERE resolved = FALSE AND (? = 0 OR client_id = ? OR other_client_id = ?)
-			AND (? = 0 OR id < ?)
-			ORDER BY id DESC LIMIT ?`,
+		// Newest first (listSuggestions adds the filters).
+		ListSuggestions: list(`SELECT `+suggestionCols+` FROM duplicate_suggestions WHERE resolved = FALSE`,
+			`ORDER BY id DESC LIMIT ?`),
 		ResolveSuggestion: `UPDATE duplicate_suggestions SET resolved = TRUE WHERE id = ?
 			RETURNING ` + suggestionCols,
 		ResolveSuggestionsOf: `UPDATE duplicate_suggestions SET resolved = TRUE WHERE client_id = ? OR other_client_id = ?`,
@@ -41,4 +39,18 @@ func (q *suggestionQueries) postgres() {
 		WHERE true
 		ON CONFLICT (client_id, other_client_id, kind, value) DO NOTHING
 		RETURNING ` + suggestionCols
+}
+
+// listSuggestions builds ListSuggestions: the open suggestions involving
+// clientID (all of them when 0), before the id before (from the start when
+// 0).
+func (q *suggestionQueries) listSuggestions(clientID, before int64, limit int) (string, []any) {
+	l := q.ListSuggestions.start()
+	if clientID != 0 {
+		l.and(`client_id = ? OR other_client_id = ?`, clientID, clientID)
+	}
+	if before != 0 {
+		l.and(`id < ?`, before)
+	}
+	return l.end(limit)
 }

@@ -772,9 +772,8 @@ func (s *Store) ListAudit(ctx context.Context, f inbox.AuditFilter) ([]inbox.Aud
 	}
 	limit := clampLimit(f.Limit, 50, 200)
 	var rows []auditRow
-	err = s.db.SelectContext(ctx, &rows, s.q.ListAudit,
-		f.Entity, f.Entity, f.EntityID, f.EntityID, f.OperatorID, f.OperatorID, f.Action, f.Action,
-		flag(before != 0), before, limit+1)
+	query, args := s.q.listAudit(f, before, limit+1)
+	err = s.db.SelectContext(ctx, &rows, query, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list audit: %w", err)
 	}

@@ -48,8 +48,39 @@ func TestPrepareEveryQuery(t *testing.T) {
 				}
 				stmt.Close()
 			}
+			// The lists built per request, with every filter on, are run:
+			// that checks their parameters against their placeholders too.
+			for name, l := range everyFilterOn(s) {
+				rows, err := s.db.QueryxContext(ctx, l.text, l.args...)
+				if err != nil {
+					t.Errorf("%s with every filter on: %v\n%s", name, err, l.text)
+					continue
+				}
+				rows.Close()
+			}
 		})
 	}
+}
+
+type builtList struct {
+	text string
+	args []any
+}
+
+// everyFilterOn builds each list statement with all its filters on.
+func everyFilterOn(s *Store) map[string]builtList {
+	out := make(map[string]builtList)
+	var l builtList
+	l.text, l.args = s.q.listConversations(conversationList{Status: "open", ChannelID: "site", AssigneeID: 1,
+		Unassigned: true, Restricted: true, OperatorID: 1, Hidden: `["vk"]`, Like: "%анна%",
+		After: activityCursor{at: time.Now(), id: 10}, Limit: 5})
+	out["ListConversations"] = l
+	l.text, l.args = s.q.listAudit(inbox.AuditFilter{Entity: "client", EntityID: 1, OperatorID: 1,
+		Action: "client.merge"}, 10, 5)
+	out["ListAudit"] = l
+	l.text, l.args = s.q.listSuggestions(1, 10, 5)
+	out["ListSuggestions"] = l
+	return out
 }
 
 func TestSQLiteVersionHasReturning(t *testing.T) {
