@@ -77,6 +77,9 @@ const (
 // Envelope is one normalized inbound item from any channel. It is what a
 // connector produces, what the queue carries and what the worker files.
 type Envelope struct {
+	// Item says what the envelope carries (see Item); empty is a message,
+	// as for envelopes queued before it existed (see Carries).
+	Item Item `json:"item,omitempty"`
 	// DedupeKey identifies the item across provider retries and queue
 	// redeliveries: "api:<channel>:<id>", "tg:<channel>:<update_id>", ...
 	DedupeKey   string            `json:"dedupe_key"`
@@ -90,17 +93,22 @@ type Envelope struct {
 	Meta        map[string]string `json:"meta,omitempty"`
 	// ExternalID is the provider's own id of the message, kept for replies.
 	ExternalID string `json:"external_id,omitempty"`
-	// Edit says the customer changed a message they sent before: the
-	// message of this channel with the same ExternalID gets the new text
-	// (a message.updated event) instead of a new message being filed.
+	// Edit is how envelopes queued before Item existed said ItemEdit. It is
+	// still read (Carries) so that they are filed right after an upgrade;
+	// connectors set Item instead.
 	Edit       bool      `json:"edit,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`
 	// Consent, when set, is recorded on the sender's card (a form's
 	// "I agree to the processing of my personal data" box).
 	Consent *Consent `json:"consent,omitempty"`
+	// Call is the call event of an ItemCall envelope.
+	Call *Call `json:"call,omitempty"`
+	// Fact is the fact of an ItemFact envelope.
+	Fact *Fact `json:"fact,omitempty"`
 }
 
-// Validate reports whether the envelope can be filed at all.
+// Validate reports whether the envelope can be filed at all: what every
+// envelope needs, then what its kind of item needs.
 func (e *Envelope) Validate() error {
 	switch {
 	case e.DedupeKey == "":
@@ -118,7 +126,7 @@ func (e *Envelope) Validate() error {
 			return Errorf(EINVALID, "identity %s is longer than %d characters", id.Kind, MaxIdentityLen)
 		}
 	}
-	return nil
+	return e.validateItem()
 }
 
 // Client is a client card: one person, whatever channel they write from.

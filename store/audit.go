@@ -22,7 +22,8 @@ func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, operatorID int64, action
 	if err != nil {
 		return fmt.Errorf("encode audit detail: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, s.q.InsertAudit, optionalID(operatorID), action, entity, entityID, string(b), dbTime(at)); err != nil {
+	if _, err := s.q.InsertAudit.exec(ctx, tx, auditInsert{OperatorID: optionalID(operatorID), Action: action,
+		Entity: entity, EntityID: entityID, Detail: string(b), At: dbTime(at)}); err != nil {
 		if isForeignKeyViolation(err) {
 			return inbox.Errorf(inbox.EINVALID, "unknown operator %d", operatorID)
 		}

@@ -525,8 +525,9 @@ func (s *Store) saveClient(ctx context.Context, tx *sqlx.Tx, c inbox.Client, at 
 	if err != nil {
 		return fmt.Errorf("encode raw phones: %w", err)
 	}
-	_, err = tx.ExecContext(ctx, s.q.SaveClient, c.Name, strings.ToLower(c.Name), c.Company, strings.ToLower(c.Company),
-		fields, raw, c.DoNotContact, c.DoNotContactReason, c.Spam, dbTime(at), c.ID)
+	_, err = s.q.SaveClient.exec(ctx, tx, clientSave{ID: c.ID, Name: c.Name, NameLower: strings.ToLower(c.Name),
+		Company: c.Company, CompanyLower: strings.ToLower(c.Company), CustomFields: fields, RawPhones: raw,
+		DoNotContact: c.DoNotContact, DNCReason: c.DoNotContactReason, Spam: c.Spam, At: dbTime(at)})
 	if err != nil {
 		return fmt.Errorf("save client: %w", err)
 	}
@@ -725,7 +726,8 @@ func (s *Store) CreateTask(ctx context.Context, operatorID, clientID int64, t in
 		if t.AssigneeID != nil {
 			assignee = *t.AssigneeID
 		}
-		err := tx.GetContext(ctx, &t.ID, s.q.InsertTask, clientID, t.Title, due, assignee, optionalID(operatorID), dbTime(at))
+		err := s.q.InsertTask.get(ctx, tx, &t.ID, taskInsert{ClientID: clientID, Title: t.Title, DueAt: due,
+			AssigneeID: assignee, CreatedBy: optionalID(operatorID), At: dbTime(at)})
 		if err != nil {
 			if isForeignKeyViolation(err) {
 				return inbox.Errorf(inbox.EINVALID, "unknown operator")
@@ -758,7 +760,8 @@ func (s *Store) ListDuplicates(ctx context.Context, clientID int64, cursor strin
 		}
 	}
 	var rows []suggestionRow
-	err = s.db.SelectContext(ctx, &rows, s.q.ListSuggestions, clientID, clientID, clientID, flag(before != 0), before, limit+1)
+	query, args := s.q.listSuggestions(clientID, before, limit+1)
+	err = s.db.SelectContext(ctx, &rows, query, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list duplicates: %w", err)
 	}
@@ -815,7 +818,8 @@ func (s *Store) MarkUnreachable(ctx context.Context, clientID int64, id inbox.Id
 			return err
 		}
 		at := s.now()
-		res, err := tx.ExecContext(ctx, s.q.MarkUnreachable, reason, dbTime(at), clientID, string(id.Kind), id.Value)
+		res, err := s.q.MarkUnreachable.exec(ctx, tx, unreachableMark{ClientID: clientID, Kind: string(id.Kind),
+			Value: id.Value, Reason: reason, At: dbTime(at)})
 		if err != nil {
 			return err
 		}

@@ -34,21 +34,15 @@ func (s *Store) ListConversations(ctx context.Context, f inbox.ConversationFilte
 		return nil, "", fmt.Errorf("store: list conversations: %w", err)
 	}
 	limit := clampLimit(f.Limit, 50, 200)
-	pat := likePattern(f.Q)
 	restricted, opID, hidden, err := scopeArgs(f.Scope)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list conversations: %w", err)
 	}
+	query, args := s.q.listConversations(conversationList{Status: string(f.Status), ChannelID: f.ChannelID,
+		AssigneeID: f.AssigneeID, Unassigned: f.Unassigned, Restricted: restricted == 1, OperatorID: opID,
+		Hidden: hidden, Like: likePattern(f.Q), After: cur, Limit: limit + 1})
 	var rows []conversationRow
-	err = s.db.SelectContext(ctx, &rows, s.q.ListConversations,
-		string(f.Status), string(f.Status),
-		f.ChannelID, f.ChannelID,
-		f.AssigneeID, f.AssigneeID,
-		flag(f.Unassigned),
-		restricted, opID, hidden,
-		pat, pat, pat,
-		flag(cur.id != 0), dbTime(cur.at), dbTime(cur.at), cur.id,
-		limit+1)
+	err = s.db.SelectContext(ctx, &rows, query, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list conversations: %w", err)
 	}
@@ -223,7 +217,9 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 			author = authorID
 		}
 		var row messageRow
-		err = tx.GetContext(ctx, &row, s.q.InsertOutboundMessage, conversationID, string(inbox.KindText), text, author, dbTime(at))
+		err = s.q.InsertOutboundMessage.get(ctx, tx, &row, replyInsert{ConversationID: conversationID,
+			Direction: string(inbox.DirectionOut), Kind: string(inbox.KindText), Text: text, AuthorID: author,
+			Delivery: string(inbox.DeliveryQueued), At: dbTime(at)})
 		if err != nil {
 			if isForeignKeyViolation(err) {
 				return inbox.Errorf(inbox.EINVALID, "unknown author %d", authorID)

@@ -11,12 +11,13 @@ import (
 	"github.com/leadhub/leadhub/inbox"
 )
 
-// applyEdits handles the batch's edit envelopes (inbox.Envelope.Edit): an
-// edit of a message that is stored changes that message, once per edit
-// (its dedupe key is kept in message_edits), and is announced with
-// message.updated; an edit of a message earlier in the same batch is folded
-// into it; an edit of a message leadhub never saw is filed as a message of
-// its own, so the text is not lost. Handled edits leave f.todo.
+// applyEdits is the piece for inbox.ItemEdit: an edit of a message that is
+// stored changes that message, once per edit (its dedupe key is kept in
+// message_edits), and is announced with message.updated; an edit of a
+// message earlier in the same batch is folded into it; an edit of a message
+// leadhub never saw becomes a message of its own, so the text is not lost.
+// Handled edits leave f.todo. Edits run before the shared preparation: an
+// edit of a stored message needs neither card nor conversation.
 func (f *filing) applyEdits(ctx context.Context) ([]inbox.PendingEvent, error) {
 	var (
 		evs  []inbox.PendingEvent
@@ -24,7 +25,7 @@ func (f *filing) applyEdits(ctx context.Context) ([]inbox.PendingEvent, error) {
 	)
 	for k, i := range f.todo {
 		env := &f.envs[i]
-		if !env.Edit || env.ExternalID == "" {
+		if f.item[i] != inbox.ItemEdit {
 			rest = append(rest, i)
 			continue
 		}
@@ -36,8 +37,10 @@ func (f *filing) applyEdits(ctx context.Context) ([]inbox.PendingEvent, error) {
 			continue
 		}
 		var row messageRow
-		err := f.tx.GetContext(ctx, &row, f.s.q.InboundByExternalID, env.ChannelID, clean(env.ExternalID))
+		err := f.tx.GetContext(ctx, &row, f.s.q.MessageByExternalID, env.ChannelID, clean(env.ExternalID),
+			string(inbox.DirectionIn))
 		if errors.Is(err, sql.ErrNoRows) {
+			f.item[i] = inbox.ItemMessage
 			rest = append(rest, i)
 			continue
 		}
@@ -57,12 +60,12 @@ func (f *filing) applyEdits(ctx context.Context) ([]inbox.PendingEvent, error) {
 	return evs, nil
 }
 
-// earlierInBatch returns the index of an earlier envelope of the batch that
-// the edit env changes, or -1.
+// earlierInBatch returns the index of an earlier customer's message of the
+// batch that the edit env changes, or -1.
 func (f *filing) earlierInBatch(before []int, env *inbox.Envelope) int {
 	for _, j := range slices.Backward(before) {
 		o := &f.envs[j]
-		if !o.Edit && o.ChannelID == env.ChannelID && o.ExternalID == env.ExternalID {
+		if f.item[j] == inbox.ItemMessage && o.ChannelID == env.ChannelID && o.ExternalID == env.ExternalID {
 			return j
 		}
 	}
@@ -107,49 +110,4 @@ func (f *filing) edit(ctx context.Context, row messageRow, env *inbox.Envelope) 
 	}
 	ev := inbox.MessageUpdated(msg, conv)
 	return &ev, msg, nil
-}
-
-// fillCardFields writes the card fields channels report about senders
-// (inbox.Contact.Fields) into custom fields that are still empty; what an
-// operator typed is never overwritten.
-func (f *filing) fillCardFields(ctx context.Context) error {
-	// A sender's every message carries the same fields: read each card
-	// once per batch.
-	cards := map[int64]inbox.Client{}
-	for _, i := range f.todo {
-		fields := f.envs[i].From.Fields
-		if len(fields) == 0 {
-			continue
-		}
-		id := f.resolved(f.clientOf[i])
-		c, ok := cards[id]
-		if !ok {
-			var err error
-			if c, err = f.s.client(ctx, f.tx, id); err != nil {
-				return fmt.Errorf("read card %d: %w", id, err)
-			}
-			cards[id] = c
-		}
-		changed := false
-		for k, v := range fields {
-			k, v = clean(k), clean(v)
-			if k == "" || v == "" || c.CustomFields[k] != "" {
-				continue
-			}
-			if c.CustomFields == nil {
-				c.CustomFields = map[string]string{}
-			}
-			c.CustomFields[k] = v
-			changed = true
-		}
-		if !changed {
-			continue
-		}
-		if err := f.s.saveClient(ctx, f.tx, c, f.now); err != nil {
-			return err
-		}
-		cards[id] = c
-		f.markChanged(id)
-	}
-	return nil
 }

@@ -94,14 +94,9 @@ func (s *Store) EventsFor(ctx context.Context, v inbox.Viewer, after, upTo int64
 		return nil, err
 	}
 	var rows []eventRow
-	err = s.db.SelectContext(ctx, &rows, s.q.EventsFor, after, upTo,
-		boolInt(v.Role == inbox.RoleAdmin), boolInt(v.Role.Rank() >= inbox.RoleSupervisor.Rank()),
-		boolInt(v.Scope.All),
-		v.Scope.OperatorID, hidden, // conversation audience
-		v.Scope.OperatorID, hidden, // card audience
-		hidden,             // channel audience
-		v.Scope.OperatorID, // operator audience
-		limit)
+	err = s.q.EventsFor.selectAll(ctx, s.db, &rows, eventsForParams{After: after, UpTo: upTo,
+		Admin: boolInt(v.Role == inbox.RoleAdmin), Supervisor: boolInt(v.Role.Rank() >= inbox.RoleSupervisor.Rank()),
+		SeesAll: boolInt(v.Scope.All), Operator: v.Scope.OperatorID, Hidden: hidden, Limit: limit})
 	if err != nil {
 		return nil, fmt.Errorf("store: events for operator %d after %d: %w", v.OperatorID, after, err)
 	}

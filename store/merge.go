@@ -110,7 +110,7 @@ func (s *Store) merge(ctx context.Context, tx *sqlx.Tx, operatorID, into, from i
 	if _, err := tx.ExecContext(ctx, s.q.DeleteTags, from); err != nil {
 		return mergeResult{}, fmt.Errorf("drop moved tags: %w", err)
 	}
-	for _, q := range []string{s.q.MoveNotes, s.q.MoveConsents, s.q.MoveTasks, s.q.MoveEvents} {
+	for _, q := range []string{s.q.MoveNotes, s.q.MoveConsents, s.q.MoveTasks, s.q.MoveFacts, s.q.MoveEvents} {
 		if _, err := tx.ExecContext(ctx, q, into, from); err != nil {
 			return mergeResult{}, fmt.Errorf("move card records: %w", err)
 		}
@@ -241,7 +241,8 @@ func (s *Store) saveConversation(ctx context.Context, tx *sqlx.Tx, c inbox.Conve
 	if c.AssigneeID != nil {
 		assignee = *c.AssigneeID
 	}
-	_, err := tx.ExecContext(ctx, s.q.SaveConversation, string(c.Status), assignee, c.Unread, dbTime(c.LastMessageAt), c.ID)
+	_, err := s.q.SaveConversation.exec(ctx, tx, conversationSave{ID: c.ID, Status: string(c.Status), AssigneeID: assignee,
+		Unread: c.Unread, LastMessageAt: dbTime(c.LastMessageAt)})
 	if err != nil {
 		if isUniqueViolation(err) {
 			return inbox.Errorf(inbox.ECONFLICT, "the client has another open conversation in this channel")

@@ -76,7 +76,7 @@ func (s *Store) outbound(ctx context.Context, tx *sqlx.Tx, messageID int64) (inb
 		return inbox.Outbound{}, err
 	}
 	var replyTo string
-	err = tx.GetContext(ctx, &replyTo, s.q.LatestInboundExternalID, conv.ID)
+	err = tx.GetContext(ctx, &replyTo, s.q.LatestInboundExternalID, conv.ID, string(inbox.DirectionIn))
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return inbox.Outbound{}, fmt.Errorf("read reply-to of message %d: %w", messageID, err)
 	}

@@ -119,6 +119,7 @@ func (s *Store) EraseClient(ctx context.Context, operatorID, clientID int64) (in
 			{"delete tags", s.q.DeleteTags, []any{clientID}},
 			{"delete notes", s.q.DeleteNotes, []any{clientID}},
 			{"delete tasks", s.q.DeleteTasks, []any{clientID}},
+			{"delete facts", s.q.DeleteFactsOf, []any{clientID}},
 			{"blank consents", s.q.BlankConsents, []any{clientID}},
 			{"delete duplicate suggestions", s.q.DeleteSuggestionsOf, []any{clientID, clientID}},
 			{"erase card", s.q.EraseClient, []any{dbTime(at), dbTime(at), clientID, clientID}},
@@ -157,8 +158,9 @@ type erasureInsert struct {
 	At   string `json:"at"`
 }
 
-// tombstones returns the erasure rows for a card's identities and its
-// messages' dedupe keys, with how many of each there are.
+// tombstones returns the erasure rows for a card's identities and the
+// dedupe keys of its messages and facts, with how many identities and
+// messages there are.
 func (s *Store) tombstones(ctx context.Context, tx *sqlx.Tx, clientID int64, at time.Time) ([]erasureInsert, int, int, error) {
 	ids, err := s.identities(ctx, tx, clientID)
 	if err != nil {
@@ -168,6 +170,12 @@ func (s *Store) tombstones(ctx context.Context, tx *sqlx.Tx, clientID int64, at 
 	if err := tx.SelectContext(ctx, &keys, s.q.DedupeKeysOfClient, clientID); err != nil {
 		return nil, 0, 0, fmt.Errorf("read dedupe keys: %w", err)
 	}
+	nMessages := len(keys)
+	var factKeys []string
+	if err := tx.SelectContext(ctx, &factKeys, s.q.FactKeysOfClient, clientID); err != nil {
+		return nil, 0, 0, fmt.Errorf("read fact keys: %w", err)
+	}
+	keys = append(keys, factKeys...)
 	stamp := dbTime(at)
 	out := make([]erasureInsert, 0, len(ids)+len(keys))
 	for _, id := range ids {
@@ -176,7 +184,7 @@ func (s *Store) tombstones(ctx context.Context, tx *sqlx.Tx, clientID int64, at 
 	for _, k := range keys {
 		out = append(out, erasureInsert{Hash: erasureHash("dedupe", k), Kind: "dedupe", At: stamp})
 	}
-	return out, len(ids), len(keys), nil
+	return out, len(ids), nMessages, nil
 }
 
 func (s *Store) insertErasures(ctx context.Context, tx *sqlx.Tx, rows []erasureInsert) error {

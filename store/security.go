@@ -116,7 +116,8 @@ func (s *Store) AddOperator(ctx context.Context, actorID int64, op inbox.Operato
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		at := s.now()
 		op.CreatedAt = at
-		err := tx.GetContext(ctx, &op.ID, s.q.InsertOperator, clean(op.Email), op.Name, string(op.Role), passwordHash, op.Disabled, dbTime(at))
+		err := s.q.InsertOperator.get(ctx, tx, &op.ID, operatorInsert{Email: clean(op.Email), Name: op.Name,
+			Role: string(op.Role), PasswordHash: passwordHash, Disabled: op.Disabled, At: dbTime(at)})
 		if err != nil {
 			if isUniqueViolation(err) {
 				return inbox.Errorf(inbox.ECONFLICT, "an operator with this email exists")
@@ -416,8 +417,9 @@ func (s *Store) CreateSession(ctx context.Context, sess inbox.Session, tokenHash
 		if _, err := tx.ExecContext(ctx, s.q.DeleteExpired, dbTime(at)); err != nil {
 			return fmt.Errorf("delete expired sessions: %w", err)
 		}
-		err := tx.GetContext(ctx, &sess.ID, s.q.InsertSession, sess.OperatorID, tokenHash, sess.CSRFToken, sess.IP,
-			sess.UserAgent, dbTime(at), dbTime(at), dbTime(sess.ExpiresAt))
+		err := s.q.InsertSession.get(ctx, tx, &sess.ID, sessionInsert{OperatorID: sess.OperatorID, TokenHash: tokenHash,
+			CSRFToken: sess.CSRFToken, IP: sess.IP, UserAgent: sess.UserAgent, At: dbTime(at),
+			ExpiresAt: dbTime(sess.ExpiresAt)})
 		if isForeignKeyViolation(err) {
 			return inbox.Errorf(inbox.ENOTFOUND, "operator not found")
 		}
@@ -598,7 +600,8 @@ func (s *Store) CreateScopedToken(ctx context.Context, actorID int64, t inbox.AP
 		}
 		at := s.now()
 		t.CreatedAt = at
-		if err := tx.GetContext(ctx, &t.ID, s.q.InsertScopedToken, t.OperatorID, t.Name, tokenHash, string(t.Scope), dbTime(at)); err != nil {
+		ins := tokenInsert{OperatorID: t.OperatorID, Name: t.Name, TokenHash: tokenHash, Scope: string(t.Scope), At: dbTime(at)}
+		if err := s.q.InsertScopedToken.get(ctx, tx, &t.ID, ins); err != nil {
 			if isUniqueViolation(err) {
 				return inbox.Errorf(inbox.ECONFLICT, "token exists")
 			}
@@ -719,7 +722,7 @@ func (s *Store) LoginFailed(ctx context.Context, key string, max int, window, lo
 			return fmt.Errorf("purge: %w", err)
 		}
 		var n int
-		if err := tx.GetContext(ctx, &n, s.q.CountLoginFailure, key, dbTime(at), since, since); err != nil {
+		if err := s.q.CountLoginFailure.get(ctx, tx, &n, loginFailure{Key: key, At: dbTime(at), Since: since}); err != nil {
 			return fmt.Errorf("count: %w", err)
 		}
 		if n < max {
@@ -769,9 +772,8 @@ func (s *Store) ListAudit(ctx context.Context, f inbox.AuditFilter) ([]inbox.Aud
 	}
 	limit := clampLimit(f.Limit, 50, 200)
 	var rows []auditRow
-	err = s.db.SelectContext(ctx, &rows, s.q.ListAudit,
-		f.Entity, f.Entity, f.EntityID, f.EntityID, f.OperatorID, f.OperatorID, f.Action, f.Action,
-		flag(before != 0), before, limit+1)
+	query, args := s.q.listAudit(f, before, limit+1)
+	err = s.db.SelectContext(ctx, &rows, query, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("store: list audit: %w", err)
 	}
@@ -836,7 +838,8 @@ func (s *Store) SyncChannels(ctx context.Context, chans []inbox.ChannelConfig) (
 			if ok && old == c {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, s.q.UpsertChannel, c.ID, string(c.Type), c.Team, c.Fingerprint, dbTime(at)); err != nil {
+			row := channelUpsert{ID: c.ID, Type: string(c.Type), Team: c.Team, Fingerprint: c.Fingerprint, At: dbTime(at)}
+			if _, err := s.q.UpsertChannel.exec(ctx, tx, row); err != nil {
 				return fmt.Errorf("save channel: %w", err)
 			}
 			if !ok {

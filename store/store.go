@@ -113,7 +113,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if clock == nil {
 		clock = inbox.SystemClock{}
 	}
-	s := &Store{db: db, dialect: dialect, q: newQueries(dialect, db.Rebind), region: region, log: log, clock: clock, queries: queries}
+	q, err := newQueries(dialect, db.Rebind, db.Mapper)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: queries: %w", err)
+	}
+	s := &Store{db: db, dialect: dialect, q: q, region: region, log: log, clock: clock, queries: queries}
 	attrs := []any{"dialect", dialect, "max_open_conns", pool.MaxOpenConns,
 		"conn_max_lifetime", pool.ConnMaxLifetime.String(), "conn_max_idle_time", pool.ConnMaxIdleTime.String()}
 	if path != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/jmoiron/sqlx/reflectx"
 
 	"github.com/leadhub/leadhub/inbox"
 )
@@ -46,8 +48,39 @@ func TestPrepareEveryQuery(t *testing.T) {
 				}
 				stmt.Close()
 			}
+			// The lists built per request, with every filter on, are run:
+			// that checks their parameters against their placeholders too.
+			for name, l := range everyFilterOn(s) {
+				rows, err := s.db.QueryxContext(ctx, l.text, l.args...)
+				if err != nil {
+					t.Errorf("%s with every filter on: %v\n%s", name, err, l.text)
+					continue
+				}
+				rows.Close()
+			}
 		})
 	}
+}
+
+type builtList struct {
+	text string
+	args []any
+}
+
+// everyFilterOn builds each list statement with all its filters on.
+func everyFilterOn(s *Store) map[string]builtList {
+	out := make(map[string]builtList)
+	var l builtList
+	l.text, l.args = s.q.listConversations(conversationList{Status: "open", ChannelID: "site", AssigneeID: 1,
+		Unassigned: true, Restricted: true, OperatorID: 1, Hidden: `["vk"]`, Like: "%анна%",
+		After: activityCursor{at: time.Now(), id: 10}, Limit: 5})
+	out["ListConversations"] = l
+	l.text, l.args = s.q.listAudit(inbox.AuditFilter{Entity: "client", EntityID: 1, OperatorID: 1,
+		Action: "client.merge"}, 10, 5)
+	out["ListAudit"] = l
+	l.text, l.args = s.q.listSuggestions(1, 10, 5)
+	out["ListSuggestions"] = l
+	return out
 }
 
 func TestSQLiteVersionHasReturning(t *testing.T) {
@@ -326,5 +359,30 @@ func TestBigImportRefreshesStatistics(t *testing.T) {
 		WHERE schemaname = current_schema() AND relname = 'clients'`)
 	if err != nil || !analyzed {
 		t.Errorf("clients not analyzed after importing %d cards (%v)", analyzeAfter, err)
+	}
+}
+
+// TestNamedQuery: a named statement compiles once to the dialect's
+// placeholders, a name used twice takes its value twice, and a name the
+// parameters lack fails when the store opens, not when the statement runs.
+func TestNamedQuery(t *testing.T) {
+	type params struct {
+		ID    int64  `db:"id"`
+		Since string `db:"since"`
+	}
+	m := reflectx.NewMapperFunc("db", strings.ToLower)
+	q := named[params](`SELECT id FROM t WHERE id = :id AND (a < :since OR b < :since) AND c = CAST(:id AS bigint)`)
+	if err := q.compile(m, func(s string) string { return sqlx.Rebind(sqlx.DOLLAR, s) }); err != nil {
+		t.Fatal(err)
+	}
+	if want := `SELECT id FROM t WHERE id = $1 AND (a < $2 OR b < $3) AND c = CAST($4 AS bigint)`; q.sql() != want {
+		t.Errorf("compiled = %q, want %q", q.sql(), want)
+	}
+	if got := q.args(params{ID: 7, Since: "x"}); !reflect.DeepEqual(got, []any{int64(7), "x", "x", int64(7)}) {
+		t.Errorf("args = %#v", got)
+	}
+	bad := named[params](`SELECT id FROM t WHERE id = :id AND owner = :owner`)
+	if err := bad.compile(m, func(s string) string { return s }); err == nil {
+		t.Error("a name the parameters lack compiled")
 	}
 }

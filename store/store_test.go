@@ -52,6 +52,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"CardFields", testCardFields},
 	}
 	tests = append(tests, cardCases...)
+	tests = append(tests, kindCases...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

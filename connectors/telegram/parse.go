@@ -148,12 +148,21 @@ func (c *Channel) envelope(updateID int64, m *message, edit bool) (env inbox.Env
 		text = "/start"
 	}
 
+	item := inbox.ItemMessage
+	if edit {
+		item = inbox.ItemEdit
+	}
+	var fact *inbox.Fact
 	userID := strconv.FormatInt(m.From.ID, 10)
 	ids := []inbox.Identity{{Kind: inbox.IdentityTelegram, Value: userID}}
 	if ct := m.Contact; ct != nil && ct.PhoneNumber != "" {
-		// Only the customer's own number joins their card: a forwarded
-		// contact is someone else's.
+		// Only the customer's own number joins their card, and sharing it
+		// is a fact about the card, not something they said: a forwarded
+		// contact is someone else's, and stays a message.
 		if ct.UserID == m.From.ID {
+			if !edit {
+				item, fact = inbox.ItemFact, &inbox.Fact{Name: inbox.FactContactShared, Value: ct.PhoneNumber}
+			}
 			if phone, err := inbox.NewIdentity(inbox.IdentityPhone, ct.PhoneNumber, c.opts.ChannelID, c.opts.Region); err == nil {
 				ids = append(ids, phone)
 			} else {
@@ -186,6 +195,7 @@ func (c *Channel) envelope(updateID int64, m *message, edit bool) (env inbox.Env
 		at = m.EditDate
 	}
 	return inbox.Envelope{
+		Item:        item,
 		DedupeKey:   "tg:" + c.opts.ChannelID + ":" + strconv.FormatInt(updateID, 10),
 		ChannelID:   c.opts.ChannelID,
 		ChannelType: inbox.ChannelTelegram,
@@ -195,7 +205,7 @@ func (c *Channel) envelope(updateID int64, m *message, edit bool) (env inbox.Env
 		Attachments: atts,
 		Meta:        meta,
 		ExternalID:  externalID(m.Chat.ID, m.MessageID),
-		Edit:        edit,
+		Fact:        fact,
 		ReceivedAt:  c.receivedAt(at),
 	}, true, ""
 }

@@ -34,7 +34,8 @@ func TestParseUpdates(t *testing.T) {
 		// meta entries that must be there; "" means must be absent
 		meta map[string]string
 		ext  string
-		edit bool
+		item inbox.Item  // "" means a message
+		fact *inbox.Fact // the fact of an ItemFact
 		at   time.Time
 	}{
 		{
@@ -49,7 +50,7 @@ func TestParseUpdates(t *testing.T) {
 		},
 		{
 			file: "telegram-update-edited-message.json", key: "tg:tg:10000", name: "Test Firstname Test Lastname", text: "Edited text",
-			ids: []inbox.Identity{tg("1111111")}, ext: "1111111:1365", edit: true, at: time.Unix(1441646600, 0),
+			ids: []inbox.Identity{tg("1111111")}, ext: "1111111:1365", item: inbox.ItemEdit, at: time.Unix(1441646600, 0),
 		},
 		{file: "telegram-update-callback-query.json", none: true},
 		{
@@ -86,10 +87,12 @@ func TestParseUpdates(t *testing.T) {
 			meta: map[string]string{"latitude": "59.939095", "venue_title": "Эрмитаж"},
 		},
 		{
-			// The sender's own number joins their card, written in E.164.
+			// The sender's own number is a fact about their card, and joins
+			// it written in E.164.
 			file: "constructed-contact-own.json", key: "tg:tg:800000105", name: "Ирина Смирнова", text: "[contact: Ирина Смирнова, 79123456789]",
 			ids: []inbox.Identity{tg("5012345678"), {Kind: inbox.IdentityPhone, Value: "+79123456789"}}, ext: "5012345678:15",
 			meta: map[string]string{"contact_phone": "79123456789", "contact_user_id": "5012345678"},
+			item: inbox.ItemFact, fact: &inbox.Fact{Name: inbox.FactContactShared, Value: "79123456789"},
 		},
 		{
 			// Someone else's contact is shown but joins nothing.
@@ -171,8 +174,15 @@ func TestParseUpdates(t *testing.T) {
 					t.Errorf("meta[%s] = %q (present %v), want %q", k, got, ok, want)
 				}
 			}
-			if e.ExternalID != tt.ext || e.Edit != tt.edit {
-				t.Errorf("external id, edit = %q %v; want %q %v", e.ExternalID, e.Edit, tt.ext, tt.edit)
+			item := tt.item
+			if item == "" {
+				item = inbox.ItemMessage
+			}
+			if e.ExternalID != tt.ext || e.Item != item || e.Edit {
+				t.Errorf("external id, item, edit = %q %q %v; want %q %q false", e.ExternalID, e.Item, e.Edit, tt.ext, item)
+			}
+			if !reflect.DeepEqual(e.Fact, tt.fact) {
+				t.Errorf("fact = %+v, want %+v", e.Fact, tt.fact)
 			}
 			if !tt.at.IsZero() && !e.ReceivedAt.Equal(tt.at) {
 				t.Errorf("received at = %v, want %v", e.ReceivedAt, tt.at.UTC())
