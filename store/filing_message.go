@@ -10,12 +10,17 @@ import (
 // customerMessage is the piece for inbox.ItemMessage: what the customer
 // wrote, stored inbound.
 func customerMessage(env *inbox.Envelope) inbox.Message {
+	return envelopeMessage(env, inbox.DirectionIn)
+}
+
+// envelopeMessage is what an envelope that carries a message says of it.
+func envelopeMessage(env *inbox.Envelope, dir inbox.Direction) inbox.Message {
 	kind := env.Kind
 	if kind == "" {
 		kind = inbox.KindText
 	}
 	return inbox.Message{
-		Direction:   inbox.DirectionIn,
+		Direction:   dir,
 		Kind:        kind,
 		Subject:     env.Subject,
 		Text:        env.Text,

@@ -7,18 +7,7 @@ import "github.com/leadhub/leadhub/inbox"
 // sent already, and nothing puts it in the outbox: leadhub must never send
 // it again. Its dedupe key makes a redelivery a no-op like any other.
 func outgoingMessage(env *inbox.Envelope) inbox.Message {
-	kind := env.Kind
-	if kind == "" {
-		kind = inbox.KindText
-	}
-	return inbox.Message{
-		Direction:   inbox.DirectionOut,
-		Kind:        kind,
-		Subject:     env.Subject,
-		Text:        env.Text,
-		Attachments: env.Attachments,
-		Meta:        env.Meta,
-		ExternalID:  env.ExternalID,
-		Delivery:    inbox.DeliverySent,
-	}
+	m := envelopeMessage(env, inbox.DirectionOut)
+	m.Delivery = inbox.DeliverySent
+	return m
 }
