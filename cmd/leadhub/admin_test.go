@@ -19,12 +19,7 @@ import (
 func TestAdminCommands(t *testing.T) {
 	cfg := testConfig(t, false, false, "")
 	env := envFor(t, cfg)
-	cli := func(stdin string, args ...string) (string, error) {
-		t.Helper()
-		var out bytes.Buffer
-		err := run(context.Background(), args, strings.NewReader(stdin), &out, io.Discard, env)
-		return out.String(), err
-	}
+	cli := cliIn(t, env)
 	must := func(stdin string, args ...string) string {
 		t.Helper()
 		out, err := cli(stdin, args...)
@@ -128,12 +123,7 @@ func TestAdminCommands(t *testing.T) {
 func TestOperatorAddBothDoors(t *testing.T) {
 	cfg := testConfig(t, false, false, "")
 	env := envFor(t, cfg)
-	cli := func(stdin string, args ...string) (string, error) {
-		t.Helper()
-		var out bytes.Buffer
-		err := run(context.Background(), args, strings.NewReader(stdin), &out, io.Discard, env)
-		return out.String(), err
-	}
+	cli := cliIn(t, env)
 	if _, err := cli("the admin's password\n", "operator", "add", "--email", "admin@example.com", "--role", "admin"); err != nil {
 		t.Fatal(err)
 	}
@@ -250,5 +240,16 @@ func TestOperatorAddBothDoors(t *testing.T) {
 	}
 	if out, _ := cli("", "operator", "list"); strings.Contains(out, "short") {
 		t.Errorf("an operator with a short password was made:\n%s", out)
+	}
+}
+
+// cliIn runs leadhub commands in-process with env, feeding stdin, and
+// returns what they printed.
+func cliIn(t *testing.T, env func(string) string) func(stdin string, args ...string) (string, error) {
+	return func(stdin string, args ...string) (string, error) {
+		t.Helper()
+		var out bytes.Buffer
+		err := run(context.Background(), args, strings.NewReader(stdin), &out, io.Discard, env)
+		return out.String(), err
 	}
 }
