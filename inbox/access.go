@@ -20,11 +20,7 @@ type Scope struct {
 
 // Sees reports whether the scope lets its operator see c.
 func (s Scope) Sees(c Conversation) bool {
-	p := ConversationPlace{ChannelID: c.ChannelID}
-	if c.AssigneeID != nil {
-		p.AssigneeID = *c.AssigneeID
-	}
-	return s.SeesPlace(p)
+	return s.SeesPlace(c.Place())
 }
 
 // SeesPlace reports whether the scope lets its operator see a conversation

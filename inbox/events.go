@@ -143,6 +143,15 @@ type ConversationPlace struct {
 	AssigneeID int64
 }
 
+// Place is where c is.
+func (c Conversation) Place() ConversationPlace {
+	p := ConversationPlace{ChannelID: c.ChannelID}
+	if c.AssigneeID != nil {
+		p.AssigneeID = *c.AssigneeID
+	}
+	return p
+}
+
 // Event payloads. Every event names what changed in full, so that an
 // operator's page can apply it without a round trip.
 type (
@@ -198,11 +207,9 @@ func (p PendingEvent) Encode() (json.RawMessage, error) {
 
 // conversationAudience is the audience of events about c.
 func conversationAudience(c Conversation) Audience {
-	a := Audience{Kind: AudienceConversation, ConversationID: c.ID, ClientID: c.ClientID, ChannelID: c.ChannelID}
-	if c.AssigneeID != nil {
-		a.AssigneeID = *c.AssigneeID
-	}
-	return a
+	p := c.Place()
+	return Audience{Kind: AudienceConversation, ConversationID: c.ID, ClientID: c.ClientID,
+		ChannelID: p.ChannelID, AssigneeID: p.AssigneeID}
 }
 
 func cardAudience(clientID int64) Audience {

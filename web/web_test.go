@@ -247,11 +247,7 @@ func (f *fakeStore) ConversationPlaces(_ context.Context, clientIDs []int64) (ma
 	out := make(map[int64][]inbox.ConversationPlace)
 	for _, c := range f.conversations {
 		if slices.Contains(clientIDs, c.ClientID) {
-			p := inbox.ConversationPlace{ChannelID: c.ChannelID}
-			if c.AssigneeID != nil {
-				p.AssigneeID = *c.AssigneeID
-			}
-			out[c.ClientID] = append(out[c.ClientID], p)
+			out[c.ClientID] = append(out[c.ClientID], c.Place())
 		}
 	}
 	return out, nil

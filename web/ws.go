@@ -63,11 +63,10 @@ type Hub struct {
 
 var _ inbox.Publisher = (*Hub)(nil)
 
-// hubBatch is what the reader hands every connection: the events after
-// `after`, and where the cards that card events are about have their
-// conversations.
+// hubBatch is what the reader hands every connection: the events that
+// follow the previous batch, and where the cards that card events are about
+// have their conversations.
 type hubBatch struct {
-	after  int64
 	events []inbox.Event
 	// frames are the events as sent, encoded once for every socket.
 	frames [][]byte
@@ -164,44 +163,62 @@ func (h *Hub) Run(ctx context.Context) error {
 func (h *Hub) catchUp(ctx context.Context) error {
 	for {
 		h.mu.Lock()
-		pos, n := h.pos, len(h.clients)
+		pos := h.pos
 		h.mu.Unlock()
 		h.metrics.wsReads.WithLabelValues("follow").Inc()
 		evs, err := h.store.EventsAfter(ctx, pos, h.batch)
 		if err != nil || len(evs) == 0 {
 			return err
 		}
-		asOfBatchEnd(evs)
-		b := hubBatch{after: pos, events: evs, frames: make([][]byte, len(evs))}
-		for i, ev := range evs {
-			if b.frames[i], err = json.Marshal(ev); err != nil {
-				// The store encoded the payload when it wrote it; a
-				// row that no longer decodes is a bug, not a socket's
-				// problem.
-				return fmt.Errorf("encode event %d: %w", ev.ID, err)
-			}
+		// With nobody connected there is nothing to prepare; decided
+		// under the lock subscribe takes, so a socket joining now
+		// replays these events from the database instead.
+		h.mu.Lock()
+		idle := len(h.clients) == 0
+		if idle {
+			h.pos = evs[len(evs)-1].ID
 		}
-		if n > 0 {
-			// One read for every restricted operator at once.
-			var cards []int64
-			for _, ev := range evs {
-				if ev.Audience.Kind == inbox.AudienceCard && ev.Audience.ClientID != 0 {
-					cards = append(cards, ev.Audience.ClientID)
-				}
+		h.mu.Unlock()
+		if !idle {
+			b, err := h.prepare(ctx, evs)
+			if err != nil {
+				return err // pos unchanged: the same batch again next time
 			}
-			if len(cards) > 0 {
-				slices.Sort(cards)
-				h.metrics.wsReads.WithLabelValues("places").Inc()
-				if b.places, err = h.store.ConversationPlaces(ctx, slices.Compact(cards)); err != nil {
-					return err // pos unchanged: the same batch again next time
-				}
-			}
+			h.broadcast(b)
 		}
-		h.broadcast(b)
 		if len(evs) < h.batch {
 			return nil
 		}
 	}
+}
+
+// prepare turns events into what every socket needs: each frame encoded
+// once, and where the cards that card events name have their
+// conversations, read once for all restricted operators.
+func (h *Hub) prepare(ctx context.Context, evs []inbox.Event) (hubBatch, error) {
+	asOfBatchEnd(evs)
+	b := hubBatch{events: evs, frames: make([][]byte, len(evs))}
+	var cards []int64
+	for i, ev := range evs {
+		var err error
+		if b.frames[i], err = json.Marshal(ev); err != nil {
+			// The store encoded the payload when it wrote it; a row that
+			// no longer decodes is a bug, not a socket's problem.
+			return hubBatch{}, fmt.Errorf("encode event %d: %w", ev.ID, err)
+		}
+		if ev.Audience.Kind == inbox.AudienceCard && ev.Audience.ClientID != 0 {
+			cards = append(cards, ev.Audience.ClientID)
+		}
+	}
+	if len(cards) > 0 {
+		slices.Sort(cards)
+		h.metrics.wsReads.WithLabelValues("places").Inc()
+		var err error
+		if b.places, err = h.store.ConversationPlaces(ctx, slices.Compact(cards)); err != nil {
+			return hubBatch{}, err
+		}
+	}
+	return b, nil
 }
 
 // asOfBatchEnd judges every event of a batch about a conversation by where
@@ -551,21 +568,21 @@ func (h *wsHandler) writePump(ctx context.Context, c *wsClient, after, upTo int6
 		case <-c.slow:
 			return websocket.CloseTryAgainLater
 		case b := <-c.send:
-			if b.after > last {
-				// Only a connection that was behind the reader when it
-				// joined gets here: read what lies between from the
-				// database.
-				if last, err = h.replay(ctx, c, v, last, b.after); err != nil {
-					return replayCode(ctx, log, err)
-				}
+			select {
+			case <-c.slow:
+				// The hub dropped a batch before this one: never write
+				// past the gap. The page reconnects and replays.
+				return websocket.CloseTryAgainLater
+			default:
 			}
+			// Batches follow one another from where subscribe placed the
+			// socket; only the events it replayed already are skipped.
 			for i, ev := range b.events {
 				if ev.ID <= last {
 					continue
 				}
 				if v.Sees(ev.Audience, b.places[ev.Audience.ClientID]) {
-					_ = c.conn.SetWriteDeadline(time.Now().Add(h.writeWait))
-					if err := c.conn.WriteMessage(websocket.TextMessage, b.frames[i]); err != nil {
+					if err := h.send(c, websocket.TextMessage, b.frames[i]); err != nil {
 						return websocket.CloseGoingAway
 					}
 				}
@@ -585,8 +602,7 @@ func (h *wsHandler) writePump(ctx context.Context, c *wsClient, after, upTo int6
 			if v, err = h.refresh(ctx, v); err != nil {
 				return closeCode(ctx, log, err)
 			}
-			_ = c.conn.SetWriteDeadline(time.Now().Add(h.writeWait))
-			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+			if err := h.send(c, websocket.PingMessage, nil); err != nil {
 				return websocket.CloseGoingAway
 			}
 		}
@@ -606,7 +622,11 @@ func (h *wsHandler) replay(ctx context.Context, c *wsClient, v viewer, after, up
 			return after, err
 		}
 		for _, ev := range evs {
-			if err := h.write(c, ev); err != nil {
+			frame, err := json.Marshal(ev)
+			if err != nil {
+				return after, fmt.Errorf("encode event %d: %w", ev.ID, err)
+			}
+			if err := h.send(c, websocket.TextMessage, frame); err != nil {
 				return after, errWrite
 			}
 			after = ev.ID
@@ -614,23 +634,24 @@ func (h *wsHandler) replay(ctx context.Context, c *wsClient, v viewer, after, up
 		if len(evs) < h.batch {
 			return upTo, nil
 		}
-		select {
-		case <-c.done:
-			return after, context.Canceled
-		default:
+		// Closing the connection cancels ctx: stop between pages.
+		if err := ctx.Err(); err != nil {
+			return after, err
 		}
 	}
 	return after, nil
 }
 
-func (h *wsHandler) write(c *wsClient, ev inbox.Event) error {
+// send is the connection's one way to write: every write has a deadline,
+// so a peer that stops reading ends the connection instead of the writer.
+func (h *wsHandler) send(c *wsClient, typ int, data []byte) error {
 	_ = c.conn.SetWriteDeadline(time.Now().Add(h.writeWait))
-	return c.conn.WriteJSON(ev)
+	return c.conn.WriteMessage(typ, data)
 }
 
 // replayCode is how a connection ends when its replay failed.
 func replayCode(ctx context.Context, log *slog.Logger, err error) int {
-	if ctx.Err() != nil || errors.Is(err, errWrite) || errors.Is(err, context.Canceled) {
+	if ctx.Err() != nil || errors.Is(err, errWrite) {
 		return websocket.CloseGoingAway
 	}
 	log.Error("websocket: replay events", "err", err)

@@ -336,7 +336,7 @@ func TestHubNeverWaitsOnAConnection(t *testing.T) {
 	c := &wsClient{send: make(chan hubBatch, sendQueue), slow: make(chan struct{}), done: make(chan struct{})}
 	h.clients[c] = struct{}{}
 	for i := range sendQueue + 1 {
-		h.broadcast(hubBatch{after: int64(i), events: []inbox.Event{{ID: int64(i + 1)}}, frames: [][]byte{nil}})
+		h.broadcast(hubBatch{events: []inbox.Event{{ID: int64(i + 1)}}, frames: [][]byte{nil}})
 	}
 	select {
 	case <-c.slow:
@@ -346,7 +346,7 @@ func TestHubNeverWaitsOnAConnection(t *testing.T) {
 	if h.pos != sendQueue+1 {
 		t.Errorf("hub position %d, want %d", h.pos, sendQueue+1)
 	}
-	h.broadcast(hubBatch{after: sendQueue + 1, events: []inbox.Event{{ID: sendQueue + 2}}, frames: [][]byte{nil}})
+	h.broadcast(hubBatch{events: []inbox.Event{{ID: sendQueue + 2}}, frames: [][]byte{nil}})
 	if n := testutil.ToFloat64(h.metrics.wsDropped); n != 1 {
 		t.Errorf("leadhub_ws_slow_closed_total = %v, want 1 (one socket cut off once)", n)
 	}

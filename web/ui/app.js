@@ -532,13 +532,13 @@ function renderTimeline(scroll) {
   if (scroll) ol.scrollTop = ol.scrollHeight;
 }
 
-// putMessage adds or updates one message of the open client's timeline.
 // deliveryRank orders a reply's delivery states as they happen: queued,
 // then sent or failed, then delivered.
 function deliveryRank(status) {
   return { queued: 1, sent: 2, failed: 2, delivered: 3 }[status] || 0;
 }
 
+// putMessage adds or updates one message of the open client's timeline.
 function putMessage(m) {
   const ol = $('timeline');
   const stick = atBottom(ol) || m.direction === 'out';
