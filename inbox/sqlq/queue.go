@@ -136,8 +136,8 @@ func (q *Queue) Enqueue(ctx context.Context, e inbox.Envelope) error {
 	}
 	now := time.Now().UnixMilli()
 	err = retryBusy(ctx, func() error {
-		return q.inTx(ctx, func(tx *sqlx.Tx) error {
-			_, err := tx.ExecContext(ctx, q.sql.enqueue, string(payload), now, now)
+		return q.write(ctx, func(db sqlx.ExtContext) error {
+			_, err := db.ExecContext(ctx, q.sql.enqueue, string(payload), now, now)
 			return err
 		})
 	})
@@ -224,8 +224,8 @@ func (q *Queue) claim(ctx context.Context, size int) (string, []row, error) {
 	var rows []row
 	err := retryBusy(ctx, func() error {
 		rows = rows[:0]
-		return q.inTx(ctx, func(tx *sqlx.Tx) error {
-			return tx.SelectContext(ctx, &rows, q.sql.claim,
+		return q.write(ctx, func(db sqlx.ExtContext) error {
+			return sqlx.SelectContext(ctx, db, &rows, q.sql.claim,
 				now.UnixMilli(), size, now.Add(q.opts.Visibility).UnixMilli(), lease)
 		})
 	})
@@ -237,13 +237,21 @@ func (q *Queue) claim(ctx context.Context, size int) (string, []row, error) {
 	return lease, rows, nil
 }
 
-// inTx runs fn in a transaction. Enqueue and claim are single statements,
-// but on SQLite a statement outside a transaction waits for the write lock
-// in SQLite's busy handler, which sleeps up to 100 ms between tries while
-// the filing transactions it competes with take the lock again at once:
-// measured, one accept in a hundred waited over a second at 200 requests/s.
-// The store's SQLite connections let transactions take the lock in arrival
-// order, so every write here is one.
+// write runs one write statement. On SQLite it runs inside a transaction:
+// a statement outside one waits for the write lock in SQLite's busy
+// handler, which sleeps up to 100 ms between tries while the filing
+// transactions it competes with take the lock again at once (measured: one
+// accept in a hundred waited over a second at 200 requests/s), whereas the
+// store's SQLite connections let transactions take the lock in arrival
+// order. On PostgreSQL the statement is its own transaction.
+func (q *Queue) write(ctx context.Context, fn func(db sqlx.ExtContext) error) error {
+	if q.sql.bind != sqlx.QUESTION {
+		return fn(q.db)
+	}
+	return q.inTx(ctx, func(tx *sqlx.Tx) error { return fn(tx) })
+}
+
+// inTx runs fn in a transaction and commits if fn returns nil.
 func (q *Queue) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 	tx, err := q.db.BeginTxx(ctx, nil)
 	if err != nil {
