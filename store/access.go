@@ -78,12 +78,12 @@ func (s *Store) visible(ctx context.Context, query string, scope inbox.Scope, id
 // FileVisible reports whether the scope sees a message that carries the
 // stored file id: files are served like the messages they came with.
 func (s *Store) FileVisible(ctx context.Context, scope inbox.Scope, fileID string) (bool, error) {
-	hidden, err := jsonArg(nonNilStrings(scope.HiddenChannels))
+	restricted, op, hidden, err := scopeArgs(&scope)
 	if err != nil {
 		return false, err
 	}
 	var n int
-	if err := s.db.GetContext(ctx, &n, s.q.FileVisible, fileID, boolInt(scope.All), scope.OperatorID, hidden); err != nil {
+	if err := s.db.GetContext(ctx, &n, s.q.FileVisible, fileID, restricted, op, hidden); err != nil {
 		return false, fmt.Errorf("store: file visible: %w", err)
 	}
 	return n > 0, nil

@@ -841,20 +841,26 @@ func (s *Store) MarkUnreachable(ctx context.Context, clientID int64, id inbox.Id
 
 // erased returns which of the hashes are erasure tombstones.
 func (s *Store) erased(ctx context.Context, q queryer, hashes []string) (map[string]bool, error) {
+	return foundKeys(ctx, q, s.q.ErasedHashes, "find erased keys", hashes)
+}
+
+// foundKeys runs query, which keeps the strings of the JSON array it is
+// given that it finds, and returns them as a set.
+func foundKeys(ctx context.Context, q queryer, query, what string, keys []string) (map[string]bool, error) {
 	out := make(map[string]bool)
-	if len(hashes) == 0 {
+	if len(keys) == 0 {
 		return out, nil
 	}
-	arg, err := jsonArg(hashes)
+	arg, err := jsonArg(keys)
 	if err != nil {
 		return nil, err
 	}
 	var found []string
-	if err := q.SelectContext(ctx, &found, s.q.ErasedHashes, arg); err != nil {
-		return nil, fmt.Errorf("find erased keys: %w", err)
+	if err := q.SelectContext(ctx, &found, query, arg); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	for _, h := range found {
-		out[h] = true
+	for _, k := range found {
+		out[k] = true
 	}
 	return out, nil
 }

@@ -95,8 +95,8 @@ func (s *Store) EventsFor(ctx context.Context, v inbox.Viewer, after, upTo int64
 	}
 	var rows []eventRow
 	err = s.q.EventsFor.selectAll(ctx, s.db, &rows, eventsForParams{After: after, UpTo: upTo,
-		Admin: boolInt(v.Role == inbox.RoleAdmin), Supervisor: boolInt(v.Role.Rank() >= inbox.RoleSupervisor.Rank()),
-		SeesAll: boolInt(v.Scope.All), Operator: v.Scope.OperatorID, Hidden: hidden, Limit: limit})
+		Admin: flag(v.Role == inbox.RoleAdmin), Supervisor: flag(v.Role.Rank() >= inbox.RoleSupervisor.Rank()),
+		SeesAll: flag(v.Scope.All), Operator: v.Scope.OperatorID, Hidden: hidden, Limit: limit})
 	if err != nil {
 		return nil, fmt.Errorf("store: events for operator %d after %d: %w", v.OperatorID, after, err)
 	}
@@ -143,13 +143,6 @@ func eventsOf(rows []eventRow) []inbox.Event {
 			}}
 	}
 	return out
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // clampLimit applies a list's default and maximum page size.

@@ -99,20 +99,5 @@ func (f *filing) applyFact(ctx context.Context, i int) error {
 
 // factsByDedupeKey reports which of keys a recorded fact has.
 func (f *filing) factsByDedupeKey(ctx context.Context, keys []string) (map[string]bool, error) {
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	arg, err := jsonArg(keys)
-	if err != nil {
-		return nil, err
-	}
-	var found []string
-	if err := f.tx.SelectContext(ctx, &found, f.s.q.FactsByDedupeKeys, arg); err != nil {
-		return nil, fmt.Errorf("find facts: %w", err)
-	}
-	out := make(map[string]bool, len(found))
-	for _, k := range found {
-		out[k] = true
-	}
-	return out, nil
+	return foundKeys(ctx, f.tx, f.s.q.FactsByDedupeKeys, "find facts", keys)
 }

@@ -94,7 +94,14 @@ const (
 // nobody has it and its channel is not hidden from them. Parameters: the
 // operator's id, the hidden channels as a JSON array.
 func visibleConv(a, set string) string {
-	return `(` + a + `.assignee_id = ? OR (` + a + `.assignee_id IS NULL AND ` + a + `.channel_id NOT IN (` + set + `)))`
+	return visibleTo(a, "?", set)
+}
+
+// visibleTo is visibleConv with the operator's parameter spelled out (a
+// named statement's ":operator").
+func visibleTo(a, operator, set string) string {
+	return `(` + a + `.assignee_id = ` + operator + ` OR (` + a + `.assignee_id IS NULL AND ` + a +
+		`.channel_id NOT IN (` + set + `)))`
 }
 
 // postgresOverrides replaces the statements PostgreSQL needs written its own

@@ -20,7 +20,6 @@ type cardQueries struct {
 	MarkMerged          string
 	RepointTombstones   string
 	EraseClient         string
-	EraseTombstones     string
 	FillCompanies       string
 	VisibleClients      string
 	ListClientsScoped   string

@@ -59,11 +59,6 @@ const eventCols = `e.id, e.type, e.data, e.created_at, e.audience, e.conversatio
 // cards as they are now). hidden is the dialect's set of the operator's
 // hidden channels, read from the JSON array :hidden.
 func eventsFor(hidden string) string {
-	// visible is visibleConv with the operator and hidden channels named.
-	visible := func(a string) string {
-		return `(` + a + `.assignee_id = :operator OR (` + a + `.assignee_id IS NULL AND ` + a + `.channel_id NOT IN (` +
-			hidden + `)))`
-	}
 	return `SELECT ` + eventCols + ` FROM events e
 		WHERE e.id > :after AND e.id <= :up_to
 		AND e.audience <> 'nobody'
@@ -72,9 +67,9 @@ func eventsFor(hidden string) string {
 		AND (:sees_all = 1
 			OR e.audience IN ('admins', 'supervisors')
 			OR (e.audience = 'conversation' AND EXISTS (
-				SELECT 1 FROM conversations c WHERE c.id = e.conversation_id AND ` + visible("c") + `))
+				SELECT 1 FROM conversations c WHERE c.id = e.conversation_id AND ` + visibleTo("c", ":operator", hidden) + `))
 			OR (e.audience = 'card' AND EXISTS (
-				SELECT 1 FROM conversations c WHERE c.client_id = e.client_id AND ` + visible("c") + `))
+				SELECT 1 FROM conversations c WHERE c.client_id = e.client_id AND ` + visibleTo("c", ":operator", hidden) + `))
 			OR (e.audience = 'channel' AND e.channel_id NOT IN (` + hidden + `))
 			OR (e.audience = 'operator' AND e.operator_id = :operator))
 		ORDER BY e.id

@@ -95,13 +95,12 @@ func (q *messageQueries) postgres() {
 }
 
 // fileVisible counts (0 or 1) the conversations the scope sees that hold a
-// message carrying the file. Parameters: the file id, sees all (0/1), the
-// operator, the hidden channels.
+// message carrying the file. Parameters: the file id, then scopeArgs.
 func fileVisible(set string) string {
 	return `SELECT count(*) FROM (SELECT 1 FROM message_files f
 		JOIN messages m ON m.id = f.message_id
 		JOIN conversations c ON c.id = m.conversation_id
-		WHERE f.file_id = ? AND (? = 1 OR ` + visibleConv("c", set) + `)
+		WHERE f.file_id = ? AND (? = 0 OR ` + visibleConv("c", set) + `)
 		LIMIT 1) AS v`
 }
 

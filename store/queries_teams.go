@@ -9,7 +9,6 @@ type teamQueries struct {
 	ListTeams         string
 	TeamByID          string
 	TeamByName        string
-	RenameTeam        string
 	DeleteTeam        string
 	MembersOfTeams    string
 }
@@ -26,7 +25,6 @@ func baseTeamQueries() teamQueries {
 		ListTeams:      `SELECT id, name, created_at FROM teams ORDER BY name`,
 		TeamByID:       `SELECT id, name, created_at FROM teams WHERE id = ?`,
 		TeamByName:     `SELECT id, name, created_at FROM teams WHERE name = ?`,
-		RenameTeam:     `UPDATE teams SET name = ? WHERE id = ?`,
 		DeleteTeam:     `DELETE FROM teams WHERE id = ?`,
 		MembersOfTeams: `SELECT team_id, operator_id FROM team_members WHERE ? = 0 OR team_id = ? ORDER BY team_id, operator_id`,
 	}
