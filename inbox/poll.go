@@ -287,6 +287,21 @@ func (l *PollLoop) poll(ctx context.Context) {
 		}
 		l.log.Warn("poll: "+what+" failed", "err", err, "failures", failures)
 	}
+	// save brings the store up to pos. A save that failed after its
+	// envelopes were queued is retried before polling on: they are not
+	// fetched again, and the store must not keep an older position than
+	// the provider was told.
+	save := func() bool {
+		if pos == saved {
+			return true
+		}
+		if err := o.Store.SaveCheckpoint(ctx, o.Source, pos); err != nil {
+			fail("save checkpoint", err)
+			return false
+		}
+		saved = pos
+		return true
+	}
 	for {
 		if failures > 0 {
 			if !sleep(ctx, max(wait, Backoff(failures, o.RetryDelay, o.MaxRetryDelay))) {
@@ -306,15 +321,8 @@ func (l *PollLoop) poll(ctx context.Context) {
 			}
 			pos, saved, loaded = cp, cp, true
 		}
-		// A save that failed after its envelopes were queued is retried
-		// before polling on: they are not fetched again, and the store must
-		// not keep an older position than the provider was told.
-		if pos != saved {
-			if err := o.Store.SaveCheckpoint(ctx, o.Source, pos); err != nil {
-				fail("save checkpoint", err)
-				continue
-			}
-			saved = pos
+		if !save() {
+			continue
 		}
 		items, err := o.Poller.Poll(ctx, pos)
 		if err != nil {
@@ -338,15 +346,8 @@ func (l *PollLoop) poll(ctx context.Context) {
 			}
 			pos = it.Checkpoint
 		}
-		if pos != saved {
-			if err := o.Store.SaveCheckpoint(ctx, o.Source, pos); err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				fail("save checkpoint", err)
-				continue
-			}
-			saved = pos
+		if !save() {
+			continue
 		}
 		if queued {
 			failures = 0

@@ -36,16 +36,15 @@ func (c *Channel) Run(ctx context.Context, sink inbox.Sink, pollers inbox.Poller
 		return nil
 	}
 	loop, err := inbox.NewPollLoop(inbox.PollLoopOptions{
-		Source:        c.Source(),
-		Holder:        c.opts.Holder,
-		Poller:        c,
-		Sink:          sink,
-		Store:         pollers,
-		Clock:         c.opts.Clock,
-		Logger:        c.log,
-		LeaseTTL:      c.opts.LeaseTTL,
-		RetryDelay:    c.opts.RetryDelay,
-		MaxRetryDelay: maxRetryDelay,
+		Source:     c.Source(),
+		Holder:     c.opts.Holder,
+		Poller:     c,
+		Sink:       sink,
+		Store:      pollers,
+		Clock:      c.opts.Clock,
+		Logger:     c.log,
+		LeaseTTL:   c.opts.LeaseTTL,
+		RetryDelay: c.opts.RetryDelay,
 		// Idle stays 0: getUpdates itself waits for updates.
 	})
 	if err != nil {

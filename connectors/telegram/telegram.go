@@ -61,11 +61,8 @@ const (
 // Telegram for nothing else spares a request per reaction or button press.
 func allowedUpdates() []string { return []string{"message", "edited_message"} }
 
-// Timeouts of calls that the caller's context may not bound.
-const (
-	callTimeout   = 30 * time.Second
-	maxRetryDelay = 30 * time.Second
-)
+// callTimeout bounds calls that the caller's context may not bound.
+const callTimeout = 30 * time.Second
 
 // validSecret is what setWebhook accepts as secret_token.
 var validSecret = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
