@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -416,9 +415,11 @@ func (c *cli) deadCommand() *cobra.Command {
 // admin use cases over it, and how to tell running hubs about a change.
 type adminEnv struct {
 	*backend
-	admin  *inbox.Admin
-	cfg    config.Config
-	logger *slog.Logger
+	admin *inbox.Admin
+	cfg   config.Config
+	// pub tells running hubs about what a command wrote: through Redis
+	// when there is one; embedded hubs find it in the events table.
+	pub inbox.Publisher
 }
 
 // withBackend opens the existing database (see cli.open) for fn and closes
@@ -429,17 +430,20 @@ func (c *cli) withBackend(ctx context.Context, fn func(ctx context.Context, a *a
 		return err
 	}
 	defer b.Close()
-	return fn(ctx, &adminEnv{backend: b, admin: inbox.NewAdmin(b.store, 0), cfg: cfg, logger: logger})
+	var pub inbox.Publisher = nopPublisher{}
+	if b.rdb != nil {
+		pub = redisq.NewFanout(b.rdb, eventsChannel(cfg), nopPublisher{}, logger)
+	}
+	return fn(ctx, &adminEnv{backend: b, admin: inbox.NewAdmin(b.store, 0), cfg: cfg, pub: pub})
 }
 
 // announce tells running hubs about the events a command wrote. They find
 // them in the events table anyway; with Redis every instance is told at
 // once, as after the same change through the API.
 func (a *adminEnv) announce(ctx context.Context, evs []inbox.Event) {
-	if a.rdb == nil || len(evs) == 0 {
-		return
+	if len(evs) > 0 {
+		a.pub.Publish(ctx, evs)
 	}
-	redisq.NewFanout(a.rdb, a.cfg.Redis.Stream+":events", nopPublisher{}, a.logger).Publish(ctx, evs)
 }
 
 type nopPublisher struct{}

@@ -235,7 +235,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 	var publisher inbox.Publisher = wsHub
 	var fanout *redisq.Fanout
 	if b.rdb != nil {
-		fanout = redisq.NewFanout(b.rdb, cfg.Redis.Stream+":events", wsHub, logger.With("component", "fanout"))
+		fanout = redisq.NewFanout(b.rdb, eventsChannel(cfg), wsHub, logger.With("component", "fanout"))
 		publisher = fanout
 	}
 	var outbound *inbox.OutboundWorker
@@ -368,3 +368,7 @@ func migrate(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout
 	fmt.Fprintf(stdout, "migrations applied (%s)\n", b.store.Dialect())
 	return nil
 }
+
+// eventsChannel is the Redis pub/sub channel on which every instance, and
+// every command that changes something, says that new events were written.
+func eventsChannel(cfg config.Config) string { return cfg.Redis.Stream + ":events" }
