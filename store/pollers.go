@@ -45,33 +45,30 @@ func (s *Store) SaveCheckpoint(ctx context.Context, source, position string) err
 // false and l names the current holder. Of several instances racing for an
 // expired lease, exactly one gets it (see the AcquireLease query).
 func (s *Store) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (l inbox.Lease, ok bool, err error) {
-	if err := checkLease(name, holder, ttl); err != nil {
-		return inbox.Lease{}, false, err
-	}
-	now := s.now()
-	l, ok, err = s.leaseRow(ctx, name, s.q.AcquireLease, name, holder, dbTime(now), dbTime(now.Add(ttl)))
-	if err != nil || ok {
-		return l, ok, wrapLease("acquire", name, err)
-	}
-	// Someone else holds it: say who, for the log. It may have been
-	// released in between; then the next attempt takes it.
-	l, _, err = s.leaseRow(ctx, name, s.q.LeaseByName, name)
-	return l, false, wrapLease("acquire", name, err)
+	return s.takeLease(ctx, "acquire", &s.q.AcquireLease, name, holder, ttl)
 }
 
 // RenewLease extends holder's unexpired lease to now+ttl. ok is false when
 // holder no longer holds it: it expired or another holder took it.
 func (s *Store) RenewLease(ctx context.Context, name, holder string, ttl time.Duration) (l inbox.Lease, ok bool, err error) {
+	return s.takeLease(ctx, "renew", &s.q.RenewLease, name, holder, ttl)
+}
+
+// takeLease runs an acquiring or renewing statement for holder until
+// now+ttl. When it takes nothing, it reads who holds the lease, for the log;
+// it may have been released in between, and then the next attempt takes it.
+func (s *Store) takeLease(ctx context.Context, op string, q *namedQuery[leaseParams], name, holder string, ttl time.Duration) (l inbox.Lease, ok bool, err error) {
 	if err := checkLease(name, holder, ttl); err != nil {
 		return inbox.Lease{}, false, err
 	}
 	now := s.now()
-	l, ok, err = s.leaseRow(ctx, name, s.q.RenewLease, dbTime(now.Add(ttl)), name, holder, dbTime(now))
+	p := leaseParams{Name: name, Holder: holder, Now: dbTime(now), ExpiresAt: dbTime(now.Add(ttl))}
+	l, ok, err = s.leaseRow(ctx, name, q.text, q.args(p)...)
 	if err != nil || ok {
-		return l, ok, wrapLease("renew", name, err)
+		return l, ok, wrapLease(op, name, err)
 	}
 	l, _, err = s.leaseRow(ctx, name, s.q.LeaseByName, name)
-	return l, false, wrapLease("renew", name, err)
+	return l, false, wrapLease(op, name, err)
 }
 
 // ReleaseLease ends holder's lease now; a lease held by another, or by
