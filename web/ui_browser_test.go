@@ -1134,6 +1134,9 @@ func TestUIBrowserInbox(t *testing.T) {
 
 	// Edit the card in place: Enter saves.
 	p.click(`[data-testid="edit-company"]`)
+	if got := p.text(`[data-testid="card-company"]`); strings.Contains(got, "null") {
+		t.Errorf("the field being edited shows %q", got)
+	}
 	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="input-company"]`), " Plus\r"))
 	p.waitJS("the saved company", `document.querySelector('[data-testid="card-company"]').textContent.includes('ООО Вектор Plus')`)
 	p.click(`[data-field="custom:ИНН"] [data-testid="edit-custom"]`)

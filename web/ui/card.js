@@ -183,8 +183,8 @@ function editable(key, label, value, opts) {
       if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); cancel(); }
       if (e.key === 'Enter' && (!opts.multiline || e.ctrlKey || e.metaKey)) { e.preventDefault(); doSave(); }
     });
-    dd.append(input,
-      opts.hint ? h('span', { class: 'muted hint', text: opts.hint }) : null,
+    // append() would write a null child out as the text "null".
+    dd.append(input, ...(opts.hint ? [h('span', { class: 'muted hint', text: opts.hint })] : []),
       h('div', { class: 'btnrow' },
         h('button', { type: 'button', class: 'btn btn--small btn--primary', onclick: doSave, text: t('card.save') }),
         h('button', { type: 'button', class: 'btn btn--small', onclick: cancel, text: t('card.cancel') })),
