@@ -27,6 +27,7 @@ type apiHandler struct {
 	access   *access
 	hub      *Hub
 	channels []ChannelInfo
+	health   *inbox.HealthBoard
 	// admin is the admin use cases, shared with the command line.
 	admin *inbox.Admin
 }

@@ -17,6 +17,8 @@ type ChannelInfo struct {
 	// conversations; "" is everyone.
 	Team   string `json:"team"`
 	Status string `json:"status"`
+	// Health is filled in at request time from Options.Health.
+	Health inbox.ChannelHealth `json:"health"`
 }
 
 func (a *apiHandler) listOperators(w http.ResponseWriter, r *http.Request) {
@@ -173,5 +175,21 @@ func (a *apiHandler) listAudit(w http.ResponseWriter, r *http.Request) {
 // listChannels: GET /channels: id, type, team and status of every
 // configured channel; secrets stay in the configuration.
 func (a *apiHandler) listChannels(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, r, http.StatusOK, newList(a.channels, ""))
+	out := make([]ChannelInfo, len(a.channels))
+	for i, ch := range a.channels {
+		out[i] = ch
+		out[i].Health = a.health.Get(ch.ID)
+	}
+	writeJSON(w, r, http.StatusOK, newList(out, ""))
+}
+
+// listChannelHealth: GET /channels/health: every configured channel's
+// health, for every operator: the page warns that replies through a
+// channel that is down will wait.
+func (a *apiHandler) listChannelHealth(w http.ResponseWriter, r *http.Request) {
+	out := make([]inbox.ChannelHealth, len(a.channels))
+	for i, ch := range a.channels {
+		out[i] = a.health.Get(ch.ID)
+	}
+	writeJSON(w, r, http.StatusOK, newList(out, ""))
 }

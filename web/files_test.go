@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -82,5 +83,27 @@ func TestChannelStatus(t *testing.T) {
 	}
 	if w := do(t, s.Handler(), "GET", "/api/v1/channels/crm/status", "", authed()...); w.Code != http.StatusNotFound {
 		t.Errorf("channel without status: %d", w.Code)
+	}
+}
+
+func TestChannelHealth(t *testing.T) {
+	health := inbox.NewHealthBoard(nil)
+	s := newTestServer(t, Options{Health: health, Channels: []ChannelInfo{
+		{ID: "mail", Type: inbox.ChannelEmail, Status: "enabled"},
+		{ID: "vk", Type: inbox.ChannelVK, Status: "enabled"},
+	}})
+	health.Fail("mail", inbox.HealthDown, "IMAP login failed: wrong user name or password")
+	health.OK("vk")
+	var got struct{ Items []inbox.ChannelHealth }
+	w := do(t, s.Handler(), "GET", "/api/v1/channels/health", "", authed()...)
+	if w.Code != http.StatusOK {
+		t.Fatalf("health: %d %s", w.Code, w.Body)
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Items) != 2 || got.Items[0].Channel != "mail" || got.Items[0].State != inbox.HealthDown ||
+		!strings.Contains(got.Items[0].Error, "IMAP login failed") || got.Items[1].State != inbox.HealthOK {
+		t.Fatalf("health items: %+v", got.Items)
 	}
 }

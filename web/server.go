@@ -222,6 +222,9 @@ type Options struct {
 	ChannelTeams map[string]string
 	// Channels are listed to admins by GET /api/v1/channels.
 	Channels []ChannelInfo
+	// Health is what the channels' connectors last reported; nil means
+	// every channel shows as unknown.
+	Health *inbox.HealthBoard
 	// Auth configures sign-in, sessions and the login lockout.
 	Auth AuthOptions
 	// Timeouts of the HTTP server; zero fields take the defaults.
@@ -359,6 +362,7 @@ func New(opts Options) (*Server, error) {
 			access:   acc,
 			hub:      hub,
 			channels: nonNil(opts.Channels),
+			health:   opts.Health,
 			admin:    auth.admin,
 		},
 		auth:   auth,

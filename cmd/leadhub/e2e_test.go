@@ -523,7 +523,7 @@ func TestQueueDownAnswers503(t *testing.T) {
 	}
 	st := storetest.Open(t, store.DialectSQLite)
 	cfg := testConfig(t, false, false, "")
-	chans, err := channels(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
+	chans, err := channels(context.Background(), cfg, slog.New(slog.DiscardHandler), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

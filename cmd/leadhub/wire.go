@@ -133,7 +133,8 @@ type wiredChannels struct {
 
 // channels builds every configured channel's webhook, reply sender and
 // loops. It is the only place that switches on a channel's type.
-func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files inbox.Files) (*wiredChannels, error) {
+// Connectors report how their provider answers to health.
+func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files inbox.Files, health *inbox.HealthBoard) (*wiredChannels, error) {
 	w := &wiredChannels{
 		hooks:     map[string]web.Hook{},
 		senders:   map[string]inbox.Sender{},
@@ -210,7 +211,8 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 	if err != nil {
 		return nil, err
 	}
-	chans, err := channels(ctx, cfg, logger, files)
+	health := inbox.NewHealthBoard(nil)
+	chans, err := channels(ctx, cfg, logger, files, health)
 	if err != nil {
 		return nil, err
 	}
@@ -251,6 +253,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		Files:     files,
 
 		ChannelStatus: chans.status,
+		Health:        health,
 		Publisher:     publisher,
 		Ready:         b.ready,
 		Kick:          func() { outbound.Kick() },
