@@ -16,3 +16,11 @@ const MaxFileSize = 20 << 20
 type Files interface {
 	Save(ctx context.Context, name, mime string, max int64, r io.Reader) (Attachment, error)
 }
+
+// FileSource opens the body of a stored attachment, for a sender that must
+// upload it to the provider (a reply's file sent by mail or to VK). a is
+// the attachment as it is stored on the message; an attachment that is not
+// in storage (an outside URL) is ENOTFOUND.
+type FileSource interface {
+	OpenAttachment(ctx context.Context, a Attachment) (io.ReadCloser, error)
+}

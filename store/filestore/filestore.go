@@ -34,7 +34,10 @@ type Store struct {
 	dir string
 }
 
-var _ inbox.Files = (*Store)(nil)
+var (
+	_ inbox.Files      = (*Store)(nil)
+	_ inbox.FileSource = (*Store)(nil)
+)
 
 // New returns a store in dir, creating it if needed.
 func New(dir string) (*Store, error) {
@@ -115,6 +118,21 @@ func (s *Store) Open(ctx context.Context, id string) (*os.File, inbox.Attachment
 		return nil, inbox.Attachment{}, err
 	}
 	return f, inbox.Attachment{URL: URLPrefix + id + "/" + m.Name, Name: m.Name, MIME: m.MIME, Size: m.Size}, nil
+}
+
+// OpenAttachment opens the body of an attachment this store saved, found by
+// its URL (URLPrefix + id + "/" + name).
+func (s *Store) OpenAttachment(ctx context.Context, a inbox.Attachment) (io.ReadCloser, error) {
+	rest, ok := strings.CutPrefix(a.URL, URLPrefix)
+	if !ok {
+		return nil, inbox.Errorf(inbox.ENOTFOUND, "file not in storage")
+	}
+	id, _, _ := strings.Cut(rest, "/")
+	f, _, err := s.open(id)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 func (s *Store) open(id string) (*os.File, Meta, error) {

@@ -70,3 +70,30 @@ func TestSaveRejectsAndSanitizes(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenAttachment(t *testing.T) {
+	s, _ := New(t.TempDir())
+	ctx := context.Background()
+	a, err := s.Save(ctx, "offer.txt", "text/plain", 1024, strings.NewReader("kitchen 350 000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := s.OpenAttachment(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(got) != "kitchen 350 000" {
+		t.Fatalf("read %q", got)
+	}
+	for _, bad := range []inbox.Attachment{
+		{URL: "https://example.com/x.pdf"},
+		{URL: URLPrefix + "../../etc/passwd"},
+		{URL: URLPrefix + strings.Repeat("0", 64) + "/gone.txt"},
+	} {
+		if _, err := s.OpenAttachment(ctx, bad); inbox.ErrorCode(err) != inbox.ENOTFOUND {
+			t.Errorf("%s: err = %v, want ENOTFOUND", bad.URL, err)
+		}
+	}
+}
