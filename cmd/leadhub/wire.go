@@ -119,6 +119,13 @@ func (b *backend) ready(ctx context.Context) error {
 	return nil
 }
 
+// fileStorage keeps attachment bodies: connectors save what arrives and
+// senders open what operators attach to replies.
+type fileStorage interface {
+	inbox.Files
+	inbox.FileSource
+}
+
 // wiredChannels is every configured channel, taken apart by role.
 type wiredChannels struct {
 	hooks     map[string]web.Hook
@@ -134,7 +141,7 @@ type wiredChannels struct {
 // channels builds every configured channel's webhook, reply sender and
 // loops. It is the only place that switches on a channel's type.
 // Connectors report how their provider answers to health.
-func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files inbox.Files, health *inbox.HealthBoard) (*wiredChannels, error) {
+func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files fileStorage, health *inbox.HealthBoard) (*wiredChannels, error) {
 	w := &wiredChannels{
 		hooks:     map[string]web.Hook{},
 		senders:   map[string]inbox.Sender{},
