@@ -95,6 +95,9 @@ type ReplyRequest struct {
 	ConversationID int64
 	AuthorID       int64
 	Text           string
+	// Attachments are files the operator attached, already in storage;
+	// the channel's sender uploads them with the reply.
+	Attachments []Attachment
 	// OverrideDNC sends the reply even though the client asked not to be
 	// contacted; the override is written to the audit log.
 	OverrideDNC bool

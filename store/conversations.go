@@ -186,14 +186,18 @@ func (s *Store) CreateReply(ctx context.Context, conversationID, authorID int64,
 func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Message, []inbox.Event, error) {
 	conversationID, authorID := r.ConversationID, r.AuthorID
 	text := clean(r.Text)
-	if strings.TrimSpace(text) == "" {
+	if strings.TrimSpace(text) == "" && len(r.Attachments) == 0 {
 		return inbox.Message{}, nil, fmt.Errorf("store: create reply: %w", inbox.Errorf(inbox.EINVALID, "empty reply"))
+	}
+	att, err := attachmentsText(r.Attachments)
+	if err != nil {
+		return inbox.Message{}, nil, fmt.Errorf("store: create reply: encode attachments: %w", err)
 	}
 	var (
 		msg inbox.Message
 		evs []inbox.Event
 	)
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		conv, err := s.conversation(ctx, tx, s.q.ConversationForUpdate, conversationID)
 		if err != nil {
 			return err
@@ -218,7 +222,7 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 		}
 		var row messageRow
 		err = s.q.InsertOutboundMessage.get(ctx, tx, &row, replyInsert{ConversationID: conversationID,
-			Direction: string(inbox.DirectionOut), Kind: string(inbox.KindText), Text: text, AuthorID: author,
+			Direction: string(inbox.DirectionOut), Kind: string(inbox.KindText), Text: text, Attachments: att, AuthorID: author,
 			Delivery: string(inbox.DeliveryQueued), At: dbTime(at)})
 		if err != nil {
 			if isForeignKeyViolation(err) {

@@ -28,6 +28,8 @@ type apiHandler struct {
 	hub      *Hub
 	channels []ChannelInfo
 	health   *inbox.HealthBoard
+	// uploads keeps files operators attach to replies; nil refuses them.
+	uploads inbox.Files
 	// admin is the admin use cases, shared with the command line.
 	admin *inbox.Admin
 }
@@ -206,22 +208,42 @@ type replyBody struct {
 }
 
 func (a *apiHandler) createReply(w http.ResponseWriter, r *http.Request) {
-	var body replyBody
-	id, ok := idAndBody(w, r, &body)
+	id, ok := idFromPath(w, r)
 	if !ok {
 		return
 	}
-	if strings.TrimSpace(body.Text) == "" {
-		writeError(w, r, inbox.Errorf(inbox.EINVALID, "text is required"))
+	// Access first: nobody stores files through a conversation they
+	// cannot see.
+	sc, err := a.access.checkConversation(r, id)
+	if err == nil && sc.All && isMultipart(r) {
+		// Seeing everything skips the visibility read; files are stored
+		// only for a conversation that exists.
+		_, err = a.store.GetConversation(r.Context(), id)
+	}
+	if err != nil {
+		writeError(w, r, err)
 		return
 	}
-	if _, err := a.access.checkConversation(r, id); err != nil {
+	var (
+		body  replyBody
+		files []inbox.Attachment
+	)
+	if isMultipart(r) {
+		body, files, err = readReplyForm(w, r, a.uploads)
+	} else {
+		err = decodeJSON(w, r, &body)
+	}
+	if err != nil {
 		writeError(w, r, err)
+		return
+	}
+	if strings.TrimSpace(body.Text) == "" && len(files) == 0 {
+		writeError(w, r, inbox.Errorf(inbox.EINVALID, "text is required"))
 		return
 	}
 	op, _ := operatorFrom(r.Context())
 	m, evs, err := a.store.SendReply(r.Context(), inbox.ReplyRequest{
-		ConversationID: id, AuthorID: op.ID, Text: body.Text, OverrideDNC: body.OverrideDNC,
+		ConversationID: id, AuthorID: op.ID, Text: body.Text, Attachments: files, OverrideDNC: body.OverrideDNC,
 	})
 	if err != nil {
 		writeError(w, r, err)

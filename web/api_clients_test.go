@@ -21,7 +21,14 @@ import (
 // card routes use cardStore, which scripts these methods.
 
 func (f *fakeStore) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Message, []inbox.Event, error) {
-	return f.CreateReply(ctx, r.ConversationID, r.AuthorID, r.Text)
+	m, evs, err := f.CreateReply(ctx, r.ConversationID, r.AuthorID, r.Text)
+	if err == nil && len(r.Attachments) > 0 {
+		f.mu.Lock()
+		f.replyFiles = append(f.replyFiles, r.Attachments)
+		f.mu.Unlock()
+		m.Attachments = r.Attachments
+	}
+	return m, evs, err
 }
 
 func (f *fakeStore) UpdateClient(context.Context, int64, int64, inbox.ClientPatch) (inbox.Client, []inbox.Event, error) {

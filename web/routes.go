@@ -89,6 +89,12 @@ func (s *Server) routeTable() []route {
 	}
 }
 
+// ownBodyLimit are the API routes that bound their bodies themselves.
+var ownBodyLimit = map[string]bool{
+	"POST /api/v1/clients/import":              true,
+	"POST /api/v1/conversations/{id}/messages": true,
+}
+
 // routes mounts the route table, each route behind the checks its level
 // needs, wrapped in the middleware every request passes through.
 func (s *Server) routes() http.Handler {
@@ -101,9 +107,9 @@ func (s *Server) routes() http.Handler {
 		if rt.level != levelPublic {
 			h = auth(authorize(rt.level, h))
 		}
-		// The CSV import streams its own, larger body; every other API
-		// body is JSON of at most maxJSONBody.
-		if strings.Contains(rt.pattern, " /api/") && rt.pattern != "POST /api/v1/clients/import" {
+		// The CSV import and a reply with files bound their own, larger
+		// bodies; every other API body is JSON of at most maxJSONBody.
+		if strings.Contains(rt.pattern, " /api/") && !ownBodyLimit[rt.pattern] {
 			h = limitBody(maxJSONBody, h)
 		}
 		mux.Handle(rt.pattern, h)

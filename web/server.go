@@ -194,6 +194,8 @@ type Options struct {
 	Hub *Hub
 	// Files serves stored attachments at /files/{id}/{name}; may be nil.
 	Files FileOpener
+	// Uploads stores files operators attach to replies; nil refuses them.
+	Uploads inbox.Files
 	// ChannelStatus reports a channel's health for the operators (a
 	// Telegram webhook's pending updates and last error), by channel id.
 	ChannelStatus map[string]func(ctx context.Context) (any, error)
@@ -363,6 +365,7 @@ func New(opts Options) (*Server, error) {
 			hub:      hub,
 			channels: nonNil(opts.Channels),
 			health:   opts.Health,
+			uploads:  opts.Uploads,
 			admin:    auth.admin,
 		},
 		auth:   auth,

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -257,6 +258,24 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 	p.do(chromedp.SendKeys(`[data-testid="reply-text"]`, "Добрый день! Уже отвечаем."),
 		chromedp.Click(`[data-testid="reply-send"]`))
 	p.wait("the reply sent", `[...document.querySelectorAll('[data-testid="message"]')].some(m => m.textContent.includes('Уже отвечаем') && m.dataset.delivery === 'sent')`)
+
+	// A reply with a file: the operator attaches it, Telegram receives the
+	// upload, and the timeline shows the file on the sent reply.
+	p.eval(`[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Анна')).click()`)
+	p.wait("Анна's conversation open", `document.querySelector('#timeline').textContent.includes('TG-LIVE-1')`)
+	offer := filepath.Join(t.TempDir(), "смета-кухни.txt")
+	if err := os.WriteFile(offer, []byte("кухня 350 000 руб."), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.do(chromedp.SetUploadFiles(`[data-testid="reply-attach"]`, []string{offer}))
+	p.wait("the file listed under the reply box", `[...document.querySelectorAll('[data-testid="reply-file"]')].some(f => f.textContent.includes('смета-кухни.txt'))`)
+	p.do(chromedp.SendKeys(`[data-testid="reply-text"]`, "Смета во вложении"),
+		chromedp.Click(`[data-testid="reply-send"]`))
+	p.wait("the reply with its file sent", `[...document.querySelectorAll('[data-testid="message"]')].some(m => m.textContent.includes('Смета во вложении') && m.textContent.includes('смета-кухни.txt') && m.dataset.delivery === 'sent')`)
+	p.wait("the reply box emptied of files", `document.querySelector('[data-testid="reply-files"]').hidden`)
+	if docs := bot.sent("sendDocument"); len(docs) != 1 || docs[0]["upload:document"] != "смета-кухни.txt:кухня 350 000 руб." || docs[0]["caption"] != "Смета во вложении" {
+		t.Errorf("Telegram got documents %v", docs)
+	}
 
 	// The form lead, for the README's picture of the workspace.
 	p.eval(`[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Мария')).click()`)

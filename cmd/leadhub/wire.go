@@ -154,7 +154,7 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 		log := logger.With("channel", ch.ID)
 		switch ch.Type {
 		case "api":
-			c, err := api.New(api.Options{ChannelID: ch.ID, Secret: ch.Secret, CallbackURL: ch.CallbackURL, Region: cfg.Region})
+			c, err := api.New(api.Options{ChannelID: ch.ID, Secret: ch.Secret, CallbackURL: ch.CallbackURL, Region: cfg.Region, PublicURL: cfg.HTTP.PublicURL})
 			if err != nil {
 				return nil, fmt.Errorf("channel %q: %w", ch.ID, err)
 			}
@@ -177,7 +177,7 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 		case "telegram":
 			c, err := telegram.New(ctx, telegram.Options{
 				ChannelID: ch.ID, Token: ch.Token, Secret: ch.Secret, Mode: ch.Mode, APIURL: ch.APIURL,
-				PublicURL: cfg.HTTP.PublicURL, Region: cfg.Region, Files: files,
+				PublicURL: cfg.HTTP.PublicURL, Region: cfg.Region, Files: files, Source: files,
 				Logger: log.With("component", "telegram"), Holder: holder,
 			})
 			if err != nil {
@@ -258,6 +258,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		Metrics:   metrics,
 		Hub:       wsHub,
 		Files:     files,
+		Uploads:   files,
 
 		ChannelStatus: chans.status,
 		Health:        health,

@@ -36,6 +36,7 @@ const state = {
   msgEls: new Map(),
   previews: new Map(), // conversation id -> one-line preview
   retried: new Set(),
+  replyFiles: [], // File objects to send with the next reply
   // What this server can do; each turns false when its route is missing.
   support: { messageNotes: true, cardNotes: true, triage: true, edit: true },
   cardFocus: '',
@@ -647,9 +648,10 @@ function updateReplyMode() {
   $('reply-form').classList.toggle('reply--note', note);
   $('reply-text').setAttribute('placeholder', note ? t('reply.notePlaceholder') : t('reply.placeholder'));
   $('reply-send').textContent = note ? t('reply.addNote') : t('reply.send');
+  $('reply-attach-label').hidden = note;
 }
 
-async function post(convId, text, kind) {
+async function post(convId, text, kind, files) {
   if (kind === 'note' && noteTarget() === 'card') {
     const client = state.client;
     try {
@@ -664,8 +666,15 @@ async function post(convId, text, kind) {
       state.support.cardNotes = false;
     }
   }
-  const body = kind === 'note' ? { text, kind: 'note' } : { text };
+  let body = kind === 'note' ? { text, kind: 'note' } : { text };
   if (kind !== 'note' && $('dnc-override').checked) body.override_dnc = true;
+  if (kind !== 'note' && files && files.length) {
+    const form = new FormData();
+    form.append('text', text);
+    if (body.override_dnc) form.append('override_dnc', 'true');
+    for (const f of files) form.append('files', f, f.name);
+    body = form;
+  }
   const m = await api.post(`/conversations/${convId}/messages`, body);
   if (m && m.id && belongsToOpenClient(m, null)) putMessage(m);
   if (m && m.id) { state.previews.set(convId, preview(m)); renderList(); }
@@ -676,14 +685,16 @@ async function onReply(e) {
   e.preventDefault();
   const ta = $('reply-text');
   const text = ta.value;
-  if (!text.trim() || !state.selectedId) return;
   const kind = replyMode() === 'note' ? 'note' : 'text';
+  const files = kind === 'note' ? [] : state.replyFiles.slice();
+  if ((!text.trim() && !files.length) || !state.selectedId) return;
   const err = $('reply-error');
   const btn = $('reply-send');
   btn.disabled = true;
   try {
-    await post(state.selectedId, text, kind);
+    await post(state.selectedId, text, kind, files);
     ta.value = '';
+    setReplyFiles([]);
     err.hidden = true;
     if (kind !== 'note') announce(t('reply.sent'));
   } catch (ex) {
@@ -703,6 +714,25 @@ async function onReply(e) {
   } finally {
     btn.disabled = false;
   }
+}
+
+// setReplyFiles replaces the files waiting to go out with the next reply
+// and lists them under the text box, each with a button that removes it.
+function setReplyFiles(files) {
+  state.replyFiles = files;
+  const ul = $('reply-files');
+  clear(ul);
+  for (const f of files) {
+    ul.append(h('li', { class: 'reply__file', dataset: { testid: 'reply-file' } },
+      h('span', { text: f.name }),
+      h('button', {
+        type: 'button', class: 'btn btn--ghost btn--small', text: '×',
+        'aria-label': t('reply.removeFile', { name: f.name }),
+        onclick: () => setReplyFiles(state.replyFiles.filter((x) => x !== f)),
+      })));
+  }
+  ul.hidden = files.length === 0;
+  $('reply-attach').value = '';
 }
 
 // retry sends the text of a failed reply again, as a new message.
@@ -1006,6 +1036,7 @@ function wire() {
     e.currentTarget.setAttribute('aria-expanded', String(shown));
   });
   $('reply-form').addEventListener('submit', onReply);
+  $('reply-attach').addEventListener('change', (e) => setReplyFiles(state.replyFiles.concat(Array.from(e.target.files || []))));
   $('reply-form').addEventListener('change', (e) => { if (e.target.name === 'mode') updateReplyMode(); });
   $('reply-text').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); $('reply-form').requestSubmit(); }
