@@ -111,7 +111,7 @@ type replyInsert struct {
 	Kind           string `db:"kind"`
 	Text           string `db:"text"`
 	Attachments    string `db:"attachments"` // "" or a JSON array
-	AuthorID       any    `db:"author_id"` // nil: sent by a script
+	AuthorID       any    `db:"author_id"`   // nil: sent by a script
 	Delivery       string `db:"delivery"`
 	At             string `db:"at"`
 }
