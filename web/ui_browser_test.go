@@ -58,8 +58,10 @@ type uiFake struct {
 	// noCardNotes answers client details without "notes", like a server
 	// that predates notes on cards.
 	noCardNotes bool
-	done        chan struct{}
-	closeOne    sync.Once
+	// health answers GET /api/v1/channels/health.
+	health   []inbox.ChannelHealth
+	done     chan struct{}
+	closeOne sync.Once
 }
 
 func newUIFake() *uiFake {
@@ -312,6 +314,11 @@ func (f *uiFake) handler() http.Handler {
 	api("DELETE /api/v1/session", func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: uiCookie, Value: "", Path: "/", MaxAge: -1})
 		w.WriteHeader(http.StatusNoContent)
+	})
+	api("GET /api/v1/channels/health", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		uiJSON(w, 200, map[string]any{"items": append([]inbox.ChannelHealth{}, f.health...), "next": ""})
 	})
 	api("GET /api/v1/conversations", f.listConversations)
 	api("GET /api/v1/conversations/{id}", func(w http.ResponseWriter, r *http.Request) {
@@ -1499,5 +1506,31 @@ func TestUIBrowserNotifications(t *testing.T) {
 	if !on {
 		t.Errorf("the toggle is off after a reload")
 	}
+	p.noCSPViolations()
+}
+
+// A channel that is down shows in the top bar and above the reply box of
+// its conversations, and nowhere else.
+func TestUIBrowserChannelHealth(t *testing.T) {
+	f, srv := startUIFake(t)
+	f.mu.Lock()
+	f.health = []inbox.ChannelHealth{
+		{Channel: "mail", State: inbox.HealthDown, Error: "IMAP login failed: wrong user name or password", Failures: 3},
+		{Channel: "tg", State: inbox.HealthOK},
+	}
+	f.mu.Unlock()
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.waitJS("the health line", `!document.querySelector('[data-testid="channel-health"]').hidden`)
+	if got := p.text(`[data-testid="channel-health"]`); !strings.Contains(got, "mail") || !strings.Contains(got, "IMAP login failed") || strings.Contains(got, "tg") {
+		t.Errorf("top bar health %q", got)
+	}
+	p.openConversation(3)
+	p.waitJS("the channel warning", `!document.querySelector('[data-testid="channel-warning"]').hidden`)
+	if got := p.text(`[data-testid="channel-warning"]`); !strings.Contains(got, "mail") || !strings.Contains(got, "wrong user name or password") {
+		t.Errorf("reply box warning %q", got)
+	}
+	p.openConversation(1)
+	p.waitJS("no warning on a healthy channel", `document.querySelector('[data-testid="channel-warning"]').hidden`)
 	p.noCSPViolations()
 }

@@ -37,6 +37,7 @@ const state = {
   previews: new Map(), // conversation id -> one-line preview
   retried: new Set(),
   replyFiles: [], // File objects to send with the next reply
+  health: new Map(), // channel id -> its health, from /channels/health
   // What this server can do; each turns false when its route is missing.
   support: { messageNotes: true, cardNotes: true, triage: true, edit: true },
   cardFocus: '',
@@ -124,6 +125,7 @@ function startApp(session) {
   // everything up to it is in the lists the page loads now. Without it the
   // server replays all events, which converges on the same state.
   live.start(Number(session.last_event_id) || 0);
+  loadHealth();
   const id = hashConversation();
   if (id) openConversation(id);
 }
@@ -481,6 +483,7 @@ function renderHead() {
   for (const o of sel.options) o.hidden = o.value === 'new' && c.status !== 'new';
   sel.value = c.status;
 
+  renderChannelWarning(c);
   const dnc = $('dnc-warning');
   const cl = state.client;
   if (cl && cl.do_not_contact) {
@@ -491,6 +494,49 @@ function renderHead() {
     dnc.hidden = true;
     showOverride(false);
   }
+}
+
+// ---- channel health ----
+
+// loadHealth reads how every channel reaches its provider; the top bar
+// names the channels in trouble and the reply box warns before a reply
+// goes into a channel that is down. Health is polled: it changes rarely
+// and is not an event.
+async function loadHealth() {
+  if (!state.me) return;
+  try {
+    const res = await api.get('/channels/health');
+    state.health = new Map(((res && res.items) || []).map((x) => [x.channel, x]));
+  } catch (e) {
+    if (e.status === 401 || e.missingRoute) return;
+    return; // the next round tries again
+  }
+  renderHealth();
+  const c = state.convs.get(state.selectedId);
+  if (c) renderChannelWarning(c);
+}
+
+function troubled(x) {
+  return x && (x.state === 'down' || x.state === 'degraded');
+}
+
+function renderHealth() {
+  const el = $('channel-health');
+  const bad = Array.from(state.health.values()).filter(troubled);
+  el.hidden = bad.length === 0;
+  el.dataset.state = bad.some((x) => x.state === 'down') ? 'down' : (bad.length ? 'degraded' : 'ok');
+  el.textContent = bad.length ? t('health.problems', {
+    list: bad.map((x) => t('health.item', { channel: x.channel, state: t(`health.state.${x.state}`), error: x.error || '—' })).join(', '),
+  }) : '';
+}
+
+function renderChannelWarning(c) {
+  const el = $('channel-warning');
+  const x = state.health.get(c.channel);
+  el.hidden = !troubled(x);
+  if (!troubled(x)) return;
+  el.dataset.state = x.state;
+  el.textContent = t(x.state === 'down' ? 'reply.channelDown' : 'reply.channelDegraded', { channel: x.channel, error: x.error || '—' });
 }
 
 function convError(msg) {
@@ -1058,6 +1104,7 @@ function wire() {
     if (id && id !== state.selectedId && state.me) openConversation(id);
   });
   setInterval(refreshTimes, 30000);
+  setInterval(loadHealth, 30000);
 }
 
 boot();
