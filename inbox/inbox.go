@@ -186,6 +186,9 @@ type Conversation struct {
 	Unread        int                `json:"unread"`
 	LastMessageAt time.Time          `json:"last_message_at"`
 	CreatedAt     time.Time          `json:"created_at"`
+	// LastMessage is the newest message, its text cut short, for the
+	// inbox's preview; only lists fill it in.
+	LastMessage *Message `json:"last_message,omitempty"`
 }
 
 // Direction of a message.

@@ -52,7 +52,60 @@ func (s *Store) ListConversations(ctx context.Context, f inbox.ConversationFilte
 		last := rows[limit-1]
 		next = activityCursor{at: last.LastMessageAt.Time, id: last.ID}.String()
 	}
-	return conversations(rows), next, nil
+	convs := conversations(rows)
+	if err := s.withLastMessages(ctx, convs); err != nil {
+		return nil, "", fmt.Errorf("store: list conversations: %w", err)
+	}
+	return convs, next, nil
+}
+
+// previewLen is how much of a message's text a list preview carries.
+const previewLen = 200
+
+// withLastMessages sets each conversation's LastMessage, in one query for
+// the page, its text and subject cut to previewLen runes and its meta
+// left out (a list is not the place for a whole email).
+func (s *Store) withLastMessages(ctx context.Context, convs []inbox.Conversation) error {
+	if len(convs) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(convs))
+	for i, c := range convs {
+		ids[i] = c.ID
+	}
+	arg, err := jsonArg(ids)
+	if err != nil {
+		return err
+	}
+	var rows []messageRow
+	if err := s.db.SelectContext(ctx, &rows, s.q.LastMessages, arg); err != nil {
+		return fmt.Errorf("last messages: %w", err)
+	}
+	last := make(map[int64]*inbox.Message, len(rows))
+	for _, r := range rows {
+		m, err := r.message()
+		if err != nil {
+			return err
+		}
+		m.Text, m.Subject, m.Meta = cutRunes(m.Text, previewLen), cutRunes(m.Subject, previewLen), nil
+		last[m.ConversationID] = &m
+	}
+	for i := range convs {
+		convs[i].LastMessage = last[convs[i].ID]
+	}
+	return nil
+}
+
+// cutRunes returns s cut to at most n runes.
+func cutRunes(s string, n int) string {
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
 }
 
 // flag turns a switch into the 0/1 a query's "(? = 0 OR ...)" filter reads.

@@ -10,6 +10,7 @@ type messageQueries struct {
 	ListMessages            string
 	InsertOutboundMessage   namedQuery[replyInsert]
 	LatestMessagesOfClient  string
+	LastMessages            string
 	MessageByID             string
 	FileVisible             string
 	LatestInboundExternalID string
@@ -57,6 +58,11 @@ func baseMessageQueries() messageQueries {
 			JOIN conversations c ON c.id = m.conversation_id
 			WHERE c.client_id = ? ORDER BY m.id DESC LIMIT ?`,
 		FileVisible: fileVisible(sqliteSet),
+		// The newest message of each conversation in a JSON array of ids,
+		// each found through the (conversation_id, id) index.
+		LastMessages: `SELECT ` + messageCols + ` FROM messages WHERE id IN (
+			SELECT (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = s.id)
+			FROM (SELECT j.value AS id FROM json_each(?) AS j) AS s)`,
 		MessageByID: `SELECT ` + messageCols + ` FROM messages WHERE id = ?`,
 		// Parameters: conversation, direction (inbound: what a reply answers).
 		LatestInboundExternalID: `SELECT external_id FROM messages
@@ -79,6 +85,9 @@ func baseMessageQueries() messageQueries {
 // postgres replaces the statements PostgreSQL needs written its own way.
 func (q *messageQueries) postgres() {
 	q.FileVisible = fileVisible(postgresSet)
+	q.LastMessages = `SELECT ` + messageCols + ` FROM messages WHERE id IN (
+		SELECT (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = s.id)
+		FROM (` + postgresIDSet + `) AS s(id))`
 	q.MessagesByDedupeKeys = `SELECT dedupe_key, ` + messageCols + ` FROM messages
 		WHERE dedupe_key IN (SELECT t.k FROM jsonb_array_elements_text(?::jsonb) AS t(k))`
 	q.InsertMessages = `INSERT INTO messages

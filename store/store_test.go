@@ -543,6 +543,25 @@ func testListConversations(t *testing.T, s *store.Store) {
 		t.Errorf("paged = %v, want %v", paged, want)
 	}
 
+	// Each conversation carries its newest message for the preview, its
+	// text cut short.
+	long := strings.Repeat("окно ", 100)
+	file(t, s, envelope("l7", "tg", "Pat", long, email("pat_100%@example.com")))
+	all, _, err := s.ListConversations(ctx, inbox.ConversationFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	previews := map[int64]string{}
+	for _, c := range all {
+		if c.LastMessage == nil || c.LastMessage.ConversationID != c.ID {
+			t.Fatalf("conversation %d: last message %+v", c.ID, c.LastMessage)
+		}
+		previews[c.ID] = c.LastMessage.Text
+	}
+	if previews[ids[4]] != "f" || previews[ids[0]] != "a" || previews[ids[3]] != strings.Repeat("окно ", 40) {
+		t.Errorf("previews = %v", previews)
+	}
+
 	_, _, err = s.ListConversations(ctx, inbox.ConversationFilter{Cursor: "garbage!"})
 	wantCode(t, "bad cursor", err, inbox.EINVALID)
 	_, _, err = s.ListConversations(ctx, inbox.ConversationFilter{Status: "weird"})

@@ -200,10 +200,13 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 		chromedp.Click(`[data-testid="login-submit"]`))
 	p.wait("the websocket", `document.body.dataset.ws === 'open'`)
 	// Record when each marker first becomes visible, as the page renders it.
-	p.eval(`(window.__seen = {}, window.__markers = [], new MutationObserver(() => {
-		const text = document.body.innerText;
-		for (const m of window.__markers) if (!window.__seen[m] && text.includes(m)) window.__seen[m] = Date.now();
-	}).observe(document.body, {subtree: true, childList: true, characterData: true}), 'ok')`)
+	observe := func() {
+		p.eval(`(window.__seen = {}, window.__markers = [], new MutationObserver(() => {
+			const text = document.body.innerText;
+			for (const m of window.__markers) if (!window.__seen[m] && text.includes(m)) window.__seen[m] = Date.now();
+		}).observe(document.body, {subtree: true, childList: true, characterData: true}), 'ok')`)
+	}
+	observe()
 
 	var latencies []time.Duration
 	send := func(channel, marker string, post func() int) {
@@ -251,6 +254,14 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 	send("api", "API-LIVE-1 доставка", apiPost("live-1", "Иван Петров", "API-LIVE-1 доставка в Казань?"))
 	send("form", "FORM-LIVE-1", formPost("Мария", "8 912 777-66-55", "FORM-LIVE-1 перезвоните"))
 	send("telegram", "TG-LIVE-1", tgPost(20001, "3333333", "Анна", "TG-LIVE-1 есть в наличии?"))
+
+	// A fresh load of the inbox shows each conversation's last message,
+	// not only its channel.
+	p.do(chromedp.Reload())
+	p.wait("the inbox after reload", `document.querySelectorAll('[data-testid="conversation-row"]').length >= 3`)
+	p.wait("previews on first load", `[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Анна')).querySelector('[data-testid="row-preview"]').textContent.includes('TG-LIVE-1 есть в наличии?')`)
+	p.wait("the websocket after reload", `document.body.dataset.ws === 'open'`)
+	observe()
 
 	// 2. Reply from the page; its status goes from queued to sent.
 	p.do(chromedp.Click(`[data-testid="conversation-row"]:has([data-testid="row-name"])`))
