@@ -892,6 +892,13 @@ func (p *uiPage) text(sel string) string {
 	return s
 }
 
+func (p *uiPage) value(sel string) string {
+	p.t.Helper()
+	var s string
+	p.eval(fmt.Sprintf(`(document.querySelector(%q) || {}).value || ''`, sel), &s)
+	return s
+}
+
 func (p *uiPage) click(sel string) {
 	p.t.Helper()
 	p.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
@@ -1533,4 +1540,41 @@ func TestUIBrowserChannelHealth(t *testing.T) {
 	p.openConversation(1)
 	p.waitJS("no warning on a healthy channel", `document.querySelector('[data-testid="channel-warning"]').hidden`)
 	p.noCSPViolations()
+}
+
+// A draft stays with its conversation: it never shows in another client's
+// reply box, and it survives a reload.
+func TestUIBrowserDrafts(t *testing.T) {
+	f, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(1)
+	const draft = "Иван, цена вашей кухни 350 000 руб."
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), draft))
+	p.openConversation(3)
+	if got := p.value(`[data-testid="reply-text"]`); got != "" {
+		t.Fatalf("another conversation's reply box holds %q", got)
+	}
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), "Мария, добрый день"))
+	p.openConversation(1)
+	if got := p.value(`[data-testid="reply-text"]`); got != draft {
+		t.Fatalf("back in the first conversation the box holds %q, want the draft", got)
+	}
+	p.do(chromedp.Reload())
+	p.waitJS("the inbox after reload", `document.body.dataset.view === 'app'`)
+	p.openConversation(3)
+	if got := p.value(`[data-testid="reply-text"]`); got != "Мария, добрый день" {
+		t.Fatalf("after a reload the draft is %q", got)
+	}
+	// Sent, the draft is gone for good.
+	p.click(`[data-testid="reply-send"]`)
+	p.waitJS("the reply posted", `document.querySelector('[data-testid="reply-text"]').value === ''`)
+	p.openConversation(1)
+	p.openConversation(3)
+	if got := p.value(`[data-testid="reply-text"]`); got != "" {
+		t.Errorf("a sent draft came back: %q", got)
+	}
+	if posts := f.postedTexts(); !slices.Contains(posts, "Мария, добрый день") || slices.Contains(posts, draft) {
+		t.Errorf("posted %q", posts)
+	}
 }

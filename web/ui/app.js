@@ -106,6 +106,8 @@ function resetData() {
   clear($('conversation-list'));
   clear($('timeline'));
   clear($('card'));
+  $('reply-text').value = '';
+  setReplyFiles([]);
   $('conv-body').hidden = true;
   $('conv-placeholder').hidden = false;
 }
@@ -389,6 +391,10 @@ async function openConversation(id) {
     clear($('timeline'));
     clear($('card'));
     $('reply-error').hidden = true;
+    // The reply box holds this conversation's own draft, never the last
+    // one's; files cannot be kept, so they go.
+    $('reply-text').value = loadDraft(id);
+    setReplyFiles([]);
   }
   $('conv-placeholder').hidden = true;
   $('conv-body').hidden = false;
@@ -733,14 +739,20 @@ async function onReply(e) {
   const text = ta.value;
   const kind = replyMode() === 'note' ? 'note' : 'text';
   const files = kind === 'note' ? [] : state.replyFiles.slice();
-  if ((!text.trim() && !files.length) || !state.selectedId) return;
+  const convId = state.selectedId;
+  if ((!text.trim() && !files.length) || !convId) return;
   const err = $('reply-error');
   const btn = $('reply-send');
   btn.disabled = true;
   try {
-    await post(state.selectedId, text, kind, files);
-    ta.value = '';
-    setReplyFiles([]);
+    await post(convId, text, kind, files);
+    saveDraft(convId, '');
+    // The operator may have moved on while it was sending: clear only the
+    // box that held this reply.
+    if (state.selectedId === convId) {
+      ta.value = '';
+      setReplyFiles([]);
+    }
     err.hidden = true;
     if (kind !== 'note') announce(t('reply.sent'));
   } catch (ex) {
@@ -760,6 +772,26 @@ async function onReply(e) {
   } finally {
     btn.disabled = false;
   }
+}
+
+// ---- drafts ----
+
+// A draft belongs to one conversation and one operator. It lives in the
+// browser's storage, so a reload keeps it, and it shows only in its own
+// conversation's reply box.
+function draftKey(convId) {
+  return `leadhub.draft.${state.me ? state.me.id : 0}.${convId}`;
+}
+
+function loadDraft(convId) {
+  try { return localStorage.getItem(draftKey(convId)) || ''; } catch (_) { return ''; }
+}
+
+function saveDraft(convId, text) {
+  try {
+    if (text.trim()) localStorage.setItem(draftKey(convId), text);
+    else localStorage.removeItem(draftKey(convId));
+  } catch (_) { /* storage full or disabled: the draft lives only in the box */ }
 }
 
 // setReplyFiles replaces the files waiting to go out with the next reply
@@ -1084,6 +1116,7 @@ function wire() {
   $('reply-form').addEventListener('submit', onReply);
   $('reply-attach').addEventListener('change', (e) => setReplyFiles(state.replyFiles.concat(Array.from(e.target.files || []))));
   $('reply-form').addEventListener('change', (e) => { if (e.target.name === 'mode') updateReplyMode(); });
+  $('reply-text').addEventListener('input', (e) => { if (state.selectedId) saveDraft(state.selectedId, e.target.value); });
   $('reply-text').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); $('reply-form').requestSubmit(); }
   });
