@@ -29,6 +29,10 @@ const (
 	// revoked; it is delivered to nobody, but every instance's websockets
 	// of that operator check their credentials again when they see it.
 	EventCredentialsRevoked = "operator.credentials_revoked"
+	// EventConversationRead: the operator read a conversation or marked it
+	// unread; data is the conversation id and the operator's own unread
+	// count. Only that operator's sockets (all their tabs) get it.
+	EventConversationRead = "conversation.read"
 )
 
 // Event is a change operators must see. Events are written in the same
@@ -65,13 +69,16 @@ const (
 	// AudienceNobody: no operator sees it; instances act on it (revoked
 	// credentials close the operator's sockets everywhere).
 	AudienceNobody AudienceKind = "nobody"
+	// AudienceSelf: one operator and nobody else, not even admins (their
+	// own read marks).
+	AudienceSelf AudienceKind = "self"
 )
 
 // Valid reports whether k is a known audience.
 func (k AudienceKind) Valid() bool {
 	switch k {
 	case AudienceConversation, AudienceCard, AudienceChannel, AudienceOperator,
-		AudienceSupervisors, AudienceAdmins, AudienceNobody:
+		AudienceSupervisors, AudienceAdmins, AudienceNobody, AudienceSelf:
 		return true
 	}
 	return false
@@ -111,6 +118,8 @@ func (v Viewer) Sees(a Audience, where []ConversationPlace) bool {
 	switch a.Kind {
 	case AudienceNobody:
 		return false
+	case AudienceSelf:
+		return a.OperatorID == v.OperatorID
 	case AudienceAdmins:
 		return v.Role == RoleAdmin
 	case AudienceSupervisors:
@@ -268,6 +277,18 @@ func OperatorUpdated(d OperatorDetail) PendingEvent {
 // restricted viewer's scope may change with it.
 func TeamUpdated(t Team, deleted bool) PendingEvent {
 	return PendingEvent{EventTeamUpdated, TeamPayload{Team: t, Deleted: deleted}, Audience{Kind: AudienceAdmins}}
+}
+
+// ReadPayload is a conversation.read event's data.
+type ReadPayload struct {
+	ConversationID int64 `json:"conversation_id"`
+	Unread         int   `json:"unread"`
+}
+
+// ConversationRead is an operator's own read mark on a conversation.
+func ConversationRead(conversationID, operatorID int64, unread int) PendingEvent {
+	return PendingEvent{EventConversationRead, ReadPayload{ConversationID: conversationID, Unread: unread},
+		Audience{Kind: AudienceSelf, OperatorID: operatorID, ConversationID: conversationID}}
 }
 
 // CredentialsRevoked says an operator's sessions or tokens were revoked.

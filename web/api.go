@@ -89,6 +89,10 @@ func (a *apiHandler) listConversations(w http.ResponseWriter, r *http.Request) {
 		f.AssigneeID = id
 	}
 	items, next, err := a.store.ListConversations(r.Context(), f)
+	if err == nil {
+		op, _ := operatorFrom(r.Context())
+		err = a.store.UnreadFor(r.Context(), op.ID, items)
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -102,11 +106,40 @@ func (a *apiHandler) getConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, _, err := a.access.conversation(r, id)
+	if err == nil {
+		op, _ := operatorFrom(r.Context())
+		convs := []inbox.Conversation{c}
+		err = a.store.UnreadFor(r.Context(), op.ID, convs)
+		c = convs[0]
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	writeJSON(w, r, http.StatusOK, c)
+}
+
+// markRead: POST /conversations/{id}/read and /unread. The mark is the
+// operator's own: colleagues keep their unread counts.
+func (a *apiHandler) markRead(unread bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := idFromPath(w, r)
+		if !ok {
+			return
+		}
+		if _, err := a.access.checkConversation(r, id); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		op, _ := operatorFrom(r.Context())
+		n, evs, err := a.store.MarkRead(r.Context(), id, op.ID, unread)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		a.publish(r.Context(), evs)
+		writeJSON(w, r, http.StatusOK, inbox.ReadPayload{ConversationID: id, Unread: n})
+	}
 }
 
 // conversationPatchBody tells an absent assignee_id (leave it) from a null

@@ -524,3 +524,37 @@ func TestAPIImportClients(t *testing.T) {
 		t.Errorf("bad header: status %d, want 400", w.Code)
 	}
 }
+
+// UnreadFor applies the read marks recorded by MarkRead: a conversation the
+// operator marked read shows 0, one marked unread at least 1.
+func (f *fakeStore) UnreadFor(_ context.Context, operatorID int64, convs []inbox.Conversation) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range convs {
+		if unread, ok := f.reads[[2]int64{operatorID, convs[i].ID}]; ok {
+			convs[i].Unread = 0
+			if unread {
+				convs[i].Unread = 1
+			}
+		}
+	}
+	return nil
+}
+
+func (f *fakeStore) MarkRead(_ context.Context, conversationID, operatorID int64, unread bool) (int, []inbox.Event, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.conversations[conversationID]; !ok {
+		return 0, nil, notFound("conversation")
+	}
+	if f.reads == nil {
+		f.reads = map[[2]int64]bool{}
+	}
+	f.reads[[2]int64{operatorID, conversationID}] = unread
+	n := 0
+	if unread {
+		n = 1
+	}
+	ev := f.addEventLocked(inbox.EventConversationRead, inbox.ReadPayload{ConversationID: conversationID, Unread: n})
+	return n, []inbox.Event{ev}, nil
+}

@@ -28,6 +28,12 @@ type Store interface {
 	// the next page ("" on the last one).
 	ListConversations(ctx context.Context, f inbox.ConversationFilter) ([]inbox.Conversation, string, error)
 	GetConversation(ctx context.Context, id int64) (inbox.Conversation, error)
+	// UnreadFor replaces each conversation's unread count with the
+	// operator's own (what came after they last read it).
+	UnreadFor(ctx context.Context, operatorID int64, convs []inbox.Conversation) error
+	// MarkRead records that the operator read the conversation, or marks
+	// it unread; it returns their unread count and the event it wrote.
+	MarkRead(ctx context.Context, conversationID, operatorID int64, unread bool) (int, []inbox.Event, error)
 	// UpdateConversation applies p and returns the updated conversation and
 	// the events it wrote.
 	UpdateConversation(ctx context.Context, id int64, p inbox.ConversationPatch) (inbox.Conversation, []inbox.Event, error)

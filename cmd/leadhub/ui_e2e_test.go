@@ -263,6 +263,50 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 	p.wait("the websocket after reload", `document.body.dataset.ws === 'open'`)
 	observe()
 
+	// Reading clears the operator's unread badge, in the page and in the
+	// API; "Mark as unread" sets it back.
+	var tokOut bytes.Buffer
+	if err := run(context.Background(), []string{"token", "create", "--operator", uiEmail}, strings.NewReader(""), &tokOut, io.Discard, envFor(t, cfg)); err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(tokOut.String()), "\n")
+	token := strings.TrimSpace(lines[len(lines)-1])
+	apiUnread := func(name string) int {
+		t.Helper()
+		var list struct {
+			Items []struct {
+				ClientName string `json:"client_name"`
+				Unread     int    `json:"unread"`
+			} `json:"items"`
+		}
+		if code := apiGet(t, hub.base, token, "/api/v1/conversations", &list); code != http.StatusOK {
+			t.Fatalf("list: %d", code)
+		}
+		for _, c := range list.Items {
+			if c.ClientName == name {
+				return c.Unread
+			}
+		}
+		t.Fatalf("no conversation of %s", name)
+		return -1
+	}
+	rowUnread := `[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Мария')).dataset.unread`
+	if got := p.eval(rowUnread); got != "1" || apiUnread("Мария") != 1 {
+		t.Fatalf("Мария's lead before reading: badge %s, API %d; want 1", got, apiUnread("Мария"))
+	}
+	p.eval(`[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Мария')).click()`)
+	p.wait("the badge cleared by reading", rowUnread+` === '0'`)
+	for deadline := time.Now().Add(10 * time.Second); apiUnread("Мария") != 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the API still counts the lead unread after the operator read it")
+		}
+	}
+	p.do(chromedp.Click(`[data-testid="mark-unread"]`))
+	p.wait("the badge back after mark as unread", rowUnread+` === '1'`)
+	if n := apiUnread("Мария"); n != 1 {
+		t.Errorf("API unread after mark as unread: %d", n)
+	}
+
 	// 2. Reply from the page; its status goes from queued to sent.
 	p.do(chromedp.Click(`[data-testid="conversation-row"]:has([data-testid="row-name"])`))
 	p.wait("a conversation open", `document.querySelectorAll('#timeline [data-testid="message"]').length > 0`)

@@ -39,7 +39,7 @@ const state = {
   replyFiles: [], // File objects to send with the next reply
   health: new Map(), // channel id -> its health, from /channels/health
   // What this server can do; each turns false when its route is missing.
-  support: { messageNotes: true, cardNotes: true, triage: true, edit: true },
+  support: { messageNotes: true, cardNotes: true, triage: true, edit: true, reads: true },
   cardFocus: '',
   cardStale: false,
   names: new Map(), // client id -> name, for duplicate suggestions
@@ -418,6 +418,7 @@ async function openConversation(id) {
     renderCardPanel();
     const last = msgs[msgs.length - 1];
     if (last) { state.previews.set(id, preview(last)); renderList(); }
+    if (conv.unread > 0) markRead(id, false);
   } catch (e) {
     if (seq !== state.viewSeq || e.status === 401) return;
     convError(t('conv.loadError', { error: errorText(e) }));
@@ -543,6 +544,43 @@ function renderChannelWarning(c) {
   if (!troubled(x)) return;
   el.dataset.state = x.state;
   el.textContent = t(x.state === 'down' ? 'reply.channelDown' : 'reply.channelDegraded', { channel: x.channel, error: x.error || '—' });
+}
+
+// ---- read marks ----
+
+// markRead tells the server this operator read the conversation (or marks
+// it unread) and shows the count it answers with.
+async function markRead(id, unread) {
+  if (!state.support.reads) return;
+  try {
+    const r = await api.post(`/conversations/${id}/${unread ? 'unread' : 'read'}`);
+    const c = state.convs.get(id);
+    if (c && r && typeof r.unread === 'number') {
+      c.unread = r.unread;
+      renderList();
+    }
+  } catch (e) {
+    if (e.missingRoute) state.support.reads = false;
+  }
+}
+
+let readTimer = null;
+function markReadSoon(id) {
+  const c = state.convs.get(id);
+  if (c) { c.unread = 0; dirty.list = true; }
+  clearTimeout(readTimer);
+  readTimer = setTimeout(() => { if (state.selectedId === id) markRead(id, false); }, 300);
+}
+
+// closeConversation leaves the open conversation for the list.
+function closeConversation() {
+  state.selectedId = null;
+  state.viewSeq++;
+  window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  $('conv-body').hidden = true;
+  $('conv-placeholder').hidden = false;
+  renderList();
+  focusList();
 }
 
 function convError(msg) {
@@ -940,8 +978,16 @@ function render() {
   dirty.card = false;
 }
 
-function applyConversation(c) {
+// applyConversation takes a conversation from an event. Events carry the
+// count of client messages nobody answered; this operator's own count is
+// what came after they read it, so it never jumps above the count it had
+// plus the inbound message that came with the event.
+function applyConversation(c, inbound) {
   if (!c || !c.id) return;
+  const old = state.convs.get(c.id);
+  if (old && typeof c.unread === 'number' && typeof old.unread === 'number') {
+    c = { ...c, unread: Math.min(c.unread, old.unread + (inbound ? 1 : 0)) };
+  }
   const merged = upsertConv(c);
   const m = matches(merged);
   const i = state.order.indexOf(c.id);
@@ -963,8 +1009,13 @@ function applyEvent(ev) {
   switch (ev.type) {
     case 'message.created':
     case 'message.updated': {
-      if (d.conversation) applyConversation(d.conversation);
       const m = d.message;
+      const inbound = ev.type === 'message.created' && m && m.direction === 'in';
+      if (d.conversation) applyConversation(d.conversation, inbound);
+      if (inbound && state.support.reads && m.conversation_id === state.selectedId && document.visibilityState === 'visible') {
+        // The operator is looking at it: read as it arrives.
+        markReadSoon(m.conversation_id);
+      }
       if (!m || !m.id) break;
       if (ev.type === 'message.created') {
         state.previews.set(m.conversation_id, preview(m));
@@ -994,6 +1045,16 @@ function applyEvent(ev) {
     case 'conversation.updated':
       applyConversation(d.conversation);
       break;
+    case 'conversation.read': {
+      // This operator read it or marked it unread, maybe in another tab.
+      const c = state.convs.get(d.conversation_id);
+      if (c && typeof d.unread === 'number') {
+        c.unread = d.unread;
+        dirty.list = true;
+        if (c.id === state.selectedId) dirty.head = true;
+      }
+      break;
+    }
     case 'client.updated': {
       const c = d.client;
       if (!c || !c.id) break;
@@ -1107,6 +1168,12 @@ function wire() {
     patchConversation({ assignee_id: e.currentTarget.dataset.action === 'unassign' ? null : state.me.id });
   });
   $('status-select').addEventListener('change', (e) => patchConversation({ status: e.target.value }));
+  $('btn-unread').addEventListener('click', async () => {
+    const id = state.selectedId;
+    if (!id) return;
+    closeConversation();
+    await markRead(id, true);
+  });
   $('btn-accept').addEventListener('click', () => triage('accept'));
   $('btn-reject').addEventListener('click', () => triage('reject'));
   $('btn-card').addEventListener('click', (e) => {
