@@ -58,6 +58,10 @@ type uiFake struct {
 	// noCardNotes answers client details without "notes", like a server
 	// that predates notes on cards.
 	noCardNotes bool
+	// holdReply, when set, holds every reply's 202 answer until it is
+	// closed, after the reply's events went out: the worker's "sent" can
+	// reach the page before the answer that says "queued".
+	holdReply chan struct{}
 	// health answers GET /api/v1/channels/health.
 	health   []inbox.ChannelHealth
 	done     chan struct{}
@@ -442,14 +446,15 @@ func (f *uiFake) createMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	id := uiPathID(r)
 	c := f.convs[id]
 	if c == nil {
+		f.mu.Unlock()
 		uiError(w, 404, "conversation not found")
 		return
 	}
 	if f.clients[c.ClientID].DoNotContact && !body.OverrideDNC {
+		f.mu.Unlock()
 		uiError(w, 409, "the client asked not to be contacted")
 		return
 	}
@@ -457,6 +462,15 @@ func (f *uiFake) createMessage(w http.ResponseWriter, r *http.Request) {
 	m := f.addMsgLocked(inbox.Message{ConversationID: id, Direction: inbox.DirectionOut, Kind: inbox.KindText, Text: body.Text, AuthorID: &op, Delivery: inbox.DeliveryQueued})
 	f.posts = append(f.posts, body.Text)
 	f.eventLocked(inbox.EventMessageCreated, map[string]any{"message": m, "conversation": *c})
+	hold := f.holdReply
+	f.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	uiJSON(w, http.StatusAccepted, m)
 }
 
@@ -1591,5 +1605,36 @@ func TestUIBrowserDrafts(t *testing.T) {
 	}
 	if posts := f.postedTexts(); !slices.Contains(posts, "Мария, добрый день") || slices.Contains(posts, draft) {
 		t.Errorf("posted %q", posts)
+	}
+}
+
+// The worker's "sent" may reach the page before the reply's own 202
+// answer, which says "queued": the page keeps the latest state.
+func TestUIBrowserReplyStateRace(t *testing.T) {
+	f, srv := startUIFake(t)
+	hold := make(chan struct{})
+	f.mu.Lock()
+	f.holdReply = hold
+	f.mu.Unlock()
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(1)
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), "Ответ до подтверждения"),
+		chromedp.Click(chromedp.CSS(`[data-testid="reply-send"]`)))
+	p.waitJS("the reply from its event", messageWithText("Ответ до подтверждения"))
+	reply := f.lastMessage(1)
+	sel := fmt.Sprintf(`#timeline [data-message-id="%d"]`, reply.ID)
+	f.deliver(reply.ID, inbox.DeliverySent, "")
+	p.waitJS("sent, before the answer", `document.querySelector(`+jsq(sel)+`).dataset.delivery === 'sent'`)
+	close(hold)
+	p.waitJS("the answer applied", `document.querySelector('[data-testid="reply-text"]').value === ''`)
+	// The 202 is handled: the reply box emptied after it. The state stays.
+	var state string
+	p.eval(`document.querySelector(`+jsq(sel)+`).dataset.delivery`, &state)
+	if state != "sent" {
+		t.Fatalf("after the 202 answer the reply shows %q, want sent", state)
+	}
+	if got := p.text(sel + ` [data-testid="delivery"]`); got != "Sent" {
+		t.Errorf("delivery label %q", got)
 	}
 }
