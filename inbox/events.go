@@ -29,6 +29,11 @@ const (
 	// revoked; it is delivered to nobody, but every instance's websockets
 	// of that operator check their credentials again when they see it.
 	EventCredentialsRevoked = "operator.credentials_revoked"
+	// EventConversationMoved: a conversation changed hands (another
+	// assignee, or none). It goes to whoever saw it before, so that a
+	// list it left drops it; data is the conversation id. Whoever sees it
+	// now gets conversation.updated.
+	EventConversationMoved = "conversation.moved"
 	// EventConversationRead: the operator read a conversation or marked it
 	// unread; data is the conversation id and the operator's own unread
 	// count. Only that operator's sockets (all their tabs) get it.
@@ -277,6 +282,17 @@ func OperatorUpdated(d OperatorDetail) PendingEvent {
 // restricted viewer's scope may change with it.
 func TeamUpdated(t Team, deleted bool) PendingEvent {
 	return PendingEvent{EventTeamUpdated, TeamPayload{Team: t, Deleted: deleted}, Audience{Kind: AudienceAdmins}}
+}
+
+// MovedPayload is a conversation.moved event's data.
+type MovedPayload struct {
+	ConversationID int64 `json:"conversation_id"`
+}
+
+// ConversationMoved tells those who saw the conversation where it was
+// before that it moved.
+func ConversationMoved(before Conversation) PendingEvent {
+	return PendingEvent{EventConversationMoved, MovedPayload{ConversationID: before.ID}, conversationAudience(before)}
 }
 
 // ReadPayload is a conversation.read event's data.

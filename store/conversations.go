@@ -157,6 +157,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, p inbox.Conver
 		if conv, err = s.conversation(ctx, tx, s.q.ConversationForUpdate, id); err != nil {
 			return err
 		}
+		before := conv
 		if p.Status != nil {
 			conv.Status = *p.Status
 		}
@@ -184,9 +185,11 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, p inbox.Conver
 			}
 			return err
 		}
-		evs, err = s.writeEvents(ctx, tx, s.now(), []inbox.PendingEvent{
-			inbox.ConversationUpdated(conv),
-		})
+		var pending []inbox.PendingEvent
+		if before.Place() != conv.Place() {
+			pending = append(pending, inbox.ConversationMoved(before))
+		}
+		evs, err = s.writeEvents(ctx, tx, s.now(), append(pending, inbox.ConversationUpdated(conv)))
 		return err
 	})
 	if err != nil {

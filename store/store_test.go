@@ -586,10 +586,10 @@ func testUpdateConversation(t *testing.T, s *store.Store) {
 	if conv.Status != inbox.StatusOpen || conv.AssigneeID == nil || *conv.AssigneeID != op.ID || conv.ClientName != "Клиент" {
 		t.Errorf("updated = %+v", conv)
 	}
-	if len(evs) != 1 || evs[0].Type != inbox.EventConversationUpdated {
-		t.Fatalf("events = %v", eventTypes(evs))
+	if len(evs) != 2 || evs[0].Type != inbox.EventConversationMoved || evs[1].Type != inbox.EventConversationUpdated {
+		t.Fatalf("events = %v, want moved (it changed hands) and updated", eventTypes(evs))
 	}
-	if got := decode[conversationData](t, evs[0]).Conversation; got.Status != inbox.StatusOpen || got.AssigneeID == nil {
+	if got := decode[conversationData](t, evs[1]).Conversation; got.Status != inbox.StatusOpen || got.AssigneeID == nil {
 		t.Errorf("event conversation = %+v", got)
 	}
 	stored, _ := s.GetConversation(ctx, id)
@@ -599,9 +599,12 @@ func testUpdateConversation(t *testing.T, s *store.Store) {
 
 	// Status-only patch keeps the assignee; SetAssignee with nil unassigns.
 	pending := inbox.StatusPending
-	conv, _, err = s.UpdateConversation(ctx, id, inbox.ConversationPatch{Status: &pending})
+	conv, evs, err = s.UpdateConversation(ctx, id, inbox.ConversationPatch{Status: &pending})
 	if err != nil || conv.AssigneeID == nil {
 		t.Errorf("status-only patch: %+v, %v", conv, err)
+	}
+	if len(evs) != 1 || evs[0].Type != inbox.EventConversationUpdated {
+		t.Errorf("a status change moves nothing: events %v", eventTypes(evs))
 	}
 	conv, _, err = s.UpdateConversation(ctx, id, inbox.ConversationPatch{SetAssignee: true})
 	if err != nil || conv.AssigneeID != nil || conv.Status != inbox.StatusPending {

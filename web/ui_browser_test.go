@@ -1638,3 +1638,23 @@ func TestUIBrowserReplyStateRace(t *testing.T) {
 		t.Errorf("delivery label %q", got)
 	}
 }
+
+// A conversation reassigned to a colleague leaves the old assignee's list
+// at once, without a reload; one that moved but is still visible stays.
+func TestUIBrowserMovedAway(t *testing.T) {
+	f, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(4)
+	p.waitJS("conversation 3 listed", `document.querySelector('[data-conversation-id="3"]')`)
+	// Conversation 3 moves but stays visible; 4, open, goes to a colleague.
+	f.mu.Lock()
+	f.convs[3].Status = inbox.StatusOpen
+	f.eventLocked(inbox.EventConversationMoved, inbox.MovedPayload{ConversationID: 3})
+	delete(f.convs, 4)
+	f.eventLocked(inbox.EventConversationMoved, inbox.MovedPayload{ConversationID: 4})
+	f.mu.Unlock()
+	p.waitJS("the moved-away row gone", `!document.querySelector('[data-conversation-id="4"]')`)
+	p.waitJS("the view closed", `document.querySelector('#conv-body').hidden`)
+	p.waitJS("the still-visible one updated", `document.querySelector('[data-conversation-id="3"]').dataset.status === 'open'`)
+}

@@ -546,6 +546,29 @@ function renderChannelWarning(c) {
   el.textContent = t(x.state === 'down' ? 'reply.channelDown' : 'reply.channelDegraded', { channel: x.channel, error: x.error || '—' });
 }
 
+// refetchConversation reads a conversation again after it moved: still
+// visible, it is updated like any event; gone to a colleague, it leaves
+// the list (and the view, if it was open).
+async function refetchConversation(id) {
+  if (!state.convs.has(id)) return;
+  try {
+    const c = await api.get(`/conversations/${id}`);
+    applyConversation(c);
+    render();
+  } catch (e) {
+    if (e.status !== 404) return;
+    state.convs.delete(id);
+    const i = state.order.indexOf(id);
+    if (i >= 0) state.order.splice(i, 1);
+    if (state.selectedId === id) {
+      closeConversation();
+      announce(t('conv.movedAway'));
+    } else {
+      renderList();
+    }
+  }
+}
+
 // ---- read marks ----
 
 // markRead tells the server this operator read the conversation (or marks
@@ -1044,6 +1067,10 @@ function applyEvent(ev) {
       break;
     case 'conversation.updated':
       applyConversation(d.conversation);
+      break;
+    case 'conversation.moved':
+      // It changed hands: ask whether this operator still sees it.
+      refetchConversation(d.conversation_id);
       break;
     case 'conversation.read': {
       // This operator read it or marked it unread, maybe in another tab.
