@@ -423,6 +423,7 @@ var matrix = map[string]entry{
 	// Without the websocket handshake the upgrader answers 400: past the
 	// checks, which is what the matrix is about (ws_test dials for real).
 	"GET /api/v1/ws":                   {level: levelOperator, req: fixed(get("/api/v1/ws")), ok: 400},
+	"GET /api/v1/directory":            {level: levelOperator, req: fixed(get("/api/v1/directory")), ok: 200},
 	"GET /api/v1/channels/health":      {level: levelOperator, req: fixed(get("/api/v1/channels/health")), ok: 200},
 	"GET /api/v1/channels/{id}/status": {level: levelOperator, req: fixed(get("/api/v1/channels/crm/status")), ok: 200},
 	"GET /files/{id}/{name}":           {level: levelOperator, req: fixed(get("/files/abc/price.pdf")), ok: 200},

@@ -65,6 +65,7 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/clients/{id}/tasks", levelOperator, f(a.createTask)},
 		{"GET /api/v1/clients/{id}/duplicates", levelOperator, f(a.listClientDuplicates)},
 		{"GET /api/v1/ws", levelOperator, f(s.ws.serve)},
+		{"GET /api/v1/directory", levelOperator, f(a.listColleagues)},
 		{"GET /api/v1/channels/health", levelOperator, f(a.listChannelHealth)},
 		{"GET /api/v1/channels/{id}/status", levelOperator, f(s.channelStatus)},
 		{"GET /files/{id}/{name}", levelOperator, f(s.files.serve)},

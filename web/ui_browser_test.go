@@ -319,6 +319,12 @@ func (f *uiFake) handler() http.Handler {
 		http.SetCookie(w, &http.Cookie{Name: uiCookie, Value: "", Path: "/", MaxAge: -1})
 		w.WriteHeader(http.StatusNoContent)
 	})
+	api("GET /api/v1/directory", func(w http.ResponseWriter, r *http.Request) {
+		uiJSON(w, 200, map[string]any{"items": []map[string]any{
+			{"id": uiOpID, "name": "Оля Оператор", "role": "operator"},
+			{"id": 77, "name": "Пётр Иванов", "role": "operator"},
+		}, "next": ""})
+	})
 	api("GET /api/v1/channels/health", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -1657,4 +1663,23 @@ func TestUIBrowserMovedAway(t *testing.T) {
 	p.waitJS("the moved-away row gone", `!document.querySelector('[data-conversation-id="4"]')`)
 	p.waitJS("the view closed", `document.querySelector('#conv-body').hidden`)
 	p.waitJS("the still-visible one updated", `document.querySelector('[data-conversation-id="3"]').dataset.status === 'open'`)
+}
+
+// Colleagues are named, not numbered: the assignee in the header and the
+// author of a reply.
+func TestUIBrowserColleagueNames(t *testing.T) {
+	f, srv := startUIFake(t)
+	petr := int64(77)
+	f.mu.Lock()
+	f.convs[3].AssigneeID = &petr
+	f.mu.Unlock()
+	f.addMsg(inbox.Message{ConversationID: 3, Direction: inbox.DirectionOut, Text: "Ответ Петра", AuthorID: &petr, Delivery: inbox.DeliverySent})
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(3)
+	p.waitJS("the assignee named", `document.querySelector('#conv-sub').textContent.includes('Пётр Иванов')`)
+	p.waitJS("the author named", messageWithText("Ответ Петра")+`.textContent.includes('Пётр Иванов')`)
+	if got := p.text(`#conv-sub`); strings.Contains(got, "#77") {
+		t.Errorf("header %q still numbers the colleague", got)
+	}
 }

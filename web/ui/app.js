@@ -38,6 +38,7 @@ const state = {
   retried: new Set(),
   replyFiles: [], // File objects to send with the next reply
   health: new Map(), // channel id -> its health, from /channels/health
+  colleagues: new Map(), // operator id -> name, from /directory
   // What this server can do; each turns false when its route is missing.
   support: { messageNotes: true, cardNotes: true, triage: true, edit: true, reads: true },
   cardFocus: '',
@@ -128,6 +129,7 @@ function startApp(session) {
   // server replays all events, which converges on the same state.
   live.start(Number(session.last_event_id) || 0);
   loadHealth();
+  loadColleagues();
   const id = hashConversation();
   if (id) openConversation(id);
 }
@@ -474,7 +476,7 @@ function renderHead() {
   clear(sub);
   let assigned = t('conv.assignedNone');
   if (c.assignee_id && state.me && c.assignee_id === state.me.id) assigned = t('conv.assignedMe');
-  else if (c.assignee_id) assigned = t('conv.assignedOther', { id: c.assignee_id });
+  else if (c.assignee_id) assigned = t('conv.assignedOther', { name: colleagueName(c.assignee_id) });
   sub.append(channelIcon(c.channel_type), ` ${t('conv.sinceChannel', { channel: channelName(c.channel_type), channelId: c.channel || '' })} · `,
     h('span', { class: `status status--${c.status}`, dataset: { testid: 'conv-status' }, text: t(`status.${c.status}`) }),
     ` · ${assigned}`);
@@ -627,7 +629,22 @@ function messageCtx(m) {
     clientName: (state.client && state.client.name) || (conv && conv.client_name) || '',
     retried: state.retried.has(m.id),
     onRetry: retry,
+    colleague: (id) => state.colleagues.get(id),
   };
+}
+
+// loadColleagues reads every operator's name, to name assignees and the
+// authors of replies.
+async function loadColleagues() {
+  try {
+    const res = await api.get('/directory');
+    state.colleagues = new Map(((res && res.items) || []).map((o) => [o.id, o.name]));
+    if (state.selectedId) { renderHead(); renderTimeline(false); }
+  } catch (_) { /* names fall back to numbers */ }
+}
+
+function colleagueName(id) {
+  return state.colleagues.get(id) || t('msg.operator', { id });
 }
 
 function atBottom(el) {

@@ -75,7 +75,7 @@ function safeToken(s) {
 function author(m, ctx) {
   if (m.direction !== 'out') return ctx.clientName || t('msg.client');
   if (m.author_id && ctx.me && m.author_id === ctx.me.id) return t('msg.you');
-  if (m.author_id) return t('msg.operator', { id: m.author_id });
+  if (m.author_id) return (ctx.colleague && ctx.colleague(m.author_id)) || t('msg.operator', { id: m.author_id });
   return 'leadhub';
 }
 
