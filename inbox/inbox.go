@@ -191,6 +191,16 @@ type Conversation struct {
 	LastMessage *Message `json:"last_message,omitempty"`
 }
 
+// ConversationCounts are how many conversations that are not closed an
+// operator sees, by the inbox's tabs.
+type ConversationCounts struct {
+	New        int `json:"new" db:"new"`
+	Open       int `json:"open" db:"open"`
+	Pending    int `json:"pending" db:"pending"`
+	Mine       int `json:"mine" db:"mine"`
+	Unassigned int `json:"unassigned" db:"unassigned"`
+}
+
 // Direction of a message.
 type Direction string
 

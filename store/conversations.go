@@ -59,6 +59,26 @@ func (s *Store) ListConversations(ctx context.Context, f inbox.ConversationFilte
 	return convs, next, nil
 }
 
+// CountConversations counts the conversations that are not closed, by the
+// inbox's tabs, that scope sees (nil: all), in channel when not "".
+// operatorID is who "mine" is.
+func (s *Store) CountConversations(ctx context.Context, scope *inbox.Scope, operatorID int64, channel string) (inbox.ConversationCounts, error) {
+	restricted, opID, hidden, err := scopeArgs(scope)
+	if err != nil {
+		return inbox.ConversationCounts{}, fmt.Errorf("store: count conversations: %w", err)
+	}
+	if restricted == 0 {
+		opID = operatorID
+	}
+	query, args := s.q.countConversations(conversationList{ChannelID: channel, Restricted: restricted == 1,
+		OperatorID: opID, Hidden: hidden})
+	var n inbox.ConversationCounts
+	if err := s.db.GetContext(ctx, &n, query, args...); err != nil {
+		return inbox.ConversationCounts{}, fmt.Errorf("store: count conversations: %w", err)
+	}
+	return n, nil
+}
+
 // previewLen is how much of a message's text a list preview carries.
 const previewLen = 200
 

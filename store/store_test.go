@@ -562,6 +562,46 @@ func testListConversations(t *testing.T, s *store.Store) {
 		t.Errorf("previews = %v", previews)
 	}
 
+	// The tabs' counts agree with the lists, closed ones left out, for
+	// everyone and for a restricted operator.
+	closed := inbox.StatusClosed
+	if _, _, err := s.UpdateConversation(ctx, ids[0], inbox.ConversationPatch{Status: &closed}); err != nil {
+		t.Fatal(err)
+	}
+	countOf := func(f inbox.ConversationFilter) int {
+		t.Helper()
+		f.Limit = 200
+		got, _, err := s.ListConversations(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range got {
+			if c.Status != inbox.StatusClosed {
+				n++
+			}
+		}
+		return n
+	}
+	for _, sc := range []*inbox.Scope{nil, {OperatorID: op.ID, HiddenChannels: []string{"tg"}}} {
+		for _, channel := range []string{"", "site"} {
+			got, err := s.CountConversations(ctx, sc, op.ID, channel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := inbox.ConversationCounts{
+				New:        countOf(inbox.ConversationFilter{Scope: sc, ChannelID: channel, Status: inbox.StatusNew}),
+				Open:       countOf(inbox.ConversationFilter{Scope: sc, ChannelID: channel, Status: inbox.StatusOpen}),
+				Pending:    countOf(inbox.ConversationFilter{Scope: sc, ChannelID: channel, Status: inbox.StatusPending}),
+				Mine:       countOf(inbox.ConversationFilter{Scope: sc, ChannelID: channel, AssigneeID: op.ID}),
+				Unassigned: countOf(inbox.ConversationFilter{Scope: sc, ChannelID: channel, Unassigned: true}),
+			}
+			if got != want || got.New+got.Open+got.Pending == 0 {
+				t.Errorf("counts (scope %v, channel %q) = %+v, want %+v", sc, channel, got, want)
+			}
+		}
+	}
+
 	_, _, err = s.ListConversations(ctx, inbox.ConversationFilter{Cursor: "garbage!"})
 	wantCode(t, "bad cursor", err, inbox.EINVALID)
 	_, _, err = s.ListConversations(ctx, inbox.ConversationFilter{Status: "weird"})

@@ -370,7 +370,8 @@ var matrix = map[string]entry{
 		return del(fmt.Sprintf("/api/v1/tokens/%d", tok.ID))
 	}},
 
-	"GET /api/v1/conversations": {level: levelOperator, req: fixed(get("/api/v1/conversations")), ok: 200},
+	"GET /api/v1/conversations":        {level: levelOperator, req: fixed(get("/api/v1/conversations")), ok: 200},
+	"GET /api/v1/conversations/counts": {level: levelOperator, req: fixed(get("/api/v1/conversations/counts")), ok: 200},
 	"GET /api/v1/conversations/{id}": {level: levelOperator, ok: 200,
 		req: onConv("shop", get), foreign: onConv("help", get)},
 	"PATCH /api/v1/conversations/{id}": {level: levelOperator, ok: 200,

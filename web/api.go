@@ -100,6 +100,27 @@ func (a *apiHandler) listConversations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, newList(items, next))
 }
 
+// countConversations: GET /conversations/counts?channel=: the tabs'
+// counts of what the operator sees and is not closed.
+func (a *apiHandler) countConversations(w http.ResponseWriter, r *http.Request) {
+	sc, err := a.access.requestScope(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var scope *inbox.Scope
+	if !sc.All {
+		scope = &sc
+	}
+	op, _ := operatorFrom(r.Context())
+	n, err := a.store.CountConversations(r.Context(), scope, op.ID, r.URL.Query().Get("channel"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, n)
+}
+
 func (a *apiHandler) getConversation(w http.ResponseWriter, r *http.Request) {
 	id, ok := idFromPath(w, r)
 	if !ok {

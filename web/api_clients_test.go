@@ -558,3 +558,29 @@ func (f *fakeStore) MarkRead(_ context.Context, conversationID, operatorID int64
 	ev := f.addEventLocked(inbox.EventConversationRead, inbox.ReadPayload{ConversationID: conversationID, Unread: n})
 	return n, []inbox.Event{ev}, nil
 }
+
+// CountConversations counts the fake's conversations that are not closed.
+func (f *fakeStore) CountConversations(_ context.Context, _ *inbox.Scope, operatorID int64, channel string) (inbox.ConversationCounts, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var n inbox.ConversationCounts
+	for _, c := range f.conversations {
+		if c.Status == inbox.StatusClosed || (channel != "" && c.ChannelID != channel) {
+			continue
+		}
+		switch c.Status {
+		case inbox.StatusNew:
+			n.New++
+		case inbox.StatusOpen:
+			n.Open++
+		case inbox.StatusPending:
+			n.Pending++
+		}
+		if c.AssigneeID == nil {
+			n.Unassigned++
+		} else if *c.AssigneeID == operatorID {
+			n.Mine++
+		}
+	}
+	return n, nil
+}

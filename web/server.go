@@ -28,6 +28,9 @@ type Store interface {
 	// the next page ("" on the last one).
 	ListConversations(ctx context.Context, f inbox.ConversationFilter) ([]inbox.Conversation, string, error)
 	GetConversation(ctx context.Context, id int64) (inbox.Conversation, error)
+	// CountConversations counts what is not closed by the inbox's tabs,
+	// as scope (nil: everything) sees it; operatorID is who "mine" is.
+	CountConversations(ctx context.Context, scope *inbox.Scope, operatorID int64, channel string) (inbox.ConversationCounts, error)
 	// UnreadFor replaces each conversation's unread count with the
 	// operator's own (what came after they last read it).
 	UnreadFor(ctx context.Context, operatorID int64, convs []inbox.Conversation) error

@@ -319,6 +319,30 @@ func (f *uiFake) handler() http.Handler {
 		http.SetCookie(w, &http.Cookie{Name: uiCookie, Value: "", Path: "/", MaxAge: -1})
 		w.WriteHeader(http.StatusNoContent)
 	})
+	api("GET /api/v1/conversations/counts", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		var n inbox.ConversationCounts
+		for _, c := range f.convs {
+			if c.Status == inbox.StatusClosed || (r.URL.Query().Get("channel") != "" && c.ChannelID != r.URL.Query().Get("channel")) {
+				continue
+			}
+			switch c.Status {
+			case inbox.StatusNew:
+				n.New++
+			case inbox.StatusOpen:
+				n.Open++
+			case inbox.StatusPending:
+				n.Pending++
+			}
+			if c.AssigneeID == nil {
+				n.Unassigned++
+			} else if *c.AssigneeID == uiOpID {
+				n.Mine++
+			}
+		}
+		uiJSON(w, 200, n)
+	})
 	api("GET /api/v1/directory", func(w http.ResponseWriter, r *http.Request) {
 		uiJSON(w, 200, map[string]any{"items": []map[string]any{
 			{"id": uiOpID, "name": "Оля Оператор", "role": "operator"},
@@ -1367,8 +1391,8 @@ func TestUIBrowserRussian(t *testing.T) {
 	p.login()
 	p.openConversation(4)
 	for sel, want := range map[string]string{
-		`[data-tab="new"]`:                         "Неразобранные",
-		`[data-tab="mine"]`:                        "Мои",
+		`[data-tab="new"] [data-i18n]`:             "Неразобранные",
+		`[data-tab="mine"] [data-i18n]`:            "Мои",
 		`[data-testid="reply-send"]`:               "Отправить",
 		`[data-testid="logout"]`:                   "Выйти",
 		`#timeline [data-testid="call-direction"]`: "Входящий звонок",
@@ -1389,10 +1413,10 @@ func TestUIBrowserRussian(t *testing.T) {
 	// Switch to English; the choice survives a reload.
 	p.do(chromedp.SetValue(chromedp.CSS(`[data-testid="lang-select"]`), "en"))
 	p.eval(`document.querySelector('[data-testid="lang-select"]').dispatchEvent(new Event('change')), true`, nil)
-	p.waitJS("English", `document.querySelector('[data-tab="new"]').textContent === 'New'`)
+	p.waitJS("English", `document.querySelector('[data-tab="new"] [data-i18n]').textContent === 'New'`)
 	p.do(chromedp.Reload())
 	p.waitJS("the inbox after reload", `document.body.dataset.view === 'app'`)
-	if got := p.text(`[data-tab="new"]`); got != "New" {
+	if got := p.text(`[data-tab="new"] [data-i18n]`); got != "New" {
 		t.Errorf("after reload the tab says %q, want English", got)
 	}
 	p.noCSPViolations()
@@ -1681,5 +1705,25 @@ func TestUIBrowserColleagueNames(t *testing.T) {
 	p.waitJS("the author named", messageWithText("Ответ Петра")+`.textContent.includes('Пётр Иванов')`)
 	if got := p.text(`#conv-sub`); strings.Contains(got, "#77") {
 		t.Errorf("header %q still numbers the colleague", got)
+	}
+}
+
+// The tabs show how many conversations each holds, and follow live leads.
+func TestUIBrowserTabCounts(t *testing.T) {
+	f, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL)
+	p.login()
+	// Seed: 1 open (1), 3 new (mail), 4 pending and mine; 2 is closed.
+	p.waitJS("the counts", `document.querySelector('[data-testid="tab-count-new"]').textContent === '1'`)
+	for tab, want := range map[string]string{"new": "1", "open": "1", "pending": "1", "mine": "1", "unassigned": "2"} {
+		if got := p.text(`[data-testid="tab-count-` + tab + `"]`); got != want {
+			t.Errorf("tab %s count %q, want %q", tab, got, want)
+		}
+	}
+	f.newLead(9, 9, "Новый лид", "Хочу купить")
+	p.waitJS("the new lead counted", `document.querySelector('[data-testid="tab-count-new"]').textContent === '2' && document.querySelector('[data-testid="tab-count-unassigned"]').textContent === '3'`)
+	// The labels stay translated beside their counts.
+	if got := p.text(`[data-tab="new"]`); got != "New2" {
+		t.Errorf("tab text %q", got)
 	}
 }

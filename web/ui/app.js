@@ -40,7 +40,7 @@ const state = {
   health: new Map(), // channel id -> its health, from /channels/health
   colleagues: new Map(), // operator id -> name, from /directory
   // What this server can do; each turns false when its route is missing.
-  support: { messageNotes: true, cardNotes: true, triage: true, edit: true, reads: true },
+  support: { messageNotes: true, cardNotes: true, triage: true, edit: true, reads: true, counts: true },
   cardFocus: '',
   cardStale: false,
   names: new Map(), // client id -> name, for duplicate suggestions
@@ -183,6 +183,7 @@ function listParams(cursor) {
 async function loadList(more = false) {
   const seq = ++state.listSeq;
   const errEl = $('list-error');
+  if (!more) loadCounts();
   try {
     const res = await api.get(`/conversations${query(listParams(more ? state.next : ''))}`);
     if (seq !== state.listSeq) return;
@@ -569,6 +570,33 @@ async function refetchConversation(id) {
       renderList();
     }
   }
+}
+
+// ---- tab counts ----
+
+// loadCounts shows on the tabs how many conversations that are not closed
+// each holds for this operator (in the chosen channel). Live events only
+// say that something changed, so the counts are read again, at most once a
+// second.
+async function loadCounts() {
+  if (!state.me || !state.support.counts) return;
+  try {
+    const n = await api.get(`/conversations/counts${query({ channel: state.channel })}`);
+    for (const tab of ['new', 'mine', 'unassigned', 'open', 'pending']) {
+      const el = document.querySelector(`[data-testid="tab-count-${tab}"]`);
+      const v = (n && n[tab]) || 0;
+      el.textContent = String(v);
+      el.hidden = v === 0;
+    }
+  } catch (e) {
+    if (e.missingRoute) state.support.counts = false;
+  }
+}
+
+let countsTimer = null;
+function loadCountsSoon() {
+  if (countsTimer) return;
+  countsTimer = setTimeout(() => { countsTimer = null; loadCounts(); }, 1000);
 }
 
 // ---- read marks ----
@@ -1046,6 +1074,7 @@ function applyConversation(c, inbound) {
 
 function applyEvent(ev) {
   const d = ev.data || {};
+  if (ev.type.startsWith('conversation.') || ev.type === 'message.created') loadCountsSoon();
   switch (ev.type) {
     case 'message.created':
     case 'message.updated': {
