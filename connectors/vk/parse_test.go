@@ -333,3 +333,18 @@ func TestRandomID(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// BenchmarkParse is the connector's own share of the callback path: the
+// secret check and the decoding of a photo message.
+func BenchmarkParse(b *testing.B) {
+	c := newTestChannel(b, testGroup, testSecret, nil)
+	body := fixture(b, "vk-message-new-photo.json", map[string]any{"secret": testSecret, "message.peer_id": 555644284})
+	r := httptest.NewRequest(http.MethodPost, "/hooks/vk/vk", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		envs, _, err := c.Parse(r, body)
+		if err != nil || len(envs) != 1 {
+			b.Fatal(envs, err)
+		}
+	}
+}
