@@ -227,8 +227,8 @@ func ProfileURL(userID int64) string { return "https://vk.com/id" + strconv.Form
 
 // dedupeKey is vk:<channel>:<event_id>. Events from before event_id
 // existed get one derived from what identifies them: the group, the type
-// and the message (its id, or its place in the dialog), or else a hash of
-// the object.
+// and the message (its place in the dialog, and for an edit its time), or
+// else a hash of the object.
 func (c *Channel) dedupeKey(cb *callback) string {
 	prefix := "vk:" + c.opts.ChannelID + ":"
 	if cb.EventID != "" && len(cb.EventID) <= 100 {
@@ -236,7 +236,12 @@ func (c *Channel) dedupeKey(cb *callback) string {
 	}
 	key := prefix + strconv.FormatInt(cb.GroupID, 10) + ":" + short(cb.Type) + ":"
 	if m, err := newMessage(cb.Object); err == nil && (m.ID > 0 || m.ConversationMessageID > 0) {
-		return key + externalID(m.PeerID, m.ConversationMessageID, m.ID)
+		key += externalID(m.PeerID, m.ConversationMessageID, m.ID)
+		if m.UpdateTime > 0 {
+			// Each edit of one message is its own event.
+			key += ":" + strconv.FormatInt(m.UpdateTime, 10)
+		}
+		return key
 	}
 	sum := sha256.Sum256(cb.Object)
 	return key + hex.EncodeToString(sum[:12])

@@ -235,6 +235,27 @@ func TestParseEvents(t *testing.T) {
 	}
 }
 
+// Events from before event_id existed: two edits of one message are two
+// events, one resent edit is one.
+func TestLegacyDedupeKeys(t *testing.T) {
+	c := newTestChannel(t, testGroup, testSecret, nil)
+	edit := func(at int) string {
+		return `{"type":"message_edit","group_id":183287114,"secret":"s3cret_key","object":{"from_id":5,"peer_id":5,"id":9,` +
+			`"conversation_message_id":3,"text":"v` + itoa(int64(at)) + `","update_time":` + itoa(int64(at)) + `}}`
+	}
+	key := func(body string) string {
+		envs, _, err := parse(c, []byte(body))
+		if err != nil || len(envs) != 1 {
+			t.Fatalf("Parse(%s) = %v, %v", body, envs, err)
+		}
+		return envs[0].DedupeKey
+	}
+	first, again, second := key(edit(1764700001)), key(edit(1764700001)), key(edit(1764700002))
+	if first != again || first == second || first != "vk:vk:183287114:message_edit:5:3:1764700001" {
+		t.Fatalf("keys %q, %q, %q", first, again, second)
+	}
+}
+
 func TestParseConfirmation(t *testing.T) {
 	c := newTestChannel(t, 123456, "secret_123456", func(o *Options) { o.Confirmation = "confirmation_123456" })
 	envs, ack, err := parse(c, fixture(t, "vk-confirmation.json", nil))

@@ -54,7 +54,8 @@ var (
 //
 // random_id is derived from the leadhub message, so a retry after a lost
 // answer is one message for VK, never two; it also carries the channel's
-// tag, by which the message_reply echo of it is recognised.
+// tag, by which the message_reply echo of it is recognised. A retry uploads
+// the files again (VK keeps the unused copies); the message still goes once.
 //
 // Errors: 6, 9, 10 and 1 are retried with backoff (9 not before minutes);
 // 900, 901 and 902 fail the reply and mark the identity unreachable
