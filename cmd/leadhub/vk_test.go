@@ -86,7 +86,12 @@ func (f *fakeVKAPI) failNext(method string, code int) {
 // content type.
 func postVK(t *testing.T, base string, body []byte) (int, string, string) {
 	t.Helper()
-	resp, err := http.Post(base+"/hooks/vk/vk-shop", "application/json", strings.NewReader(string(body)))
+	return postVKTo(t, base, "vk-shop", body)
+}
+
+func postVKTo(t *testing.T, base, channel string, body []byte) (int, string, string) {
+	t.Helper()
+	resp, err := http.Post(base+"/hooks/vk/"+channel, "application/json", strings.NewReader(string(body)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +125,10 @@ func TestVKThroughTheHub(t *testing.T) {
 	cfg := testConfig(t, false, false, "")
 	cfg.HTTP.PublicURL = "https://hub.example.com"
 	cfg.Channels = append(cfg.Channels, config.Channel{ID: "vk-shop", Type: "vk", GroupID: vkGroup, Secret: vkSecret,
-		Confirmation: vkConfirm, Token: vkToken, APIURL: api.URL + "/method/"})
+		Confirmation: vkConfirm, Token: vkToken, APIURL: api.URL + "/method/"},
+		// A second community: its own channel, secret and code.
+		config.Channel{ID: "vk-other", Type: "vk", GroupID: 224391972, Secret: "other-secret",
+			Confirmation: "0ther", Token: vkToken, APIURL: api.URL + "/method/"})
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +141,12 @@ func TestVKThroughTheHub(t *testing.T) {
 		t.Fatalf("confirmation: %d %q %q", code, body, ctype)
 	}
 	msg := vkFixture(t, "constructed-message-new-private.json")
+	if code, body, _ := postVKTo(t, hub.base, "vk-other", []byte(`{"type":"confirmation","group_id":224391972,"secret":"other-secret"}`)); code != http.StatusOK || body != "0ther" {
+		t.Fatalf("second community's confirmation: %d %q", code, body)
+	}
+	if code, _, _ := postVKTo(t, hub.base, "vk-other", msg); code != http.StatusForbidden {
+		t.Fatalf("one community's event posted to the other's channel: %d, want 403", code)
+	}
 	for name, b := range map[string][]byte{
 		"wrong secret":  []byte(strings.Replace(string(msg), vkSecret, "guess", 1)),
 		"other group":   []byte(strings.Replace(string(msg), "183287114", "1", 1)),
@@ -172,6 +186,20 @@ func TestVKThroughTheHub(t *testing.T) {
 	if card.Name != "Ирина Смирнова" || len(card.Identities) != 1 || card.Identities[0] != (inbox.Identity{Kind: inbox.IdentityVK, Value: "715616525"}) ||
 		card.CustomFields["vk_profile"] != "https://vk.com/id715616525" {
 		t.Fatalf("card = %+v", card)
+	}
+
+	// The second community's customer lands in that channel.
+	other := strings.NewReplacer(`"from_id": 715616525`, `"from_id": 1001`, `"peer_id": 715616525`, `"peer_id": 1001`,
+		"183287114", "224391972", vkSecret, "other-secret").Replace(string(msg))
+	if code, _, _ := postVKTo(t, hub.base, "vk-other", []byte(other)); code != http.StatusOK {
+		t.Fatalf("second community's message: %d", code)
+	}
+	var second struct {
+		Conversation inbox.Conversation `json:"conversation"`
+	}
+	json.Unmarshal(nextEvent(t, ws, inbox.EventMessageCreated).Data, &second)
+	if second.Conversation.ChannelID != "vk-other" || second.Conversation.ClientID == clientID {
+		t.Fatalf("second community's message filed in %+v", second.Conversation)
 	}
 
 	// The customer edits the message.
