@@ -65,7 +65,11 @@ func content(m *message, meta map[string]string) (string, []inbox.Attachment) {
 		lines = append(lines, refs...)
 	}
 	if r := m.ReplyMessage; r != nil {
-		meta["reply_to"] = externalID(r.PeerID, r.ConversationMessageID, r.ID)
+		peer := r.PeerID
+		if peer == 0 {
+			peer = m.PeerID // a quoted message of the same dialog may omit it
+		}
+		meta["reply_to"] = externalID(peer, r.ConversationMessageID, r.ID)
 		if q := quote(r, 1, new(int)); q != "" {
 			lines = append(lines, "[in reply to]\n"+q)
 		}

@@ -178,7 +178,7 @@ func New(opts Options) (*Channel, error) {
 		vk:      v,
 		http:    opts.HTTPClient,
 		log:     opts.Logger.With("channel", opts.ChannelID),
-		limiter: rate.NewLimiter(rate.Limit(opts.Rate), int(opts.Rate)),
+		limiter: rate.NewLimiter(rate.Limit(opts.Rate), max(1, int(opts.Rate))),
 		tag:     channelTag(opts.ChannelID, opts.GroupID),
 		names:   map[int64]string{},
 	}
