@@ -417,6 +417,9 @@ func (c *Config) Validate() error {
 		default:
 			add("%s: type %q is not one of api, form, email, telegram, vk, telephony", where, ch.Type)
 		}
+		if ch.Type == "vk" {
+			errs = append(errs, vkProblems(where, ch)...)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -257,7 +257,8 @@ func (s *Store) CreateReply(ctx context.Context, conversationID, authorID int64,
 // the conversation), and conversation.updated when unread was reset from a
 // non-zero count. A client flagged do-not-contact is ECONFLICT unless the
 // request overrides it, and the override is audited; an erased client is
-// ECONFLICT. Empty text or an unknown author is EINVALID; an unknown
+// ECONFLICT, and so is a VK client who denied the community messages
+// (replyReaches). Empty text or an unknown author is EINVALID; an unknown
 // conversation is ENOTFOUND.
 func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Message, []inbox.Event, error) {
 	conversationID, authorID := r.ConversationID, r.AuthorID
@@ -290,6 +291,9 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 				return inbox.Errorf(inbox.ECONFLICT, "the client asked not to be contacted (%s); override_dnc sends anyway", card.DNCReason)
 			}
 			return inbox.Errorf(inbox.ECONFLICT, "the client asked not to be contacted; override_dnc sends anyway")
+		}
+		if err := s.replyReaches(ctx, tx, conv); err != nil {
+			return err
 		}
 		at := s.now()
 		var author any

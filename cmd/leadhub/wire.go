@@ -19,6 +19,7 @@ import (
 	"github.com/leadhub/leadhub/connectors/api"
 	"github.com/leadhub/leadhub/connectors/form"
 	"github.com/leadhub/leadhub/connectors/telegram"
+	"github.com/leadhub/leadhub/connectors/vk"
 	"github.com/leadhub/leadhub/inbox"
 	"github.com/leadhub/leadhub/inbox/redisq"
 	"github.com/leadhub/leadhub/inbox/sqlq"
@@ -197,6 +198,19 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 				}
 				return c.Run(ctx, sink, pollers)
 			})
+		case "vk":
+			c, err := vk.New(vk.Options{
+				ChannelID: ch.ID, GroupID: ch.GroupID, Secret: ch.Secret, Confirmation: ch.Confirmation,
+				Token: ch.Token, APIURL: ch.APIURL, PublicURL: cfg.HTTP.PublicURL,
+				Files: files, Health: health, Logger: log.With("component", "vk"),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("channel %q: %w", ch.ID, err)
+			}
+			w.hooks[ch.ID] = web.Hook{Type: inbox.ChannelVK, Webhook: c}
+			w.senders[ch.ID] = c
+			w.resolvers[ch.ID] = c
+			w.status[ch.ID] = func(ctx context.Context) (any, error) { return c.Status(ctx) }
 		default:
 			return nil, fmt.Errorf("channel %q: type %q is not available in this version yet", ch.ID, ch.Type)
 		}

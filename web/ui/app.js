@@ -496,10 +496,16 @@ function renderHead() {
   renderChannelWarning(c);
   const dnc = $('dnc-warning');
   const cl = state.client;
+  const denied = vkDenied(c, cl);
   if (cl && cl.do_not_contact) {
     dnc.textContent = t('reply.dnc') + (cl.do_not_contact_reason ? ` (${cl.do_not_contact_reason})` : '');
     dnc.hidden = false;
     showOverride(true);
+  } else if (denied) {
+    // VK refuses the send whatever the operator ticks: no override.
+    dnc.textContent = t('reply.vkDenied', { reason: denied });
+    dnc.hidden = false;
+    showOverride(false);
   } else {
     dnc.hidden = true;
     showOverride(false);
@@ -794,6 +800,21 @@ function applyNoteSupport() {
   $('reply-mode').hidden = !ok;
   if (!ok) $('reply-form').querySelector('input[value=reply]').checked = true;
   updateReplyMode();
+}
+
+// vkDenied is why a VK conversation's client cannot be messaged (every VK
+// identity of theirs unreachable), or '' when they can.
+function vkDenied(c, cl) {
+  if (!c || c.channel_type !== 'vk' || !cl || !Array.isArray(cl.identities)) return '';
+  const vk = cl.identities.filter((i) => i.kind === 'vk');
+  const marks = Array.isArray(cl.unreachable) ? cl.unreachable : [];
+  let reason = '';
+  for (const id of vk) {
+    const u = marks.find((x) => x.kind === 'vk' && x.value === id.value);
+    if (!u) return '';
+    reason = u.reason || reason;
+  }
+  return vk.length ? reason || '?' : '';
 }
 
 function showOverride(on) {

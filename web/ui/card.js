@@ -81,8 +81,14 @@ export function renderCard(root, d, ctx) {
   const raw = Array.isArray(d.raw_phones) ? d.raw_phones : [];
   if (ids.length || raw.length) {
     const ul = h('ul', { class: 'plain', dataset: { testid: 'card-identities' } });
+    // Identities replies cannot reach (a VK client who denied the
+    // community messages, a Telegram user who blocked the bot) say why.
+    const unreachable = Array.isArray(d.unreachable) ? d.unreachable : [];
     for (const id of ids) {
-      ul.append(h('li', null, h('span', { class: 'muted', text: `${identityName(id.kind)}: ` }), h('span', { class: 'mono', text: id.value })));
+      const li = h('li', null, h('span', { class: 'muted', text: `${identityName(id.kind)}: ` }), h('span', { class: 'mono', text: id.value }));
+      const u = unreachable.find((x) => x.kind === id.kind && x.value === id.value);
+      if (u) li.append(' ', h('span', { class: 'warning', dataset: { testid: 'card-unreachable' }, text: t('card.unreachable', { reason: u.reason || '' }) }));
+      ul.append(li);
     }
     for (const p of raw) {
       ul.append(h('li', null, h('span', { class: 'muted', text: `${t('card.rawPhone')}: ` }), h('span', { class: 'mono', text: p })));
