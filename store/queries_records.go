@@ -9,6 +9,7 @@ type recordQueries struct {
 	DeleteTags        string
 	InsertTags        string
 	InsertNotes       string
+	InsertNewNotes    string
 	NotesOfClient     string
 	ConsentsOfClient  string
 	InsertTask        namedQuery[taskInsert]
@@ -53,6 +54,14 @@ func baseRecordQueries() recordQueries {
 				json_extract(j.value, '$.text'), json_extract(j.value, '$.at')
 			FROM json_each(?) AS j
 			RETURNING id`,
+		// An import's notes: a note the card already has, word for word,
+		// is not added again, so that importing a file twice adds nothing.
+		InsertNewNotes: `INSERT INTO client_notes (client_id, author_id, text, created_at)
+			SELECT json_extract(j.value, '$.client_id'), json_extract(j.value, '$.author_id'),
+				json_extract(j.value, '$.text'), json_extract(j.value, '$.at')
+			FROM json_each(?) AS j
+			WHERE NOT EXISTS (SELECT 1 FROM client_notes n
+				WHERE n.client_id = json_extract(j.value, '$.client_id') AND n.text = json_extract(j.value, '$.text'))`,
 		NotesOfClient: `SELECT id, client_id, author_id, text, created_at FROM client_notes
 			WHERE client_id = ? ORDER BY id`,
 		ConsentsOfClient: `SELECT id, client_id, kind, text_version, given_at, ip, source FROM consents
@@ -103,6 +112,10 @@ func (q *recordQueries) postgres() {
 		SELECT r.client_id, r.author_id, r.text, r.at
 		FROM jsonb_to_recordset(?::jsonb) AS r(client_id bigint, author_id bigint, text text, at timestamptz)
 		RETURNING id`
+	q.InsertNewNotes = `INSERT INTO client_notes (client_id, author_id, text, created_at)
+		SELECT r.client_id, r.author_id, r.text, r.at
+		FROM jsonb_to_recordset(?::jsonb) AS r(client_id bigint, author_id bigint, text text, at timestamptz)
+		WHERE NOT EXISTS (SELECT 1 FROM client_notes n WHERE n.client_id = r.client_id AND n.text = r.text)`
 }
 
 // taskInsert is a new task; the nullable columns take nil.

@@ -39,6 +39,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"ConversationLifecycle", testConversationLifecycle},
 		{"ConcurrentBurst", testConcurrentBurst},
 		{"ListConversations", testListConversations},
+		{"ImportCSVTwice", testImportCSVTwice},
 		{"UpdateConversation", testUpdateConversation},
 		{"ListMessagesPaging", testListMessagesPaging},
 		{"ReplyOutbox", testReplyOutbox},
