@@ -39,6 +39,7 @@ type queries struct {
 	channelQueries
 	pollerQueries
 	readQueries
+	cannedQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
@@ -79,6 +80,7 @@ func baseQueries() queries {
 		channelQueries:      baseChannelQueries(),
 		pollerQueries:       basePollerQueries(),
 		readQueries:         baseReadQueries(),
+		cannedQueries:       baseCannedQueries(),
 	}
 }
 

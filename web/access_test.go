@@ -423,7 +423,25 @@ var matrix = map[string]entry{
 		foreign: onClient("help", func(p string) call { return get(p + "/duplicates") })},
 	// Without the websocket handshake the upgrader answers 400: past the
 	// checks, which is what the matrix is about (ws_test dials for real).
-	"GET /api/v1/ws":                   {level: levelOperator, req: fixed(get("/api/v1/ws")), ok: 400},
+	"GET /api/v1/ws":             {level: levelOperator, req: fixed(get("/api/v1/ws")), ok: 400},
+	"GET /api/v1/canned-replies": {level: levelOperator, req: fixed(get("/api/v1/canned-replies")), ok: 200},
+	"POST /api/v1/canned-replies": {level: levelOperator, ok: 201, req: func(fx *fixture, _ creds) call {
+		return post("/api/v1/canned-replies", fmt.Sprintf(`{"title":"t%d","text":"Добрый день"}`, fx.seq.Add(1)))
+	}},
+	"PATCH /api/v1/canned-replies/{id}": {level: levelOperator, ok: 200, req: func(fx *fixture, c creds) call {
+		cr, err := fx.st.CreateCannedReply(context.Background(), c.op.ID, c.op.Role, inbox.CannedReply{Title: fmt.Sprintf("p%d", fx.seq.Add(1)), Text: "x", Scope: inbox.CannedPersonal})
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		return patch(fmt.Sprintf("/api/v1/canned-replies/%d", cr.ID), `{"text":"y"}`)
+	}},
+	"DELETE /api/v1/canned-replies/{id}": {level: levelOperator, ok: 204, req: func(fx *fixture, c creds) call {
+		cr, err := fx.st.CreateCannedReply(context.Background(), c.op.ID, c.op.Role, inbox.CannedReply{Title: fmt.Sprintf("d%d", fx.seq.Add(1)), Text: "x", Scope: inbox.CannedPersonal})
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		return del(fmt.Sprintf("/api/v1/canned-replies/%d", cr.ID))
+	}},
 	"GET /api/v1/directory":            {level: levelOperator, req: fixed(get("/api/v1/directory")), ok: 200},
 	"GET /api/v1/channels/health":      {level: levelOperator, req: fixed(get("/api/v1/channels/health")), ok: 200},
 	"GET /api/v1/channels/{id}/status": {level: levelOperator, req: fixed(get("/api/v1/channels/crm/status")), ok: 200},

@@ -584,3 +584,18 @@ func (f *fakeStore) CountConversations(_ context.Context, _ *inbox.Scope, operat
 	}
 	return n, nil
 }
+
+func (f *fakeStore) CannedReplies(context.Context, int64) ([]inbox.CannedReply, error) {
+	return nil, nil
+}
+func (f *fakeStore) CreateCannedReply(_ context.Context, _ int64, _ inbox.Role, c inbox.CannedReply) (inbox.CannedReply, error) {
+	return c, c.Check()
+}
+func (f *fakeStore) UpdateCannedReply(context.Context, int64, inbox.Role, int64, inbox.CannedPatch) (inbox.CannedReply, error) {
+	return inbox.CannedReply{}, notFound("canned reply")
+}
+func (f *fakeStore) DeleteCannedReply(context.Context, int64, inbox.Role, int64) error {
+	return notFound("canned reply")
+}
+
+func (f *fakeStore) TeamsOf(context.Context, int64) ([]string, error) { return nil, nil }

@@ -255,6 +255,9 @@ type sessionBody struct {
 	// LastEventID is where the page's websocket starts: everything before
 	// it is in the lists the page loads now.
 	LastEventID int64 `json:"last_event_id"`
+	// Teams are the operator's teams (the page offers them when sharing a
+	// reply template).
+	Teams []string `json:"teams"`
 }
 
 type loginBody struct {
@@ -346,6 +349,10 @@ func (a *authHandler) login(w http.ResponseWriter, r *http.Request) {
 		loggerFrom(ctx).Error("audit login", "err", err)
 	}
 	last, err := a.store.LastEventID(ctx)
+	var teams []string
+	if err == nil {
+		teams, err = a.store.TeamsOf(ctx, op.ID)
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -356,7 +363,7 @@ func (a *authHandler) login(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, Secure: a.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode,
 	})
 	loggerFrom(ctx).Info("operator signed in", "operator_id", op.ID, "session_id", sess.ID)
-	writeJSON(w, r, http.StatusOK, sessionBody{Operator: op, CSRFToken: sess.CSRFToken, LastEventID: last})
+	writeJSON(w, r, http.StatusOK, sessionBody{Operator: op, CSRFToken: sess.CSRFToken, LastEventID: last, Teams: nonNil(teams)})
 }
 
 // loginFailed counts a failure against the account and the address and
@@ -402,11 +409,15 @@ func randomHex(n int) string {
 func (a *authHandler) getSession(w http.ResponseWriter, r *http.Request) {
 	p, _ := principalFrom(r.Context())
 	last, err := a.store.LastEventID(r.Context())
+	var teams []string
+	if err == nil {
+		teams, err = a.store.TeamsOf(r.Context(), p.op.ID)
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, sessionBody{Operator: p.op, CSRFToken: p.session.CSRFToken, LastEventID: last})
+	writeJSON(w, r, http.StatusOK, sessionBody{Operator: p.op, CSRFToken: p.session.CSRFToken, LastEventID: last, Teams: nonNil(teams)})
 }
 
 // logout: DELETE /session ends this session and clears the cookie.

@@ -28,6 +28,14 @@ type Store interface {
 	// the next page ("" on the last one).
 	ListConversations(ctx context.Context, f inbox.ConversationFilter) ([]inbox.Conversation, string, error)
 	GetConversation(ctx context.Context, id int64) (inbox.Conversation, error)
+	// Canned replies: those an operator may use, and changing them under
+	// inbox.CanEditCanned's rules.
+	CannedReplies(ctx context.Context, operatorID int64) ([]inbox.CannedReply, error)
+	// TeamsOf returns the names of the operator's teams.
+	TeamsOf(ctx context.Context, operatorID int64) ([]string, error)
+	CreateCannedReply(ctx context.Context, operatorID int64, role inbox.Role, c inbox.CannedReply) (inbox.CannedReply, error)
+	UpdateCannedReply(ctx context.Context, operatorID int64, role inbox.Role, id int64, p inbox.CannedPatch) (inbox.CannedReply, error)
+	DeleteCannedReply(ctx context.Context, operatorID int64, role inbox.Role, id int64) error
 	// CountConversations counts what is not closed by the inbox's tabs,
 	// as scope (nil: everything) sees it; operatorID is who "mine" is.
 	CountConversations(ctx context.Context, scope *inbox.Scope, operatorID int64, channel string) (inbox.ConversationCounts, error)

@@ -62,6 +62,8 @@ type uiFake struct {
 	// closed, after the reply's events went out: the worker's "sent" can
 	// reach the page before the answer that says "queued".
 	holdReply chan struct{}
+	// canned are the reply templates of the fake's one operator.
+	canned []inbox.CannedReply
 	// health answers GET /api/v1/channels/health.
 	health   []inbox.ChannelHealth
 	done     chan struct{}
@@ -258,6 +260,7 @@ func (f *uiFake) sessionBody() map[string]any {
 		"operator":      inbox.Operator{ID: uiOpID, Email: uiEmail, Name: "Оля Оператор", Role: inbox.RoleOperator},
 		"csrf_token":    uiCSRF,
 		"last_event_id": f.lastEventID(),
+		"teams":         []string{"sales"},
 	}
 }
 
@@ -342,6 +345,33 @@ func (f *uiFake) handler() http.Handler {
 			}
 		}
 		uiJSON(w, 200, n)
+	})
+	api("GET /api/v1/canned-replies", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		uiJSON(w, 200, map[string]any{"items": append([]inbox.CannedReply{}, f.canned...), "next": ""})
+	})
+	api("POST /api/v1/canned-replies", func(w http.ResponseWriter, r *http.Request) {
+		var c inbox.CannedReply
+		if err := json.NewDecoder(r.Body).Decode(&c); err != nil {
+			uiError(w, 400, "malformed JSON")
+			return
+		}
+		if err := c.Check(); err != nil {
+			uiError(w, 400, inbox.ErrorMessage(err))
+			return
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		c.ID = int64(len(f.canned) + 1)
+		f.canned = append(f.canned, c)
+		uiJSON(w, 201, c)
+	})
+	api("DELETE /api/v1/canned-replies/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.canned = slices.DeleteFunc(f.canned, func(c inbox.CannedReply) bool { return c.ID == uiPathID(r) })
+		w.WriteHeader(http.StatusNoContent)
 	})
 	api("GET /api/v1/directory", func(w http.ResponseWriter, r *http.Request) {
 		uiJSON(w, 200, map[string]any{"items": []map[string]any{
@@ -1725,5 +1755,49 @@ func TestUIBrowserTabCounts(t *testing.T) {
 	// The labels stay translated beside their counts.
 	if got := p.text(`[data-tab="new"]`); got != "New2" {
 		t.Errorf("tab text %q", got)
+	}
+}
+
+// A template is added in the Templates dialog, offered after "/" in the
+// reply box and inserted with its placeholders filled in.
+func TestUIBrowserCannedReplies(t *testing.T) {
+	f, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(1)
+	p.click(`[data-testid="canned-manage"]`)
+	p.waitJS("the dialog", `document.querySelector('[data-testid="canned-dialog"]').open`)
+	if got := p.text(`[data-testid="canned-scope"]`); !strings.Contains(got, "Team sales") || strings.Contains(got, "Everyone") {
+		t.Errorf("scope options %q: an operator shares with their team, not everyone", got)
+	}
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="canned-title"]`), "цена"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="canned-text"]`), "{{client.first_name}}, кухня стоит 350 000 руб. — {{operator.name}}"))
+	p.click(`[data-testid="canned-add"]`)
+	p.waitJS("the template listed", `document.querySelector('[data-testid="canned-entry"][data-title="цена"]')`)
+	p.click(`[data-testid="canned-close"]`)
+	p.waitJS("the dialog closed", `!document.querySelector('[data-testid="canned-dialog"]').open`)
+
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), "/це"))
+	p.waitJS("the picker", `!document.querySelector('[data-testid="canned-picker"]').hidden && document.querySelector('[data-testid="canned-option"][data-title="цена"]')`)
+	p.do(chromedp.KeyEvent(kb.Enter))
+	want := "Иван, кухня стоит 350 000 руб. — Оля Оператор"
+	p.waitJS("the template inserted", `document.querySelector('[data-testid="reply-text"]').value === `+jsq(want))
+	var hidden bool
+	p.eval(`document.querySelector('[data-testid="canned-picker"]').hidden`, &hidden)
+	if !hidden {
+		t.Error("the picker stays open after inserting")
+	}
+	p.do(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	p.waitJS("the reply sent", `document.querySelector('[data-testid="reply-text"]').value === ''`)
+	if posts := f.postedTexts(); !slices.Contains(posts, want) {
+		t.Errorf("posted %q", posts)
+	}
+	// Escape closes the picker and leaves the text as typed.
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), "/ц"))
+	p.waitJS("the picker again", `!document.querySelector('[data-testid="canned-picker"]').hidden`)
+	p.do(chromedp.KeyEvent(kb.Escape))
+	p.waitJS("the picker closed", `document.querySelector('[data-testid="canned-picker"]').hidden`)
+	if got := p.value(`[data-testid="reply-text"]`); got != "/ц" {
+		t.Errorf("after Escape the box holds %q", got)
 	}
 }

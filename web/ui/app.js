@@ -13,6 +13,7 @@ import { Live } from './live.js';
 import { renderMessage, preview, channelName } from './messages.js';
 import { renderCard } from './card.js';
 import { Notifier } from './notify.js';
+import { Canned } from './canned.js';
 
 const $ = (id) => document.getElementById(id);
 const statuses = ['new', 'open', 'pending', 'closed'];
@@ -39,6 +40,7 @@ const state = {
   replyFiles: [], // File objects to send with the next reply
   health: new Map(), // channel id -> its health, from /channels/health
   colleagues: new Map(), // operator id -> name, from /directory
+  teams: [], // the operator's teams, from the session
   // What this server can do; each turns false when its route is missing.
   support: { messageNotes: true, cardNotes: true, triage: true, edit: true, reads: true, counts: true },
   cardFocus: '',
@@ -47,6 +49,19 @@ const state = {
 };
 
 const api = createAPI({ onUnauthorized: () => showLogin() });
+const canned = new Canned({
+  api,
+  context: () => {
+    const c = state.convs.get(state.selectedId);
+    return {
+      clientName: (state.client && state.client.name) || (c && c.client_name) || '',
+      operatorName: (state.me && (state.me.name || state.me.email)) || '',
+      teams: state.teams,
+      role: state.me && state.me.role,
+    };
+  },
+  onInsert: () => { if (state.selectedId) saveDraft(state.selectedId, $('reply-text').value); },
+});
 const notifier = new Notifier();
 const live = new Live({
   onEvent: queueEvent,
@@ -116,6 +131,7 @@ function resetData() {
 function startApp(session) {
   if (!session || !session.operator) { showLogin(); return; }
   state.me = session.operator;
+  state.teams = Array.isArray(session.teams) ? session.teams : [];
   api.setCSRF(session.csrf_token);
   document.body.dataset.view = 'app';
   $('login-view').hidden = true;
@@ -1275,6 +1291,8 @@ function wire() {
     e.currentTarget.setAttribute('aria-expanded', String(shown));
   });
   $('reply-form').addEventListener('submit', onReply);
+  canned.wire($('reply-text'), $('canned-picker'), $('canned-dialog'));
+  $('canned-manage').addEventListener('click', () => canned.open());
   $('reply-attach').addEventListener('change', (e) => setReplyFiles(state.replyFiles.concat(Array.from(e.target.files || []))));
   $('reply-form').addEventListener('change', (e) => { if (e.target.name === 'mode') updateReplyMode(); });
   $('reply-text').addEventListener('input', (e) => { if (state.selectedId) saveDraft(state.selectedId, e.target.value); });
