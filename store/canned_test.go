@@ -8,7 +8,9 @@ import (
 	"github.com/leadhub/leadhub/store/storetest"
 )
 
-func TestCannedRepliesSQLite(t *testing.T) { testCannedReplies(t, storetest.Open(t, store.DialectSQLite)) }
+func TestCannedRepliesSQLite(t *testing.T) {
+	testCannedReplies(t, storetest.Open(t, store.DialectSQLite))
+}
 func TestCannedRepliesPostgres(t *testing.T) {
 	testCannedReplies(t, storetest.Open(t, store.DialectPostgres))
 }
