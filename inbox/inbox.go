@@ -191,6 +191,22 @@ type Conversation struct {
 	LastMessage *Message `json:"last_message,omitempty"`
 }
 
+// MessageHit is a message found by a search, with its conversation.
+type MessageHit struct {
+	Message      Message      `json:"message"`
+	Conversation Conversation `json:"conversation"`
+}
+
+// MessageSearch is a search inside messages.
+type MessageSearch struct {
+	Q string
+	// Scope limits the hits to what a restricted operator sees; nil is
+	// everything.
+	Scope  *Scope
+	Cursor string
+	Limit  int
+}
+
 // ConversationCounts are how many conversations that are not closed an
 // operator sees, by the inbox's tabs.
 type ConversationCounts struct {

@@ -40,6 +40,7 @@ type queries struct {
 	pollerQueries
 	readQueries
 	cannedQueries
+	searchQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
@@ -81,6 +82,7 @@ func baseQueries() queries {
 		pollerQueries:       basePollerQueries(),
 		readQueries:         baseReadQueries(),
 		cannedQueries:       baseCannedQueries(),
+		searchQueries:       baseSearchQueries(),
 	}
 }
 
@@ -124,6 +126,7 @@ func postgresOverrides(q *queries) {
 	q.credentialQueries.postgres()
 	q.channelQueries.postgres()
 	q.readQueries.postgres()
+	q.searchQueries.postgres()
 }
 
 // newQueries returns the statements for dialect with placeholders rebound,

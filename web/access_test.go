@@ -371,6 +371,7 @@ var matrix = map[string]entry{
 	}},
 
 	"GET /api/v1/conversations":        {level: levelOperator, req: fixed(get("/api/v1/conversations")), ok: 200},
+	"GET /api/v1/messages/search":      {level: levelOperator, req: fixed(get("/api/v1/messages/search?q=%D0%BA%D1%83%D1%85%D0%BD%D1%8F")), ok: 200},
 	"GET /api/v1/conversations/counts": {level: levelOperator, req: fixed(get("/api/v1/conversations/counts")), ok: 200},
 	"GET /api/v1/conversations/{id}": {level: levelOperator, ok: 200,
 		req: onConv("shop", get), foreign: onConv("help", get)},

@@ -100,6 +100,32 @@ func (a *apiHandler) listConversations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, newList(items, next))
 }
 
+// searchMessages: GET /messages/search?q=&cursor=&limit=: messages holding
+// every word of q, newest first, in conversations the operator sees.
+func (a *apiHandler) searchMessages(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := parseLimit(q)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	sc, err := a.access.requestScope(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	f := inbox.MessageSearch{Q: q.Get("q"), Cursor: q.Get("cursor"), Limit: limit}
+	if !sc.All {
+		f.Scope = &sc
+	}
+	hits, next, err := a.store.SearchMessages(r.Context(), f)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, newList(nonNil(hits), next))
+}
+
 // countConversations: GET /conversations/counts?channel=: the tabs'
 // counts of what the operator sees and is not closed.
 func (a *apiHandler) countConversations(w http.ResponseWriter, r *http.Request) {

@@ -599,3 +599,18 @@ func (f *fakeStore) DeleteCannedReply(context.Context, int64, inbox.Role, int64)
 }
 
 func (f *fakeStore) TeamsOf(context.Context, int64) ([]string, error) { return nil, nil }
+
+// SearchMessages finds the fake's messages whose text holds q.
+func (f *fakeStore) SearchMessages(_ context.Context, q inbox.MessageSearch) ([]inbox.MessageHit, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var hits []inbox.MessageHit
+	for cid, list := range f.messages {
+		for _, m := range list {
+			if q.Q != "" && strings.Contains(m.Text, q.Q) {
+				hits = append(hits, inbox.MessageHit{Message: m, Conversation: f.conversations[cid]})
+			}
+		}
+	}
+	return hits, "", nil
+}

@@ -49,6 +49,7 @@ func (s *Server) routeTable() []route {
 		// The inbox. What an operator sees is limited by their scope.
 		{"GET /api/v1/conversations", levelOperator, f(a.listConversations)},
 		{"GET /api/v1/conversations/counts", levelOperator, f(a.countConversations)},
+		{"GET /api/v1/messages/search", levelOperator, f(a.searchMessages)},
 		{"GET /api/v1/conversations/{id}", levelOperator, f(a.getConversation)},
 		{"PATCH /api/v1/conversations/{id}", levelOperator, f(a.patchConversation)},
 		{"GET /api/v1/conversations/{id}/messages", levelOperator, f(a.listMessages)},

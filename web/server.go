@@ -30,6 +30,8 @@ type Store interface {
 	GetConversation(ctx context.Context, id int64) (inbox.Conversation, error)
 	// Canned replies: those an operator may use, and changing them under
 	// inbox.CanEditCanned's rules.
+	// SearchMessages finds messages holding every word of the search.
+	SearchMessages(ctx context.Context, f inbox.MessageSearch) ([]inbox.MessageHit, string, error)
 	CannedReplies(ctx context.Context, operatorID int64) ([]inbox.CannedReply, error)
 	// TeamsOf returns the names of the operator's teams.
 	TeamsOf(ctx context.Context, operatorID int64) ([]string, error)

@@ -346,6 +346,20 @@ func (f *uiFake) handler() http.Handler {
 		}
 		uiJSON(w, 200, n)
 	})
+	api("GET /api/v1/messages/search", func(w http.ResponseWriter, r *http.Request) {
+		q := strings.ToLower(r.URL.Query().Get("q"))
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		hits := []inbox.MessageHit{}
+		for cid, list := range f.msgs {
+			for _, m := range list {
+				if q != "" && strings.Contains(strings.ToLower(m.Text), q) {
+					hits = append(hits, inbox.MessageHit{Message: m, Conversation: *f.convs[cid]})
+				}
+			}
+		}
+		uiJSON(w, 200, map[string]any{"items": hits, "next": ""})
+	})
 	api("GET /api/v1/canned-replies", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -1800,4 +1814,24 @@ func TestUIBrowserCannedReplies(t *testing.T) {
 	if got := p.value(`[data-testid="reply-text"]`); got != "/ц" {
 		t.Errorf("after Escape the box holds %q", got)
 	}
+}
+
+// Words typed in the search box find messages too; a hit opens its
+// conversation at that message.
+func TestUIBrowserMessageSearch(t *testing.T) {
+	_, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="search"]`), "бесплатная"))
+	p.waitJS("a hit", `!document.querySelector('[data-testid="message-hits"]').hidden && document.querySelector('[data-testid="message-hit"]')`)
+	if got := p.text(`[data-testid="message-hit"]`); !strings.Contains(got, "Доставка бесплатная") || !strings.Contains(got, "Иван Петров") {
+		t.Errorf("hit %q", got)
+	}
+	p.click(`[data-testid="message-hit"]`)
+	p.waitJS("the message shown as the hit", `document.querySelector('#timeline [data-hit="true"]') && document.querySelector('#timeline [data-hit="true"]').textContent.includes('Доставка бесплатная')`)
+	// A word nobody wrote says so.
+	p.eval(`(document.querySelector('[data-testid="search"]').value = '', true)`, nil)
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="search"]`), "абракадабра"))
+	p.waitJS("no hits", `document.querySelector('[data-testid="message-hits"]').textContent.includes('No message has these words')`)
+	p.noCSPViolations()
 }

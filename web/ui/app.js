@@ -41,8 +41,10 @@ const state = {
   health: new Map(), // channel id -> its health, from /channels/health
   colleagues: new Map(), // operator id -> name, from /directory
   teams: [], // the operator's teams, from the session
+  hitSeq: 0,
+  focusMessage: null, // a message to show once the timeline is loaded (a search hit)
   // What this server can do; each turns false when its route is missing.
-  support: { messageNotes: true, cardNotes: true, triage: true, edit: true, reads: true, counts: true },
+  support: { messageNotes: true, cardNotes: true, triage: true, edit: true, reads: true, counts: true, search: true },
   cardFocus: '',
   cardStale: false,
   names: new Map(), // client id -> name, for duplicate suggestions
@@ -433,6 +435,7 @@ async function openConversation(id) {
     if (client) setClient(client);
     for (const m of msgs) state.messages.set(m.id, m);
     renderTimeline(true);
+    showFocusMessage();
     renderHead();
     renderCardPanel();
     const last = msgs[msgs.length - 1];
@@ -592,6 +595,74 @@ async function refetchConversation(id) {
       renderList();
     }
   }
+}
+
+// ---- search inside messages ----
+
+// searchMessages shows, under the conversations the search box matched by
+// name, phone or email, the messages that hold its words.
+async function searchMessages() {
+  const seq = ++state.hitSeq;
+  const section = $('message-hits');
+  const ul = $('hit-list');
+  const q = state.q;
+  if (!q || q.replace(/[^\p{L}\p{N}]/gu, '').length < 2 || !state.support.search) {
+    section.hidden = true;
+    clear(ul);
+    return;
+  }
+  let res;
+  try {
+    res = await api.get(`/messages/search${query({ q, limit: 20 })}`);
+  } catch (e) {
+    if (e.missingRoute) state.support.search = false;
+    if (seq === state.hitSeq) section.hidden = true;
+    return;
+  }
+  if (seq !== state.hitSeq) return;
+  clear(ul);
+  const hits = (res && res.items) || [];
+  for (const hit of hits) {
+    const m = hit.message;
+    const c = hit.conversation || {};
+    ul.append(h('li', {},
+      h('button', {
+        type: 'button', class: 'hit', dataset: { testid: 'message-hit', messageId: m.id, conversationId: m.conversation_id },
+        onclick: () => { state.focusMessage = m.id; upsertConv(c); openConversation(m.conversation_id); },
+      },
+      h('span', { class: 'hit__who' }, channelIcon(c.channel_type), ` ${clientName(c)}`),
+      h('span', { class: 'hit__text', text: snippet(m.subject ? `${m.subject} — ${m.text}` : m.text, q) }),
+      h('time', { class: 'hit__at muted', datetime: m.created_at, text: fmtDateTime(m.created_at) }))));
+  }
+  if (!hits.length) ul.append(h('li', { class: 'muted', text: t('hits.none') }));
+  section.hidden = false;
+}
+
+// snippet is the part of text around the first word of q it holds.
+function snippet(text, q) {
+  const flat = String(text || '').replace(/\s+/g, ' ').trim();
+  const words = q.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  const lower = flat.toLowerCase();
+  let at = -1;
+  for (const w of words) {
+    at = lower.indexOf(w.slice(0, Math.max(3, w.length - 2)));
+    if (at >= 0) break;
+  }
+  const start = Math.max(0, at - 40);
+  const cut = flat.slice(start, start + 140);
+  return (start > 0 ? '…' : '') + cut + (start + 140 < flat.length ? '…' : '');
+}
+
+// showFocusMessage scrolls to and marks the message a search hit pointed to.
+function showFocusMessage() {
+  const id = state.focusMessage;
+  if (!id) return;
+  state.focusMessage = null;
+  const el = state.msgEls.get(id);
+  if (!el) return;
+  el.classList.add('msg--hit');
+  el.dataset.hit = 'true';
+  el.scrollIntoView({ block: 'center' });
 }
 
 // ---- tab counts ----
@@ -1267,10 +1338,10 @@ function wire() {
   let searchTimer = 0;
   $('search').addEventListener('input', (e) => {
     clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => { state.q = e.target.value.trim(); loadList(); }, 300);
+    searchTimer = setTimeout(() => { state.q = e.target.value.trim(); loadList(); searchMessages(); }, 300);
   });
   $('search').addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') { e.preventDefault(); clearTimeout(searchTimer); state.q = e.target.value.trim(); loadList(); }
+    if (e.key === 'Enter') { e.preventDefault(); clearTimeout(searchTimer); state.q = e.target.value.trim(); loadList(); searchMessages(); }
   });
   $('load-more').addEventListener('click', () => loadList(true));
   $('conversation-list').addEventListener('keydown', onListKey);
