@@ -8,7 +8,9 @@ import (
 	"github.com/leadhub/leadhub/store/storetest"
 )
 
-func TestSearchMessagesSQLite(t *testing.T) { testSearchMessages(t, storetest.Open(t, store.DialectSQLite)) }
+func TestSearchMessagesSQLite(t *testing.T) {
+	testSearchMessages(t, storetest.Open(t, store.DialectSQLite))
+}
 func TestSearchMessagesPostgres(t *testing.T) {
 	testSearchMessages(t, storetest.Open(t, store.DialectPostgres))
 }
