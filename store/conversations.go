@@ -201,7 +201,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, p inbox.Conver
 		}
 		if _, err := tx.ExecContext(ctx, s.q.UpdateConversation, string(conv.Status), assignee, id); err != nil {
 			if isUniqueViolation(err) {
-				return inbox.Errorf(inbox.ECONFLICT, "the client has another open conversation in this channel")
+				return inbox.Reasonf(inbox.ECONFLICT, "another_open_conversation", nil, "the client has another open conversation in this channel")
 			}
 			return err
 		}
@@ -264,7 +264,7 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 	conversationID, authorID := r.ConversationID, r.AuthorID
 	text := clean(r.Text)
 	if strings.TrimSpace(text) == "" && len(r.Attachments) == 0 {
-		return inbox.Message{}, nil, fmt.Errorf("store: create reply: %w", inbox.Errorf(inbox.EINVALID, "empty reply"))
+		return inbox.Message{}, nil, fmt.Errorf("store: create reply: %w", inbox.Reasonf(inbox.EINVALID, "empty_reply", nil, "empty reply"))
 	}
 	att, err := attachmentsText(r.Attachments)
 	if err != nil {
@@ -285,12 +285,12 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 		}
 		switch {
 		case !card.ErasedAt.IsZero():
-			return inbox.Errorf(inbox.ECONFLICT, "the client was erased")
+			return inbox.Reasonf(inbox.ECONFLICT, "client_erased", nil, "the client was erased")
 		case card.DoNotContact && !r.OverrideDNC:
 			if card.DNCReason != "" {
-				return inbox.Errorf(inbox.ECONFLICT, "the client asked not to be contacted (%s); override_dnc sends anyway", card.DNCReason)
+				return inbox.Reasonf(inbox.ECONFLICT, "client_dnc", map[string]string{"reason": card.DNCReason}, "the client asked not to be contacted (%s); override_dnc sends anyway", card.DNCReason)
 			}
-			return inbox.Errorf(inbox.ECONFLICT, "the client asked not to be contacted; override_dnc sends anyway")
+			return inbox.Reasonf(inbox.ECONFLICT, "client_dnc", map[string]string{"reason": ""}, "the client asked not to be contacted; override_dnc sends anyway")
 		}
 		if err := s.replyReaches(ctx, tx, conv); err != nil {
 			return err

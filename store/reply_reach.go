@@ -34,5 +34,5 @@ func (s *Store) replyReaches(ctx context.Context, q queryer, conv inbox.Conversa
 	if reason == "" {
 		return nil
 	}
-	return inbox.Errorf(inbox.ECONFLICT, "VK does not let the community message this client (%s); they can allow messages again in VK, or answer through another channel", reason)
+	return inbox.Reasonf(inbox.ECONFLICT, "vk_denied", map[string]string{"reason": reason}, "VK does not let the community message this client (%s); they can allow messages again in VK, or answer through another channel", reason)
 }

@@ -318,7 +318,7 @@ func (a *apiHandler) createReply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.TrimSpace(body.Text) == "" && len(files) == 0 {
-		writeError(w, r, inbox.Errorf(inbox.EINVALID, "text is required"))
+		writeError(w, r, inbox.Reasonf(inbox.EINVALID, "empty_reply", nil, "text is required"))
 		return
 	}
 	op, _ := operatorFrom(r.Context())

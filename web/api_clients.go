@@ -95,7 +95,7 @@ func (a *apiHandler) addNote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.TrimSpace(b.Text) == "" {
-		writeError(w, r, inbox.Errorf(inbox.EINVALID, "text is required"))
+		writeError(w, r, inbox.Reasonf(inbox.EINVALID, "empty_reply", nil, "text is required"))
 		return
 	}
 	n, evs, err := a.store.AddNote(r.Context(), operatorID(r), id, b.Text)

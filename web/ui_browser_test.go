@@ -527,9 +527,11 @@ func (f *uiFake) createMessage(w http.ResponseWriter, r *http.Request) {
 		uiError(w, 404, "conversation not found")
 		return
 	}
-	if f.clients[c.ClientID].DoNotContact && !body.OverrideDNC {
+	if card := f.clients[c.ClientID]; card.DoNotContact && !body.OverrideDNC {
 		f.mu.Unlock()
-		uiError(w, 409, "the client asked not to be contacted")
+		// As the server answers: a message, and a reason the page translates.
+		uiJSON(w, 409, map[string]any{"error": "the client asked not to be contacted (" + card.DoNotContactReason + "); override_dnc sends anyway",
+			"code": "conflict", "reason": "client_dnc", "params": map[string]string{"reason": card.DoNotContactReason}})
 		return
 	}
 	op := uiOpID
@@ -1834,4 +1836,26 @@ func TestUIBrowserMessageSearch(t *testing.T) {
 	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="search"]`), "абракадабра"))
 	p.waitJS("no hits", `document.querySelector('[data-testid="message-hits"]').textContent.includes('No message has these words')`)
 	p.noCSPViolations()
+}
+
+// Errors the server names a reason for read in the operator's language.
+func TestUIBrowserErrorsTranslated(t *testing.T) {
+	f, srv := startUIFake(t)
+	f.mu.Lock()
+	f.clients[2].DoNotContact, f.clients[2].DoNotContactReason = true, "просил не писать"
+	f.mu.Unlock()
+	p := newUIPage(t, srv.URL, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+			UserAgent: "Mozilla/5.0 (X11; Linux x86_64) leadhub-test", AcceptLanguage: "ru-RU,ru",
+		})
+		return err
+	}))
+	p.login()
+	p.openConversation(3)
+	p.eval(`document.querySelector('[data-testid="reply-text"]').value = 'Ответ', true`, nil)
+	p.click(`[data-testid="reply-send"]`)
+	p.waitJS("the refusal", `document.querySelector('[data-testid="reply-error"]').textContent.includes('клиент просил с ним не связываться (просил не писать)')`)
+	if got := p.text(`[data-testid="reply-error"]`); strings.Contains(got, "asked") || strings.Contains(got, "override_dnc") {
+		t.Errorf("English in the Russian page: %q", got)
+	}
 }

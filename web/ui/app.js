@@ -978,7 +978,7 @@ async function onReply(e) {
       err.textContent = t('reply.notesUnsupported');
     } else if (ex.status === 409 && state.client && state.client.do_not_contact) {
       showOverride(true);
-      err.textContent = t('reply.dncConflict', { error: ex.message });
+      err.textContent = t('reply.dncConflict', { error: errorText(ex) });
     } else {
       err.textContent = t('reply.error', { error: errorText(ex) });
     }
@@ -1278,9 +1278,24 @@ function announce(text) {
   setTimeout(() => { el.textContent = text; }, 30);
 }
 
+// errorText is what the operator reads about a failed request, in their
+// language: the server names the reason of the errors operators meet, and
+// the code of all others; only an unknown reason falls back to the
+// server's English message.
 function errorText(e) {
   if (e.status === 0) return t('error.network');
   if (e.missingRoute) return t('error.notFound');
+  const d = (e.body && typeof e.body === 'object') ? e.body : {};
+  if (typeof d.reason === 'string' && d.reason) {
+    const params = (d.params && typeof d.params === 'object') ? d.params : {};
+    // A reason whose detail is empty has a shorter wording.
+    const key = `error.reason.${d.reason}${Object.values(params).some((v) => v === '') ? '.plain' : ''}`;
+    const s = t(key, params);
+    if (s !== key) return s;
+  }
+  if (['not_found', 'forbidden', 'rate_limited', 'unavailable', 'internal', 'too_large'].includes(d.code)) {
+    return t(`error.code.${d.code}`);
+  }
   if (e.status === 403) return e.message || t('error.forbidden');
   return e.message;
 }
