@@ -148,3 +148,30 @@ func earliest(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// Task list states (GET /api/v1/tasks?state=).
+const (
+	TaskStateOpen    = "open"    // not done, overdue or not
+	TaskStateOverdue = "overdue" // not done and past its due time
+	TaskStateDone    = "done"
+)
+
+// TaskFilter selects tasks. Zero fields filter nothing.
+type TaskFilter struct {
+	AssigneeID int64 // "mine": the operator's own
+	ClientID   int64
+	State      string // TaskStateOpen, TaskStateOverdue, TaskStateDone or empty
+	Cursor     string
+	Limit      int
+}
+
+// TaskPatch is a change to a task; nil fields stay as they are.
+type TaskPatch struct {
+	Title      *string
+	Done       *bool
+	DueAt      *time.Time
+	ClearDueAt bool // due_at: null
+	AssigneeID *int64
+	// ClearAssignee unassigns the task (assignee_id: null).
+	ClearAssignee bool
+}

@@ -150,6 +150,8 @@ type filing struct {
 	// ids of the inserted cards or, for a card that lost its first
 	// identity to a concurrent writer, of the winner's card.
 	alias map[int64]int64
+	// calls is, per call envelope filed, what filing its event did.
+	calls map[int]*callFiled
 }
 
 // cardState is what filing needs to know of an existing card.
@@ -179,6 +181,7 @@ func newFiling(s *Store, tx *sqlx.Tx, envs []inbox.Envelope) *filing {
 		convOf:      make([]*convState, n),
 		convs:       make(map[convKey]*convState),
 		unreachable: make(map[identityKey]int64),
+		calls:       make(map[int]*callFiled),
 	}
 	for i := range f.dupOf {
 		f.dupOf[i] = -1
@@ -205,6 +208,9 @@ func (f *filing) run(ctx context.Context) error {
 			return err
 		}
 		if err := f.insertMessages(ctx); err != nil {
+			return err
+		}
+		if err := f.fileCalls(ctx); err != nil {
 			return err
 		}
 		if err := f.clearUnreachable(ctx); err != nil {
@@ -319,11 +325,14 @@ func (f *filing) messagesByDedupeKey(ctx context.Context, keys []string) (map[st
 // earlier envelope of the batch, and lists the rest in f.todo.
 func (f *filing) findDuplicates(ctx context.Context) error {
 	keys := make([]string, 0, len(f.envs))
-	var factKeys []string
+	var factKeys, callKeys []string
 	for i, e := range f.envs {
 		keys = append(keys, clean(e.DedupeKey))
-		if f.item[i] == inbox.ItemFact {
+		switch f.item[i] {
+		case inbox.ItemFact:
 			factKeys = append(factKeys, clean(e.DedupeKey))
+		case inbox.ItemCall:
+			callKeys = append(callKeys, clean(e.DedupeKey))
 		}
 	}
 	stored, err := f.messagesByDedupeKey(ctx, keys)
@@ -333,6 +342,15 @@ func (f *filing) findDuplicates(ctx context.Context) error {
 	facts, err := f.factsByDedupeKey(ctx, factKeys)
 	if err != nil {
 		return err
+	}
+	// A call event folded into its call earlier: its key is among the
+	// call's events, not on a message of its own.
+	callEvents, err := f.callEventKeys(ctx, callKeys)
+	if err != nil {
+		return err
+	}
+	for k := range callEvents {
+		facts[k] = true
 	}
 	var unseen []string
 	for _, k := range keys {

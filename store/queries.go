@@ -38,6 +38,7 @@ type queries struct {
 	auditQueries
 	channelQueries
 	pollerQueries
+	callQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
@@ -77,6 +78,7 @@ func baseQueries() queries {
 		auditQueries:        baseAuditQueries(),
 		channelQueries:      baseChannelQueries(),
 		pollerQueries:       basePollerQueries(),
+		callQueries:         baseCallQueries(),
 	}
 }
 
@@ -119,6 +121,7 @@ func postgresOverrides(q *queries) {
 	q.eventQueries.postgres()
 	q.credentialQueries.postgres()
 	q.channelQueries.postgres()
+	q.callQueries.postgres()
 }
 
 // newQueries returns the statements for dialect with placeholders rebound,
