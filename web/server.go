@@ -84,6 +84,7 @@ type Store interface {
 	EventsFor(ctx context.Context, v inbox.Viewer, after, upTo int64, limit int) ([]inbox.Event, error)
 
 	SecurityStore
+	TaskStore
 }
 
 // SecurityStore is what sign-in, sessions, tokens, the admin API and the
@@ -192,6 +193,9 @@ type Options struct {
 	Metrics *Metrics
 	// Hub may be nil; the server then makes its own (see NewHub).
 	Hub *Hub
+	// Callers are the telephony channels that place calls for operators,
+	// by channel id; may be empty.
+	Callers map[string]Caller
 	// Files serves stored attachments at /files/{id}/{name}; may be nil.
 	Files FileOpener
 	// ChannelStatus reports a channel's health for the operators (a
@@ -364,6 +368,7 @@ func New(opts Options) (*Server, error) {
 			channels: nonNil(opts.Channels),
 			health:   opts.Health,
 			admin:    auth.admin,
+			callers:  opts.Callers,
 		},
 		auth:   auth,
 		ws:     newWSHandler(opts.Store, hub, public, acc, auth),
