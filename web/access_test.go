@@ -344,16 +344,16 @@ func fixed(c call) func(fx *fixture, c creds) call {
 }
 
 var matrix = map[string]entry{
-	"POST /hooks/{type}/{channel}":         {level: levelPublic, req: fixed(post("/hooks/api/crm", `{}`)), ok: 200},
-	"GET /hooks/{type}/{channel}":          {level: levelPublic, req: fixed(get("/hooks/api/crm")), ok: 200},
-	"OPTIONS /hooks/{type}/{channel}":      {level: levelPublic, req: fixed(call{method: "OPTIONS", path: "/hooks/api/crm"}), ok: 404},
-	"GET /hooks/{type}/{channel}/embed.js": {level: levelPublic, req: fixed(get("/hooks/api/crm/embed.js")), ok: 404},
+	"POST /hooks/{type}/{channel}":           {level: levelPublic, req: fixed(post("/hooks/api/crm", `{}`)), ok: 200},
+	"GET /hooks/{type}/{channel}":            {level: levelPublic, req: fixed(get("/hooks/api/crm")), ok: 200},
+	"OPTIONS /hooks/{type}/{channel}":        {level: levelPublic, req: fixed(call{method: "OPTIONS", path: "/hooks/api/crm"}), ok: 404},
+	"GET /hooks/{type}/{channel}/embed.js":   {level: levelPublic, req: fixed(get("/hooks/api/crm/embed.js")), ok: 404},
 	"POST /hooks/{type}/{channel}/{rest...}": {level: levelPublic, req: fixed(post("/hooks/api/crm/events/call", `{}`)), ok: 200},
-	"GET /{$}":                             {level: levelPublic, req: fixed(get("/")), ok: 200},
-	"GET /ui/":                             {level: levelPublic, req: fixed(get("/ui/app.js")), ok: 200},
-	"GET /healthz":                         {level: levelPublic, req: fixed(get("/healthz")), ok: 200},
-	"GET /readyz":                          {level: levelPublic, req: fixed(get("/readyz")), ok: 200},
-	"GET /metrics":                         {level: levelPublic, req: fixed(get("/metrics")), ok: 200},
+	"GET /{$}":                               {level: levelPublic, req: fixed(get("/")), ok: 200},
+	"GET /ui/":                               {level: levelPublic, req: fixed(get("/ui/app.js")), ok: 200},
+	"GET /healthz":                           {level: levelPublic, req: fixed(get("/healthz")), ok: 200},
+	"GET /readyz":                            {level: levelPublic, req: fixed(get("/readyz")), ok: 200},
+	"GET /metrics":                           {level: levelPublic, req: fixed(get("/metrics")), ok: 200},
 	"POST /api/v1/session": {level: levelPublic, ok: 200, req: fixed(call{method: "POST", path: "/api/v1/session",
 		body: `{"email":"olga@example.com","password":"` + fxPassword + `"}`, header: []string{"Content-Type", "application/json"}})},
 
