@@ -94,16 +94,16 @@ func (c Call) Fold(e Call) Call {
 // once ended without one, answered when it was answered and missed when
 // not; empty while it is not over.
 func (c Call) Outcome() string {
-	if c.Disposition != "" && (c.Event == CallEnded || c.Disposition == DispositionAnswered) {
+	answered := c.Event == CallAnswered || !c.AnsweredAt.IsZero() || c.Duration > 0 || c.Disposition == DispositionAnswered
+	switch {
+	case c.Event == CallEnded && c.Disposition != "":
 		return c.Disposition
-	}
-	if c.Event != CallEnded {
-		return ""
-	}
-	if !c.AnsweredAt.IsZero() || c.Duration > 0 {
+	case answered:
 		return DispositionAnswered
+	case c.Event == CallEnded:
+		return DispositionMissed
 	}
-	return DispositionMissed
+	return ""
 }
 
 // Missed reports whether c is an inbound call that ended unanswered: the

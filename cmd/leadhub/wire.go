@@ -19,6 +19,7 @@ import (
 	"github.com/leadhub/leadhub/connectors/api"
 	"github.com/leadhub/leadhub/connectors/form"
 	"github.com/leadhub/leadhub/connectors/telegram"
+	"github.com/leadhub/leadhub/connectors/telephony"
 	"github.com/leadhub/leadhub/inbox"
 	"github.com/leadhub/leadhub/inbox/redisq"
 	"github.com/leadhub/leadhub/inbox/sqlq"
@@ -132,6 +133,8 @@ type wiredChannels struct {
 	senders   map[string]inbox.Sender
 	resolvers map[string]inbox.Resolver
 	status    map[string]func(ctx context.Context) (any, error)
+	// callers are the telephony channels that place calls from cards.
+	callers map[string]web.Caller
 	// runners are the channels' own loops (long polling, webhook
 	// registration); each gets the queue to put what it receives in, and
 	// the store for pollers' checkpoints and leases.
@@ -147,6 +150,7 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 		senders:   map[string]inbox.Sender{},
 		resolvers: map[string]inbox.Resolver{},
 		status:    map[string]func(ctx context.Context) (any, error){},
+		callers:   map[string]web.Caller{},
 	}
 	// One id per process: the holder of its pollers' leases.
 	holder := instanceID()
@@ -197,6 +201,20 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 				}
 				return c.Run(ctx, sink, pollers)
 			})
+		case "telephony":
+			c, err := telephony.New(telephony.Options{
+				ChannelID: ch.ID, Provider: ch.Provider, Secret: ch.Secret, APIKey: ch.APIKey, APISalt: ch.APISalt,
+				Extensions: ch.Extensions, APIURL: ch.APIURL, CallURL: ch.CallURL,
+				CallbackWithin: ch.CallbackWithin.Duration, Region: cfg.Region,
+				Logger: log.With("component", "telephony"), Health: health,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("channel %q: %w", ch.ID, err)
+			}
+			w.hooks[ch.ID] = web.Hook{Type: inbox.ChannelTelephony, Webhook: c}
+			if c.CanCall() {
+				w.callers[ch.ID] = c
+			}
 		default:
 			return nil, fmt.Errorf("channel %q: type %q is not available in this version yet", ch.ID, ch.Type)
 		}
@@ -255,6 +273,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		Store:     b.store,
 		Sink:      b.queue,
 		Hooks:     chans.hooks,
+		Callers:   chans.callers,
 		Metrics:   metrics,
 		Hub:       wsHub,
 		Files:     files,
