@@ -13,6 +13,7 @@ import { Live } from './live.js';
 import { renderMessage, preview, channelName } from './messages.js';
 import { renderCard } from './card.js';
 import { Notifier } from './notify.js';
+import { ScreenPop } from './screenpop.js';
 
 const $ = (id) => document.getElementById(id);
 const statuses = ['new', 'open', 'pending', 'closed'];
@@ -45,6 +46,8 @@ const state = {
 
 const api = createAPI({ onUnauthorized: () => showLogin() });
 const notifier = new Notifier();
+// The screen-pop opens the ringing caller's conversation with its card.
+const screenPop = new ScreenPop((id) => openConversation(id));
 const live = new Live({
   onEvent: queueEvent,
   onState: setWSState,
@@ -902,6 +905,17 @@ function applyEvent(ev) {
       }
       break;
     }
+    case 'call.ringing':
+      screenPop.ringing(d);
+      announce(t('pop.announce', { name: d.client_name || d.number || '' }));
+      break;
+    case 'call.updated':
+      screenPop.updated(d);
+      break;
+    case 'task.created':
+    case 'task.updated':
+      if (state.client && d.task && d.task.client_id === state.client.id) reloadClientSoon();
+      break;
     default:
       // client.merged, duplicate suggestions and other card events: the
       // open card is read again.
