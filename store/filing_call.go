@@ -195,6 +195,11 @@ func (f *filing) createCall(ctx context.Context, i int) (*callFiled, error) {
 	d := &f.draft[i]
 	d.ConversationID = f.convOf[i].conv.ID
 	d.Text, d.ExternalID, d.CreatedAt = clean(d.Text), clean(d.ExternalID), f.now
+	rec, due := f.recordingDue(*env.Call)
+	if rec != "" {
+		d.Meta = maps.Clone(d.Meta)
+		d.Meta["call_recording"] = rec // the entry says a recording is coming
+	}
 	meta, err := metaText(d.Meta)
 	if err != nil {
 		return nil, fmt.Errorf("encode meta: %w", err)
@@ -223,7 +228,6 @@ func (f *filing) createCall(ctx context.Context, i int) (*callFiled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode call: %w", err)
 	}
-	rec, due := f.recordingDue(st.call)
 	err = f.s.q.InsertCall.get(ctx, f.tx, &st.id, callInsert{ChannelID: env.ChannelID, CallID: env.Call.ID,
 		MessageID: st.msg.ID, State: string(state), RecordingState: rec, RecordingDueAt: due, At: dbTime(f.now)})
 	if err != nil {
@@ -258,6 +262,10 @@ func (f *filing) foldCall(ctx context.Context, i int, st *callState) (*callFiled
 		}
 	}
 	st.msg.Text, st.msg.Meta = callEntry(st.call, base, "")
+	rec, due := f.recordingDue(st.call)
+	if rec != "" && st.msg.Meta["call_recording"] == "" {
+		st.msg.Meta["call_recording"] = rec
+	}
 	att, err := attachmentsText(st.msg.Attachments)
 	if err != nil {
 		return nil, fmt.Errorf("encode attachments: %w", err)
@@ -273,7 +281,6 @@ func (f *filing) foldCall(ctx context.Context, i int, st *callState) (*callFiled
 	if err != nil {
 		return nil, fmt.Errorf("encode call: %w", err)
 	}
-	rec, due := f.recordingDue(st.call)
 	if _, err := f.s.q.UpdateCall.exec(ctx, f.tx, callUpdate{ID: st.id, State: string(state), RecordingState: rec,
 		RecordingDueAt: due, At: dbTime(f.now)}); err != nil {
 		return nil, fmt.Errorf("update call: %w", err)
@@ -295,7 +302,7 @@ func (f *filing) recordingDue(c inbox.Call) (string, any) {
 	if c.Recording == "" && c.RecordingURL == "" {
 		return "", nil
 	}
-	return "pending", dbTime(f.now)
+	return "pending", dbTime(f.now.Add(recordingDelay))
 }
 
 // recordCallEvent stores an event's dedupe key under its call; false means

@@ -17,6 +17,9 @@ type callQueries struct {
 	UpdateTask      namedQuery[taskUpdate]
 	DeleteTask      string
 	ListTasks       listStatement
+	ClaimRecordings namedQuery[recordingClaim]
+	CallForUpdate   string
+	SetRecording    namedQuery[recordingUpdate]
 	// visibleTask is the condition under which a restricted operator sees
 	// task t: they see one of its card's conversations.
 	visibleTask string
@@ -66,6 +69,19 @@ func baseCallQueries() callQueries {
 			WHERE cl.merged_into IS NULL`,
 			`ORDER BY t.id DESC LIMIT ?`),
 		visibleTask: `t.client_id IN (SELECT v.client_id FROM conversations v WHERE ` + visibleConv("v", sqliteSet) + `)`,
+		// A claimed recording is due again when its lease ends, so a
+		// fetcher that dies leaves it to the next run.
+		ClaimRecordings: named[recordingClaim](`WITH due AS (
+				SELECT id FROM calls WHERE recording_state = 'pending' AND recording_due_at <= :now
+				ORDER BY recording_due_at, id LIMIT :limit)
+			UPDATE calls SET recording_due_at = :lease_until, recording_attempts = recording_attempts + 1
+			WHERE id IN (SELECT id FROM due)
+			RETURNING id, channel_id, state, recording_attempts`),
+		CallForUpdate: `SELECT c.id, c.message_id, c.state, m.conversation_id FROM calls c
+			JOIN messages m ON m.id = c.message_id WHERE c.id = ?`,
+		SetRecording: named[recordingUpdate](`UPDATE calls SET recording_state = :state, recording_due_at = :due_at,
+				recording_error = :error, updated_at = :at
+			WHERE id = :id`),
 	}
 }
 
@@ -76,6 +92,14 @@ func (q *callQueries) postgres() {
 		JOIN messages m ON m.id = c.message_id
 		WHERE c.channel_id = ? AND c.call_id = ? FOR UPDATE OF c`
 	q.TaskForUpdate = `SELECT ` + taskCols + ` FROM tasks t WHERE t.id = ? FOR UPDATE`
+	q.ClaimRecordings = named[recordingClaim](`WITH due AS (
+			SELECT id FROM calls WHERE recording_state = 'pending' AND recording_due_at <= :now
+			ORDER BY recording_due_at, id LIMIT :limit FOR UPDATE SKIP LOCKED)
+		UPDATE calls SET recording_due_at = :lease_until, recording_attempts = recording_attempts + 1
+		WHERE id IN (SELECT id FROM due)
+		RETURNING id, channel_id, state, recording_attempts`)
+	q.CallForUpdate = `SELECT c.id, c.message_id, c.state, m.conversation_id FROM calls c
+		JOIN messages m ON m.id = c.message_id WHERE c.id = ? FOR UPDATE OF c`
 	q.visibleTask = `t.client_id IN (SELECT v.client_id FROM conversations v WHERE ` + visibleConv("v", postgresSet) + `)`
 }
 
@@ -116,4 +140,20 @@ type taskUpdate struct {
 	Done       bool   `db:"done"`
 	DoneAt     any    `db:"done_at"`
 	DoneNote   string `db:"done_note"`
+}
+
+// recordingClaim claims due recordings.
+type recordingClaim struct {
+	Now        string `db:"now"`
+	Limit      int    `db:"limit"`
+	LeaseUntil string `db:"lease_until"`
+}
+
+// recordingUpdate is a recording's new state.
+type recordingUpdate struct {
+	ID    int64  `db:"id"`
+	State string `db:"state"`
+	DueAt any    `db:"due_at"`
+	Error string `db:"error"`
+	At    string `db:"at"`
 }

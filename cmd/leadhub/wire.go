@@ -133,8 +133,10 @@ type wiredChannels struct {
 	senders   map[string]inbox.Sender
 	resolvers map[string]inbox.Resolver
 	status    map[string]func(ctx context.Context) (any, error)
-	// callers are the telephony channels that place calls from cards.
-	callers map[string]web.Caller
+	// callers are the telephony channels that place calls from cards;
+	// recordings the ones that fetch calls' recordings.
+	callers    map[string]web.Caller
+	recordings map[string]inbox.RecordingFetcher
 	// runners are the channels' own loops (long polling, webhook
 	// registration); each gets the queue to put what it receives in, and
 	// the store for pollers' checkpoints and leases.
@@ -146,11 +148,12 @@ type wiredChannels struct {
 // Connectors report how their provider answers to health.
 func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files fileStorage, health *inbox.HealthBoard) (*wiredChannels, error) {
 	w := &wiredChannels{
-		hooks:     map[string]web.Hook{},
-		senders:   map[string]inbox.Sender{},
-		resolvers: map[string]inbox.Resolver{},
-		status:    map[string]func(ctx context.Context) (any, error){},
-		callers:   map[string]web.Caller{},
+		hooks:      map[string]web.Hook{},
+		senders:    map[string]inbox.Sender{},
+		resolvers:  map[string]inbox.Resolver{},
+		status:     map[string]func(ctx context.Context) (any, error){},
+		callers:    map[string]web.Caller{},
+		recordings: map[string]inbox.RecordingFetcher{},
 	}
 	// One id per process: the holder of its pollers' leases.
 	holder := instanceID()
@@ -215,6 +218,7 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 			if c.CanCall() {
 				w.callers[ch.ID] = c
 			}
+			w.recordings[ch.ID] = c
 		default:
 			return nil, fmt.Errorf("channel %q: type %q is not available in this version yet", ch.ID, ch.Type)
 		}
@@ -304,6 +308,16 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 	})
 	h := &hub{backend: b, server: srv}
 	h.runners = append(h.runners, outbound.Run)
+	if len(chans.recordings) > 0 {
+		// Calls' recordings, fetched into file storage; every instance
+		// runs one, and the store's lease keeps them from fetching one
+		// recording twice.
+		rec := inbox.NewRecordingWorker(inbox.RecordingOptions{
+			Store: b.store, Fetchers: chans.recordings, Files: files, Publisher: publisher,
+			Logger: logger.With("component", "recordings"),
+		})
+		h.runners = append(h.runners, rec.Run)
+	}
 	for i := range cfg.Inbox.Workers {
 		w := inbox.NewWorker(inbox.WorkerOptions{
 			Queue:     b.queue,
