@@ -175,3 +175,14 @@ type TaskPatch struct {
 	// ClearAssignee unassigns the task (assignee_id: null).
 	ClearAssignee bool
 }
+
+// callAddendum reports whether e is a call event that names no client: a
+// recording a provider reports on its own (Mango's events/recording). It
+// needs no identity, and joins the call it belongs to, which the store
+// must know by then.
+func (e *Envelope) callAddendum() bool {
+	return e.Item == ItemCall && e.Call != nil && e.Call.Event == CallRecording && len(e.From.Identities) == 0
+}
+
+// CallAddendum is callAddendum for the store.
+func (e *Envelope) CallAddendum() bool { return e.callAddendum() }

@@ -185,7 +185,7 @@ func (e *Envelope) validateItem() error {
 			return Errorf(EINVALID, "a call envelope without a call")
 		case c.ID == "" || c.Event == "":
 			return Errorf(EINVALID, "a call event needs the call's id and the event")
-		case c.Direction != DirectionIn && c.Direction != DirectionOut:
+		case c.Direction != DirectionIn && c.Direction != DirectionOut && !e.callAddendum():
 			return Errorf(EINVALID, "call direction %q is neither in nor out", c.Direction)
 		}
 		return nil

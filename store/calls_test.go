@@ -23,6 +23,7 @@ var callCases = []struct {
 	{"CallRingingAudience", testCallRingingAudience},
 	{"CallUnparsedNumber", testCallUnparsedNumber},
 	{"Tasks", testTasks},
+	{"CallRecordingAddendum", testCallRecordingAddendum},
 }
 
 var callStart = time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC)
@@ -352,5 +353,32 @@ func testTasks(t *testing.T, s *store.Store) {
 	}
 	if _, err := s.GetTask(ctx, t2.ID); inbox.ErrorCode(err) != inbox.ENOTFOUND {
 		t.Errorf("deleted task: %v", err)
+	}
+}
+
+// testCallRecordingAddendum: a recording reported on its own names no
+// client: it joins its stored call, and waits (EUNAVAILABLE) for a call not
+// stored yet.
+func testCallRecordingAddendum(t *testing.T, s *store.Store) {
+	rec := inbox.Envelope{Item: inbox.ItemCall, DedupeKey: "call:pbx:e-1:recording:r-1", ChannelID: "pbx",
+		ChannelType: inbox.ChannelTelephony, Kind: inbox.KindCall, ReceivedAt: time.Now(),
+		Call: &inbox.Call{ID: "e-1", Event: inbox.CallRecording, Recording: "r-1"}}
+	if _, _, err := s.FileBatch(ctxT(t), []inbox.Envelope{rec}); inbox.ErrorCode(err) != inbox.EUNAVAILABLE {
+		t.Fatalf("recording before its call: %v, want EUNAVAILABLE", err)
+	}
+	filed, _ := file(t, s, callEnv("e-1", "summary", "+79123456720", inbox.Call{Event: inbox.CallEnded, Disposition: inbox.DispositionAnswered}))
+	id := filed[0].Message.ID
+	filed, evs := file(t, s, rec)
+	if filed[0].Message.ID != id || filed[0].Message.Meta["call_recording"] != "pending" {
+		t.Fatalf("recording filed as %+v", filed[0])
+	}
+	if got := eventTypes(evs); !slices.Equal(got, []string{inbox.EventMessageUpdated, inbox.EventCallUpdated}) {
+		t.Errorf("events = %v", got)
+	}
+	if filed, _ := file(t, s, rec); !filed[0].Dup {
+		t.Errorf("redelivered recording: %+v", filed[0])
+	}
+	if n := count(t, s, "messages"); n != 1 {
+		t.Errorf("%d messages, want 1", n)
 	}
 }

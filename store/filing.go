@@ -203,6 +203,12 @@ func (f *filing) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// So do call events that name no client: they join a stored call.
+	addenda, err := f.applyCallAddenda(ctx)
+	if err != nil {
+		return err
+	}
+	evs = append(evs, addenda...)
 	if len(f.todo) > 0 {
 		if err := f.prepare(ctx); err != nil {
 			return err

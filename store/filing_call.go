@@ -424,3 +424,42 @@ func (f *filing) callEvents(i int, st *convState) []inbox.PendingEvent {
 	}
 	return append(evs, cf.tasks...)
 }
+
+// applyCallAddenda files the call events that name no client (a recording
+// a provider reports on its own): each folds into its stored call and
+// leaves f.todo. One whose call is not stored yet is EUNAVAILABLE: the
+// worker files the batch's envelopes one by one, and this one again later,
+// after its call.
+func (f *filing) applyCallAddenda(ctx context.Context) ([]inbox.PendingEvent, error) {
+	var (
+		evs  []inbox.PendingEvent
+		rest = f.todo[:0:0]
+	)
+	for _, i := range f.todo {
+		env := &f.envs[i]
+		if f.item[i] != inbox.ItemCall || !env.CallAddendum() {
+			rest = append(rest, i)
+			continue
+		}
+		st, err := f.loadCall(ctx, env.ChannelID, env.Call.ID)
+		if err != nil {
+			return nil, err
+		}
+		if st == nil {
+			return nil, inbox.Errorf(inbox.EUNAVAILABLE, "the call of %s is not stored yet", env.DedupeKey)
+		}
+		cf, err := f.foldCall(ctx, i, st)
+		if err != nil {
+			return nil, err
+		}
+		if cf == nil {
+			f.filed[i] = inbox.Filed{Dup: true}
+			continue
+		}
+		f.calls[i] = cf
+		f.filed[i] = inbox.Filed{Message: cf.st.msg}
+		evs = append(evs, f.callEvents(i, nil)...)
+	}
+	f.todo = rest
+	return evs, nil
+}

@@ -23,8 +23,9 @@ import (
 // hex(sha256(vpbx_api_key + json + salt)) over json exactly as received.
 //
 // entry_id is the call across its legs and transfers; events/call reports
-// each leg (call_id) in seq order; events/summary ends the entry. Recording
-// events carry no numbers, so they file nothing.
+// each leg (call_id) in seq order; events/summary ends the entry. A
+// completed recording (events/recording) names no client: it joins its
+// entry's call, which the store knows by then.
 
 const mangoAPIURL = "https://app.mango-office.ru/vpbx"
 
@@ -92,6 +93,8 @@ func (c *Channel) parseMango(r *http.Request, body []byte) ([]inbox.Envelope, []
 		kind = "call"
 	case e.EntryResult != nil:
 		kind = "summary"
+	case e.RecordingID != "":
+		kind = "recording"
 	}
 	var (
 		call inbox.Call
@@ -108,6 +111,21 @@ func (c *Channel) parseMango(r *http.Request, body []byte) ([]inbox.Envelope, []
 			return c.ignore("mango:summary:internal", nil)
 		}
 		call, ek = c.mangoSummary(e), "summary"
+	case "recording":
+		if e.RecordingState != "Completed" || e.RecordingID == "" || e.EntryID == "" {
+			return c.ignore("mango:recording:"+e.RecordingState, nil)
+		}
+		// It names no client: the store joins it to its call.
+		env := inbox.Envelope{
+			Item: inbox.ItemCall, DedupeKey: "call:" + c.opts.ChannelID + ":" + e.EntryID + ":recording:" + e.RecordingID,
+			ChannelID: c.opts.ChannelID, ChannelType: inbox.ChannelTelephony, Kind: inbox.KindCall,
+			ReceivedAt: c.opts.Now().UTC(),
+			Call:       &inbox.Call{ID: e.EntryID, Event: inbox.CallRecording, Recording: e.RecordingID},
+		}
+		if len(env.Call.ID) > 200 || len(e.RecordingID) > 200 {
+			return nil, nil, inbox.Errorf(inbox.EINVALID, "over-long entry or recording id")
+		}
+		return []inbox.Envelope{env}, nil, nil
 	default:
 		return c.ignore("mango:"+kind+strings.TrimPrefix(path, "/"), nil)
 	}

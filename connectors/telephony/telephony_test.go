@@ -230,14 +230,20 @@ func TestMangoEvents(t *testing.T) {
 			t.Errorf("env = %s %+v, want a missed call", env.DedupeKey, env.Call)
 		}
 	})
-	t.Run("ping and recording", func(t *testing.T) {
+	t.Run("ping and recordings", func(t *testing.T) {
 		body := mangoBody(mangoKey, mangoSalt, `{}`)
 		if envs, _, err := c.Parse(mangoPost("/ping", body), body); err != nil || len(envs) != 0 {
 			t.Errorf("ping: %d %v", len(envs), err)
 		}
-		body = mangoBody(mangoKey, mangoSalt, `{"recording_id":"MToxMDE=","recording_state":"Completed","entry_id":"MzUyODbvczg4OTo0MDE=","call_id":"a","extension":"101","timestamp":1522347670,"completion_code":1000,"recipient":"Cloud"}`)
+		body = mangoBody(mangoKey, mangoSalt, `{"recording_id":"MToxMDE=","recording_state":"Started","entry_id":"MzUyODbvczg4OTo0MDE=","call_id":"a","extension":"101","timestamp":1522347650,"recipient":"Cloud"}`)
 		if envs, _, err := c.Parse(mangoPost("/events/recording", body), body); err != nil || len(envs) != 0 {
-			t.Errorf("recording: %d %v", len(envs), err)
+			t.Errorf("recording started: %d %v, want nothing filed", len(envs), err)
+		}
+		body = mangoBody(mangoKey, mangoSalt, `{"recording_id":"MToxMDE=","recording_state":"Completed","entry_id":"MzUyODbvczg4OTo0MDE=","call_id":"a","extension":"101","timestamp":1522347670,"completion_code":1000,"recipient":"Cloud"}`)
+		env := one(t)(c.Parse(mangoPost("/events/recording", body), body))
+		if env.Call.Recording != "MToxMDE=" || env.Call.ID != "MzUyODbvczg4OTo0MDE=" || len(env.From.Identities) != 0 ||
+			env.DedupeKey != "call:pbx:MzUyODbvczg4OTo0MDE=:recording:MToxMDE=" {
+			t.Errorf("recording completed: %+v %+v", env, env.Call)
 		}
 	})
 }
