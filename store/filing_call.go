@@ -237,7 +237,7 @@ func (f *filing) createCall(ctx context.Context, i int) (*callFiled, error) {
 		return nil, err
 	}
 	return &callFiled{st: st, created: true, call: st.call, missed: st.call.Missed(),
-		ringing: ringing(inbox.Call{}, st.call, *env.Call)}, nil
+		ringing: ringing(st.call, *env.Call)}, nil
 }
 
 // foldCall folds a later event into a stored call. It returns nil when a
@@ -286,13 +286,13 @@ func (f *filing) foldCall(ctx context.Context, i int, st *callState) (*callFiled
 		return nil, fmt.Errorf("update call: %w", err)
 	}
 	return &callFiled{st: st, call: st.call, missed: !before.Missed() && st.call.Missed(),
-		ringing: ringing(before, st.call, *env.Call)}, nil
+		ringing: ringing(st.call, *env.Call)}, nil
 }
 
 // ringing reports whether event e rings an operator: an inbound ringing
 // event of a call that, with it folded in, is neither answered nor over
 // (an end that arrived before its start rings nobody).
-func ringing(_, after, e inbox.Call) bool {
+func ringing(after, e inbox.Call) bool {
 	return e.Event == inbox.CallRinging && after.Direction == inbox.DirectionIn && after.Event == inbox.CallRinging
 }
 
