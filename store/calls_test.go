@@ -24,6 +24,7 @@ var callCases = []struct {
 	{"CallUnparsedNumber", testCallUnparsedNumber},
 	{"Tasks", testTasks},
 	{"CallRecordingAddendum", testCallRecordingAddendum},
+	{"CallErased", testCallErased},
 }
 
 var callStart = time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC)
@@ -380,5 +381,26 @@ func testCallRecordingAddendum(t *testing.T, s *store.Store) {
 	}
 	if n := count(t, s, "messages"); n != 1 {
 		t.Errorf("%d messages, want 1", n)
+	}
+}
+
+// testCallErased: erasing a client blanks their calls' numbers too, and a
+// redelivered event of an erased call brings nothing back.
+func testCallErased(t *testing.T, s *store.Store) {
+	env := callEnv("x-1", "ended", "+79123456730", inbox.Call{Event: inbox.CallEnded})
+	filed, _ := file(t, s, env)
+	conv, err := s.GetConversation(ctxT(t), filed[0].Message.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.EraseClient(ctxT(t), 0, conv.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	var state string
+	if err := s.DB().GetContext(ctxT(t), &state, "SELECT state FROM calls"); err != nil || strings.Contains(state, "79123456730") {
+		t.Errorf("call state after erasure = %q, %v", state, err)
+	}
+	if filed, _ := file(t, s, env); !filed[0].Dup {
+		t.Errorf("redelivered event of an erased call: %+v", filed[0])
 	}
 }

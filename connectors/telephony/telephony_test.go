@@ -309,10 +309,14 @@ func TestClickToCall(t *testing.T) {
 		if got.Get("from") != "101" || got.Get("to") != "+79313601777" {
 			t.Errorf("request = %v", got)
 		}
-		bad := newChannel(t, ProviderZadarma, func(o *Options) { o.APIURL, o.Secret = srv.URL, "wrong-secret" })
+		health := inbox.NewHealthBoard(nil)
+		bad := newChannel(t, ProviderZadarma, func(o *Options) { o.APIURL, o.Secret, o.Health = srv.URL, "wrong-secret", health })
 		err := bad.Call(ctx, "101", "+79313601777")
 		if err == nil || strings.Contains(err.Error(), "wrong-secret") {
 			t.Errorf("wrong secret: err = %v; want an error without the secret", err)
+		}
+		if h := health.Get("pbx"); h.State != inbox.HealthDegraded || strings.Contains(h.Error, "wrong-secret") {
+			t.Errorf("health after a refused call = %+v", h)
 		}
 	})
 	t.Run("mango", func(t *testing.T) {
