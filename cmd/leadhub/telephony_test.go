@@ -19,6 +19,7 @@ import (
 	"github.com/leadhub/leadhub/config"
 	"github.com/leadhub/leadhub/connectors"
 	"github.com/leadhub/leadhub/inbox"
+	"github.com/leadhub/leadhub/inbox/inboxtest"
 )
 
 const (
@@ -28,12 +29,19 @@ const (
 	genericTestSecret = "test-generic-secret"
 )
 
-// telephonyHub runs the embedded hub with three telephony channels, one per
-// provider.
-func telephonyHub(t testing.TB) (*running, config.Config) {
+// telephonyHub runs the hub (embedded, or on PostgreSQL and Redis) with
+// three telephony channels, one per provider.
+func telephonyHub(t testing.TB, postgres, rds bool) (*running, config.Config) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
+	if postgres {
+		cfg.Database.URL = inboxtest.PostgresURL(t)
+	}
+	if rds {
+		cfg.Redis.URL = inboxtest.RedisURL(t)
+		cfg.Redis.Stream = inboxtest.Unique("leadhub-test:")
+	}
 	cfg.HTTP.Addr = "127.0.0.1:0"
 	cfg.HTTP.HookRate, cfg.HTTP.HookChannelRate = 0, 0
 	cfg.Log.Level = "error"
@@ -81,7 +89,7 @@ func status(t testing.TB, req *http.Request) int {
 // through the real hub: verification answers, signatures checked, and a
 // missed call's events folded into one entry with its callback task.
 func TestTelephonyEndToEnd(t *testing.T) {
-	r, cfg := telephonyHub(t)
+	r, cfg := telephonyHub(t, false, false)
 	token := createToken(t, cfg)
 
 	// Zadarma checks the URL with zd_echo, then posts a call that nobody
@@ -170,19 +178,26 @@ func TestTelephonyEndToEnd(t *testing.T) {
 }
 
 // BenchmarkTelephonyWebhook measures the events per second the telephony
-// path sustains on the embedded hub: signed generic call events (ringing,
-// answered, ended per call) posted over HTTP by 8 clients, through the
-// webhook handler, the durable queue and filing, until every event is
-// folded into its call. Run it with
+// path sustains: signed generic call events (ringing, answered, ended per
+// call) posted over HTTP by 8 clients, through the webhook handler, the
+// durable queue and filing, until every event is folded into its call; on
+// the embedded default and on PostgreSQL + Redis (with the test services).
+// Run it with
 //
 //	go test -run XXX -bench BenchmarkTelephonyWebhook -benchtime 3000x ./cmd/leadhub
 func BenchmarkTelephonyWebhook(b *testing.B) {
-	r, _ := telephonyHub(b)
+	b.Run("sqlite+sqlq", func(b *testing.B) { benchTelephony(b, false, false) })
+	b.Run("postgres+redis", func(b *testing.B) { benchTelephony(b, true, true) })
+}
+
+func benchTelephony(b *testing.B, postgres, rds bool) {
+	r, _ := telephonyHub(b, postgres, rds)
 	events := []string{"ringing", "answered", "ended"}
 	base := count(b, r.hub, "call_events")
 	work := make(chan int)
 	var wg sync.WaitGroup
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	defer client.CloseIdleConnections()
 	b.ResetTimer()
 	for range 8 {
 		wg.Add(1)
@@ -197,13 +212,12 @@ func BenchmarkTelephonyWebhook(b *testing.B) {
 				resp, err := client.Do(req)
 				if err != nil {
 					b.Error(err)
-					return
+					continue // keep draining work so the sender loop ends
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				if resp.StatusCode != 200 {
 					b.Errorf("status %d", resp.StatusCode)
-					return
 				}
 			}
 		}()
