@@ -177,7 +177,8 @@ type Channel struct {
 	FromName     string   `toml:"from_name"`
 	PollInterval Duration `toml:"poll_interval"`
 
-	// telegram, vk
+	// telegram, vk; APIURL also overrides a telephony provider's API
+	// address (Novofon: https://api.novofon.com).
 	Token        string `toml:"token"`
 	Mode         string `toml:"mode"`
 	APIURL       string `toml:"api_url"`

@@ -105,6 +105,14 @@ func TestTasksAPI(t *testing.T) {
 		got.DueAt != nil || got.Title != "Перезвонил" {
 		t.Fatalf("PATCH = %d %s", w.Code, w.Body)
 	}
+	w = do(t, fx.h, "POST", clientPath(shop.ClientID)+"/tasks", `{"title":"Встреча","kind":"meeting"}`, olga.header()...)
+	var made inbox.Task
+	if w.Code != http.StatusCreated || json.Unmarshal(w.Body.Bytes(), &made) != nil || made.Kind != inbox.TaskMeeting {
+		t.Errorf("create a meeting: %d %s", w.Code, w.Body)
+	}
+	if w := do(t, fx.h, "POST", clientPath(shop.ClientID)+"/tasks", `{"title":"x","kind":"party"}`, olga.header()...); w.Code != http.StatusBadRequest {
+		t.Errorf("unknown kind: %d", w.Code)
+	}
 	if w := do(t, fx.h, "DELETE", path, "", olga.header()...); w.Code != http.StatusNoContent {
 		t.Fatalf("DELETE = %d %s", w.Code, w.Body)
 	}

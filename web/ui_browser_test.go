@@ -1529,8 +1529,17 @@ func (f *uiFake) ring(callID string, convID int64, name, number string) {
 // the call is answered; the card's phone has a call button.
 func TestUIBrowserScreenPop(t *testing.T) {
 	f, srv := startUIFake(t)
+	// A missed call as leadhub's telephony channels write it.
+	f.addMsg(inbox.Message{ConversationID: 4, Direction: inbox.DirectionIn, Kind: inbox.KindCall,
+		Text: "[incoming call: ended, missed, ext. 101]", Meta: map[string]string{"call_id": "m-1", "call_event": "ended",
+			"call_from": "+79120000003", "call_extension": "101", "call_disposition": "missed"}})
 	p := newUIPage(t, srv.URL)
 	p.login()
+	p.openConversation(4)
+	p.waitJS("the missed call", `Array.from(document.querySelectorAll('#timeline [data-testid="call-direction"]')).some((el) => el.textContent.includes('Missed call'))`)
+	if got := p.text(`#timeline [data-testid="call-extension"]`); got != "Extension 101" {
+		t.Errorf("call extension = %q", got)
+	}
 
 	hostile := `<img src=x onerror="window.__xss=1">Иван`
 	f.ring("call-1", 2, hostile, "+79120000001")
