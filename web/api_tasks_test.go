@@ -133,6 +133,9 @@ func TestCallFromCard(t *testing.T) {
 	}
 	number := card.Identities[0].Value
 	olga := fx.login("olga@example.com")
+	if w := do(t, fx.h, "GET", "/api/v1/session", "", olga.header()...); !strings.Contains(w.Body.String(), `"can_call":true`) {
+		t.Errorf("session = %s, want can_call", w.Body)
+	}
 	path := clientPath(shop.ClientID) + "/call"
 	w := do(t, fx.h, "POST", path, `{}`, olga.header()...)
 	if w.Code != http.StatusAccepted || len(caller.calls) != 1 || caller.calls[0] != "1o>"+number {

@@ -212,6 +212,8 @@ func (a *authHandler) recheck(ctx context.Context, p principal) (principal, erro
 
 // authHandler serves sign-in, sessions and API tokens.
 type authHandler struct {
+	// callers are the telephony channels that place calls (CanCall).
+	callers map[string]Caller
 	store   Store
 	pub     inbox.Publisher
 	hub     *Hub
@@ -255,6 +257,9 @@ type sessionBody struct {
 	// LastEventID is where the page's websocket starts: everything before
 	// it is in the lists the page loads now.
 	LastEventID int64 `json:"last_event_id"`
+	// CanCall says the operator has an extension in a telephony channel
+	// that places calls: the page shows call buttons on phones.
+	CanCall bool `json:"can_call"`
 }
 
 type loginBody struct {
@@ -356,7 +361,8 @@ func (a *authHandler) login(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, Secure: a.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode,
 	})
 	loggerFrom(ctx).Info("operator signed in", "operator_id", op.ID, "session_id", sess.ID)
-	writeJSON(w, r, http.StatusOK, sessionBody{Operator: op, CSRFToken: sess.CSRFToken, LastEventID: last})
+	writeJSON(w, r, http.StatusOK, sessionBody{Operator: op, CSRFToken: sess.CSRFToken, LastEventID: last,
+		CanCall: a.canCall(op.Email)})
 }
 
 // loginFailed counts a failure against the account and the address and
@@ -406,7 +412,19 @@ func (a *authHandler) getSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, sessionBody{Operator: p.op, CSRFToken: p.session.CSRFToken, LastEventID: last})
+	writeJSON(w, r, http.StatusOK, sessionBody{Operator: p.op, CSRFToken: p.session.CSRFToken, LastEventID: last,
+		CanCall: a.canCall(p.op.Email)})
+}
+
+// canCall reports whether the operator has an extension in a channel that
+// places calls.
+func (a *authHandler) canCall(email string) bool {
+	for _, c := range a.callers {
+		if _, ok := c.ExtensionOf(email); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // logout: DELETE /session ends this session and clears the cookie.

@@ -343,6 +343,7 @@ func New(opts Options) (*Server, error) {
 	opts.Timeouts.defaults()
 	acc := &access{store: opts.Store, channelTeams: opts.ChannelTeams}
 	auth := newAuthHandler(opts.Store, pub, hub, opts.Auth, public != nil && public.Scheme == "https")
+	auth.callers = opts.Callers
 	s := &Server{
 		addr:     opts.Addr,
 		log:      opts.Logger,

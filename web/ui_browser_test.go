@@ -252,6 +252,7 @@ func (f *uiFake) sessionBody() map[string]any {
 		"operator":      inbox.Operator{ID: uiOpID, Email: uiEmail, Name: "Оля Оператор", Role: inbox.RoleOperator},
 		"csrf_token":    uiCSRF,
 		"last_event_id": f.lastEventID(),
+		"can_call":      true,
 	}
 }
 

@@ -114,6 +114,8 @@ function resetData() {
 function startApp(session) {
   if (!session || !session.operator) { showLogin(); return; }
   state.me = session.operator;
+  // Call buttons on phones only for operators with an extension.
+  state.support.call = session.can_call === true;
   api.setCSRF(session.csrf_token);
   document.body.dataset.view = 'app';
   $('login-view').hidden = true;

@@ -83,7 +83,7 @@ export function renderCard(root, d, ctx) {
     const ul = h('ul', { class: 'plain', dataset: { testid: 'card-identities' } });
     for (const id of ids) {
       ul.append(h('li', null, h('span', { class: 'muted', text: `${identityName(id.kind)}: ` }), h('span', { class: 'mono', text: id.value }),
-        id.kind === 'phone' ? callButton(d, id.value, ctx, showError) : null));
+        id.kind === 'phone' && ctx.support && ctx.support.call ? callButton(d, id.value, ctx, showError) : null));
     }
     for (const p of raw) {
       ul.append(h('li', null, h('span', { class: 'muted', text: `${t('card.rawPhone')}: ` }), h('span', { class: 'mono', text: p })));
