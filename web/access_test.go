@@ -348,7 +348,7 @@ var matrix = map[string]entry{
 	"GET /hooks/{type}/{channel}":            {level: levelPublic, req: fixed(get("/hooks/api/crm")), ok: 200},
 	"OPTIONS /hooks/{type}/{channel}":        {level: levelPublic, req: fixed(call{method: "OPTIONS", path: "/hooks/api/crm"}), ok: 404},
 	"GET /hooks/{type}/{channel}/embed.js":   {level: levelPublic, req: fixed(get("/hooks/api/crm/embed.js")), ok: 404},
-	"POST /hooks/{type}/{channel}/{rest...}": {level: levelPublic, req: fixed(post("/hooks/api/crm/events/call", `{}`)), ok: 200},
+	"POST /hooks/{type}/{channel}/{rest...}": {level: levelPublic, req: fixed(post("/hooks/api/crm/events/call", `{}`)), ok: 404},
 	"GET /{$}":                               {level: levelPublic, req: fixed(get("/")), ok: 200},
 	"GET /ui/":                               {level: levelPublic, req: fixed(get("/ui/app.js")), ok: 200},
 	"GET /healthz":                           {level: levelPublic, req: fixed(get("/healthz")), ok: 200},
