@@ -25,6 +25,7 @@ var callCases = []struct {
 	{"Tasks", testTasks},
 	{"CallRecordingAddendum", testCallRecordingAddendum},
 	{"CallErased", testCallErased},
+	{"CallAfterClosing", testCallAfterClosing},
 }
 
 var callStart = time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC)
@@ -402,5 +403,34 @@ func testCallErased(t *testing.T, s *store.Store) {
 	}
 	if filed, _ := file(t, s, env); !filed[0].Dup {
 		t.Errorf("redelivered event of an erased call: %+v", filed[0])
+	}
+}
+
+// testCallAfterClosing: events of a call whose conversation was closed
+// meanwhile join the call where it is and open no conversation; a call that
+// turns missed there makes it need action.
+func testCallAfterClosing(t *testing.T, s *store.Store) {
+	ctx := ctxT(t)
+	n := "+79123456740"
+	filed, _ := file(t, s, callEnv("cl-1", "ringing", n, inbox.Call{Event: inbox.CallRinging}))
+	convID := filed[0].Message.ConversationID
+	closed := inbox.StatusClosed
+	if _, _, err := s.UpdateConversation(ctx, convID, inbox.ConversationPatch{Status: &closed}); err != nil {
+		t.Fatal(err)
+	}
+	convs := count(t, s, "conversations")
+	filed, evs := file(t, s, callEnv("cl-1", "ended", n, inbox.Call{Event: inbox.CallEnded}))
+	if filed[0].Message.ConversationID != convID || count(t, s, "conversations") != convs {
+		t.Fatalf("the end of a call in a closed conversation: %+v, %d conversations (was %d)", filed[0].Message,
+			count(t, s, "conversations"), convs)
+	}
+	if slices.Contains(eventTypes(evs), inbox.EventConversationCreated) {
+		t.Errorf("events = %v", eventTypes(evs))
+	}
+	if conv := decode[messageData](t, evs[0]).Conversation; conv.ID != convID || conv.Unread == 0 {
+		t.Errorf("conversation after the missed end = %+v, want it needing action", conv)
+	}
+	if n := count(t, s, "tasks"); n != 1 {
+		t.Errorf("%d tasks, want the callback", n)
 	}
 }

@@ -203,8 +203,8 @@ func (f *filing) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// So do call events that name no client: they join a stored call.
-	addenda, err := f.applyCallAddenda(ctx)
+	// So do the events of calls stored already: they join their call.
+	addenda, err := f.foldStoredCalls(ctx)
 	if err != nil {
 		return err
 	}

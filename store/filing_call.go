@@ -425,19 +425,23 @@ func (f *filing) callEvents(i int, st *convState) []inbox.PendingEvent {
 	return append(evs, cf.tasks...)
 }
 
-// applyCallAddenda files the call events that name no client (a recording
-// a provider reports on its own): each folds into its stored call and
-// leaves f.todo. One whose call is not stored yet is EUNAVAILABLE: the
-// worker files the batch's envelopes one by one, and this one again later,
-// after its call.
-func (f *filing) applyCallAddenda(ctx context.Context) ([]inbox.PendingEvent, error) {
+// foldStoredCalls files the call events whose call is stored already: each
+// folds into its call where the call's entry is, and leaves f.todo, so that
+// no card is matched and no conversation opened for it (a recording posted
+// after the operator closed the conversation must not open an empty one).
+// A call that turns missed here bumps its conversation's unread count
+// itself. A call event that names no client (a recording a provider reports
+// on its own) whose call is not stored yet is EUNAVAILABLE: the worker
+// files the batch's envelopes one by one, and this one again later, after
+// its call. Other events of calls not stored yet stay for fileCalls.
+func (f *filing) foldStoredCalls(ctx context.Context) ([]inbox.PendingEvent, error) {
 	var (
 		evs  []inbox.PendingEvent
 		rest = f.todo[:0:0]
 	)
 	for _, i := range f.todo {
 		env := &f.envs[i]
-		if f.item[i] != inbox.ItemCall || !env.CallAddendum() {
+		if f.item[i] != inbox.ItemCall {
 			rest = append(rest, i)
 			continue
 		}
@@ -446,7 +450,11 @@ func (f *filing) applyCallAddenda(ctx context.Context) ([]inbox.PendingEvent, er
 			return nil, err
 		}
 		if st == nil {
-			return nil, inbox.Errorf(inbox.EUNAVAILABLE, "the call of %s is not stored yet", env.DedupeKey)
+			if env.CallAddendum() {
+				return nil, inbox.Errorf(inbox.EUNAVAILABLE, "the call of %s is not stored yet", env.DedupeKey)
+			}
+			rest = append(rest, i)
+			continue
 		}
 		cf, err := f.foldCall(ctx, i, st)
 		if err != nil {
@@ -455,6 +463,17 @@ func (f *filing) applyCallAddenda(ctx context.Context) ([]inbox.PendingEvent, er
 		if cf == nil {
 			f.filed[i] = inbox.Filed{Dup: true}
 			continue
+		}
+		if err := f.callTasks(ctx, i, cf); err != nil {
+			return nil, err
+		}
+		if cf.missed {
+			if _, err := f.tx.ExecContext(ctx, f.s.q.BumpUnread, dbTime(f.now), st.conv.ID); err != nil {
+				return nil, fmt.Errorf("bump unread: %w", err)
+			}
+			if st.conv, err = f.s.conversation(ctx, f.tx, f.s.q.ConversationByID, st.conv.ID); err != nil {
+				return nil, err
+			}
 		}
 		f.calls[i] = cf
 		f.filed[i] = inbox.Filed{Message: cf.st.msg}

@@ -19,6 +19,7 @@ type callQueries struct {
 	ListTasks       listStatement
 	ClaimRecordings namedQuery[recordingClaim]
 	CallForUpdate   string
+	BumpUnread      string
 	SetRecording    namedQuery[recordingUpdate]
 	// visibleTask is the condition under which a restricted operator sees
 	// task t: they see one of its card's conversations.
@@ -79,6 +80,8 @@ func baseCallQueries() callQueries {
 			RETURNING id, channel_id, state, recording_attempts`),
 		CallForUpdate: `SELECT c.id, c.message_id, c.state, m.conversation_id FROM calls c
 			JOIN messages m ON m.id = c.message_id WHERE c.id = ?`,
+		// A call that turned missed needs action in its conversation.
+		BumpUnread: `UPDATE conversations SET unread = unread + 1, last_message_at = ? WHERE id = ?`,
 		SetRecording: named[recordingUpdate](`UPDATE calls SET recording_state = :state, recording_due_at = :due_at,
 				recording_error = :error, updated_at = :at
 			WHERE id = :id`),
