@@ -37,8 +37,10 @@ var (
 // filing_call.go, filing_fact.go): an edit changes the stored message it
 // names; a customer's message is stored inbound; a message the business
 // sent from the provider's own interface is stored outbound as sent, with
-// no outbox entry; a call event is stored as a "call" message; a fact
-// changes the card. The message kinds share one multi-row insert.
+// no outbox entry; a call event creates its call's "call" message or folds
+// into it (an event of a call stored already does so before any card or
+// conversation is resolved, like an edit); a fact changes the card. The
+// message kinds but calls share one multi-row insert.
 //
 // Then the events: client.updated for an existing card that changed (or
 // any card a fact changed), client.duplicate_suggested,
