@@ -177,7 +177,8 @@ type Channel struct {
 	FromName     string   `toml:"from_name"`
 	PollInterval Duration `toml:"poll_interval"`
 
-	// telegram, vk
+	// telegram, vk; APIURL also overrides a telephony provider's API
+	// address (Novofon: https://api.novofon.com).
 	Token        string `toml:"token"`
 	Mode         string `toml:"mode"`
 	APIURL       string `toml:"api_url"`
@@ -185,10 +186,22 @@ type Channel struct {
 	Confirmation string `toml:"confirmation"`
 
 	// telephony
-	Provider   string            `toml:"provider"`
-	APIKey     string            `toml:"api_key"`
-	APISalt    string            `toml:"api_salt"`
+	// Provider is generic, zadarma or mango.
+	Provider string `toml:"provider"`
+	// APIKey is Zadarma's API key (click-to-call, recordings) or Mango's
+	// vpbx_api_key; APISalt is Mango's salt.
+	APIKey  string `toml:"api_key"`
+	APISalt string `toml:"api_salt"`
+	// Extensions maps an extension ("101") to the email of the operator
+	// who answers it: their screen-pops, and the extension their calls
+	// from a card ring first.
 	Extensions map[string]string `toml:"extensions"`
+	// CallURL is where the generic provider's click-to-call requests are
+	// POSTed (signed JSON); empty: no calls from cards on that channel.
+	CallURL string `toml:"call_url"`
+	// CallbackWithin is when a missed call's callback task falls due.
+	// Default 15m, at most 720h.
+	CallbackWithin Duration `toml:"callback_within"`
 }
 
 // Duration is a time.Duration written as "30s" in TOML.
@@ -411,7 +424,11 @@ func (c *Config) Validate() error {
 					add("%s: callback_url %q is not an http(s) URL", where, ch.CallbackURL)
 				}
 			}
-		case "form", "email", "telegram", "vk", "telephony":
+		case "telephony":
+			for _, e := range validateTelephony(ch) {
+				add("%s: %s", where, e)
+			}
+		case "form", "email", "telegram", "vk":
 			// Connectors for these types validate their own keys when they
 			// are built; the type is known.
 		default:
@@ -422,6 +439,39 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateTelephony lists what is wrong with a telephony channel's keys.
+func validateTelephony(ch Channel) []string {
+	var errs []string
+	switch ch.Provider {
+	case "generic", "zadarma":
+		if ch.Secret == "" {
+			errs = append(errs, fmt.Sprintf("provider %s needs a secret", ch.Provider))
+		}
+	case "mango":
+		if ch.APIKey == "" || ch.APISalt == "" {
+			errs = append(errs, "provider mango needs api_key and api_salt")
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("provider %q is not one of generic, zadarma, mango", ch.Provider))
+	}
+	if ch.CallURL != "" {
+		if u, err := url.Parse(ch.CallURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, "call_url is not an http(s) URL")
+		} else if ch.Provider != "generic" {
+			errs = append(errs, "call_url is for the generic provider; zadarma and mango are called through their API")
+		}
+	}
+	if d := ch.CallbackWithin.Duration; d < 0 || d > 720*time.Hour {
+		errs = append(errs, "callback_within must be between 0 (default 15m) and 720h")
+	}
+	for ext, email := range ch.Extensions {
+		if strings.TrimSpace(ext) == "" || !strings.Contains(email, "@") {
+			errs = append(errs, fmt.Sprintf("extensions: %q = %q is not an extension and an operator's email", ext, email))
+		}
+	}
+	return errs
 }
 
 func hasAnyPrefix(s string, prefixes ...string) bool {

@@ -38,6 +38,15 @@ const (
 	// unread; data is the conversation id and the operator's own unread
 	// count. Only that operator's sockets (all their tabs) get it.
 	EventConversationRead = "conversation.read"
+	// EventCallRinging: a call is ringing; for the operator whose
+	// extension rings, or the channel's team when the extension is not
+	// mapped. Data is a CallPayload.
+	EventCallRinging = "call.ringing"
+	// EventCallUpdated: a call's entry changed as an event folded in.
+	EventCallUpdated = "call.updated"
+	// Tasks about a card.
+	EventTaskCreated = "task.created"
+	EventTaskUpdated = "task.updated"
 )
 
 // Event is a change operators must see. Events are written in the same
@@ -196,6 +205,22 @@ type (
 	CredentialsPayload struct {
 		OperatorID int64 `json:"operator_id"`
 	}
+	// CallPayload is a call as its entry in the conversation shows it.
+	// Client is the matched card; Number is the client's number as the
+	// provider gave it, for when no card matched a number that does not
+	// parse.
+	CallPayload struct {
+		Call         Call          `json:"call"`
+		Message      Message       `json:"message"`
+		Conversation *Conversation `json:"conversation,omitempty"`
+		ClientID     int64         `json:"client_id"`
+		ClientName   string        `json:"client_name"`
+		Number       string        `json:"number"`
+	}
+	TaskPayload struct {
+		Task    Task `json:"task"`
+		Deleted bool `json:"deleted,omitempty"`
+	}
 )
 
 // PendingEvent is an event not yet written: the store encodes Data and
@@ -311,4 +336,29 @@ func ConversationRead(conversationID, operatorID int64, unread int) PendingEvent
 func CredentialsRevoked(operatorID int64) PendingEvent {
 	return PendingEvent{EventCredentialsRevoked, CredentialsPayload{operatorID},
 		Audience{Kind: AudienceNobody, OperatorID: operatorID}}
+}
+
+// CallRingingEvent tells operatorID (0: the channel's team) that call c rings.
+func CallRingingEvent(p CallPayload, channelID string, operatorID int64) PendingEvent {
+	a := Audience{Kind: AudienceChannel, ChannelID: channelID, ClientID: p.ClientID}
+	if operatorID != 0 {
+		a = Audience{Kind: AudienceOperator, OperatorID: operatorID, ClientID: p.ClientID}
+	}
+	return PendingEvent{EventCallRinging, p, a}
+}
+
+// CallUpdatedEvent is a call's entry that changed, for whoever sees its
+// conversation.
+func CallUpdatedEvent(p CallPayload, c Conversation) PendingEvent {
+	return PendingEvent{EventCallUpdated, p, conversationAudience(c)}
+}
+
+// TaskCreated is a new task about a card.
+func TaskCreated(t Task) PendingEvent {
+	return PendingEvent{EventTaskCreated, TaskPayload{Task: t}, cardAudience(t.ClientID)}
+}
+
+// TaskUpdated is a changed (or, with deleted, removed) task about a card.
+func TaskUpdated(t Task, deleted bool) PendingEvent {
+	return PendingEvent{EventTaskUpdated, TaskPayload{Task: t, Deleted: deleted}, cardAudience(t.ClientID)}
 }

@@ -115,7 +115,7 @@ func (e *Envelope) Validate() error {
 		return Errorf(EINVALID, "missing dedupe key")
 	case e.ChannelID == "":
 		return Errorf(EINVALID, "missing channel")
-	case len(e.From.Identities) == 0:
+	case len(e.From.Identities) == 0 && !e.callAddendum():
 		return Errorf(EINVALID, "missing sender identity")
 	}
 	for _, id := range e.From.Identities {

@@ -41,6 +41,7 @@ type queries struct {
 	readQueries
 	cannedQueries
 	searchQueries
+	callQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
@@ -83,6 +84,7 @@ func baseQueries() queries {
 		readQueries:         baseReadQueries(),
 		cannedQueries:       baseCannedQueries(),
 		searchQueries:       baseSearchQueries(),
+		callQueries:         baseCallQueries(),
 	}
 }
 
@@ -127,6 +129,7 @@ func postgresOverrides(q *queries) {
 	q.channelQueries.postgres()
 	q.readQueries.postgres()
 	q.searchQueries.postgres()
+	q.callQueries.postgres()
 }
 
 // newQueries returns the statements for dialect with placeholders rebound,

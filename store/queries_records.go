@@ -66,10 +66,10 @@ func baseRecordQueries() recordQueries {
 			WHERE client_id = ? ORDER BY id`,
 		ConsentsOfClient: `SELECT id, client_id, kind, text_version, given_at, ip, source FROM consents
 			WHERE client_id = ? ORDER BY id`,
-		InsertTask: named[taskInsert](`INSERT INTO tasks (client_id, title, due_at, done, assignee_id, created_by, created_at)
-			VALUES (:client_id, :title, :due_at, FALSE, :assignee_id, :created_by, :at) RETURNING id`),
-		TasksOfClient: `SELECT id, client_id, title, due_at, done, assignee_id, created_by, created_at FROM tasks
-			WHERE client_id = ? ORDER BY id`,
+		InsertTask: named[taskInsert](`INSERT INTO tasks (client_id, title, due_at, done, assignee_id, created_by, created_at,
+				kind, call_id)
+			VALUES (:client_id, :title, :due_at, FALSE, :assignee_id, :created_by, :at, :kind, :call_id) RETURNING id`),
+		TasksOfClient: `SELECT ` + taskCols + ` FROM tasks t WHERE t.client_id = ? ORDER BY t.id`,
 		MoveTags: `INSERT INTO client_tags (client_id, tag, tag_lower)
 			SELECT CAST(? AS BIGINT), tag, tag_lower FROM client_tags WHERE client_id = ?
 			ON CONFLICT (client_id, tag_lower) DO NOTHING`,
@@ -126,4 +126,6 @@ type taskInsert struct {
 	AssigneeID any    `db:"assignee_id"`
 	CreatedBy  any    `db:"created_by"`
 	At         string `db:"at"`
+	Kind       string `db:"kind"`
+	CallID     any    `db:"call_id"` // the missed call of a callback task
 }

@@ -54,6 +54,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *store.Store) {
 	}
 	tests = append(tests, cardCases...)
 	tests = append(tests, kindCases...)
+	tests = append(tests, callCases...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

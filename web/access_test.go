@@ -76,6 +76,9 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	opts.Store = st
 	opts.Sink = &fakeSink{}
 	opts.Hooks = map[string]Hook{"crm": {Type: inbox.ChannelAPI, Webhook: fx.webhok}}
+	if opts.Callers == nil {
+		opts.Callers = map[string]Caller{"pbx": &fakeCaller{}}
+	}
 	opts.ChannelTeams = map[string]string{"shop": "sales", "help": "support"}
 	opts.Channels = []ChannelInfo{{ID: "crm", Type: inbox.ChannelAPI, Status: "enabled"}}
 	opts.ChannelStatus = map[string]func(context.Context) (any, error){
@@ -325,20 +328,32 @@ func onClient(channel string, build func(p string) call) func(fx *fixture, c cre
 	return func(fx *fixture, _ creds) call { return build(clientPath(fx.conv(channel).ClientID)) }
 }
 
+// onTask builds a request on a fresh task about a fresh card of channel.
+func onTask(channel string, build func(p string) call) func(fx *fixture, c creds) call {
+	return func(fx *fixture, _ creds) call {
+		t, _, err := fx.st.CreateTask(context.Background(), 0, fx.conv(channel).ClientID, inbox.Task{Title: "перезвонить"})
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		return build(fmt.Sprintf("/api/v1/tasks/%d", t.ID))
+	}
+}
+
 func fixed(c call) func(fx *fixture, c creds) call {
 	return func(*fixture, creds) call { return c }
 }
 
 var matrix = map[string]entry{
-	"POST /hooks/{type}/{channel}":         {level: levelPublic, req: fixed(post("/hooks/api/crm", `{}`)), ok: 200},
-	"GET /hooks/{type}/{channel}":          {level: levelPublic, req: fixed(get("/hooks/api/crm")), ok: 200},
-	"OPTIONS /hooks/{type}/{channel}":      {level: levelPublic, req: fixed(call{method: "OPTIONS", path: "/hooks/api/crm"}), ok: 404},
-	"GET /hooks/{type}/{channel}/embed.js": {level: levelPublic, req: fixed(get("/hooks/api/crm/embed.js")), ok: 404},
-	"GET /{$}":                             {level: levelPublic, req: fixed(get("/")), ok: 200},
-	"GET /ui/":                             {level: levelPublic, req: fixed(get("/ui/app.js")), ok: 200},
-	"GET /healthz":                         {level: levelPublic, req: fixed(get("/healthz")), ok: 200},
-	"GET /readyz":                          {level: levelPublic, req: fixed(get("/readyz")), ok: 200},
-	"GET /metrics":                         {level: levelPublic, req: fixed(get("/metrics")), ok: 200},
+	"POST /hooks/{type}/{channel}":           {level: levelPublic, req: fixed(post("/hooks/api/crm", `{}`)), ok: 200},
+	"GET /hooks/{type}/{channel}":            {level: levelPublic, req: fixed(get("/hooks/api/crm")), ok: 200},
+	"OPTIONS /hooks/{type}/{channel}":        {level: levelPublic, req: fixed(call{method: "OPTIONS", path: "/hooks/api/crm"}), ok: 404},
+	"GET /hooks/{type}/{channel}/embed.js":   {level: levelPublic, req: fixed(get("/hooks/api/crm/embed.js")), ok: 404},
+	"POST /hooks/{type}/{channel}/{rest...}": {level: levelPublic, req: fixed(post("/hooks/api/crm/events/call", `{}`)), ok: 404},
+	"GET /{$}":                               {level: levelPublic, req: fixed(get("/")), ok: 200},
+	"GET /ui/":                               {level: levelPublic, req: fixed(get("/ui/app.js")), ok: 200},
+	"GET /healthz":                           {level: levelPublic, req: fixed(get("/healthz")), ok: 200},
+	"GET /readyz":                            {level: levelPublic, req: fixed(get("/readyz")), ok: 200},
+	"GET /metrics":                           {level: levelPublic, req: fixed(get("/metrics")), ok: 200},
 	"POST /api/v1/session": {level: levelPublic, ok: 200, req: fixed(call{method: "POST", path: "/api/v1/session",
 		body: `{"email":"olga@example.com","password":"` + fxPassword + `"}`, header: []string{"Content-Type", "application/json"}})},
 
@@ -419,6 +434,16 @@ var matrix = map[string]entry{
 	"POST /api/v1/clients/{id}/tasks": {level: levelOperator, ok: 201,
 		req:     onClient("shop", func(p string) call { return post(p+"/tasks", `{"title":"позвонить"}`) }),
 		foreign: onClient("help", func(p string) call { return post(p+"/tasks", `{"title":"позвонить"}`) })},
+	"POST /api/v1/clients/{id}/call": {level: levelOperator, ok: 202,
+		req:     onClient("shop", func(p string) call { return post(p+"/call", `{}`) }),
+		foreign: onClient("help", func(p string) call { return post(p+"/call", `{}`) })},
+	"GET /api/v1/tasks": {level: levelOperator, req: fixed(get("/api/v1/tasks?mine=1&state=open")), ok: 200},
+	"PATCH /api/v1/tasks/{id}": {level: levelOperator, ok: 200,
+		req:     onTask("shop", func(p string) call { return patch(p, `{"done":true}`) }),
+		foreign: onTask("help", func(p string) call { return patch(p, `{"done":true}`) })},
+	"DELETE /api/v1/tasks/{id}": {level: levelOperator, ok: 204,
+		req:     onTask("shop", del),
+		foreign: onTask("help", del)},
 	"GET /api/v1/clients/{id}/duplicates": {level: levelOperator, ok: 200,
 		req:     onClient("shop", func(p string) call { return get(p + "/duplicates") }),
 		foreign: onClient("help", func(p string) call { return get(p + "/duplicates") })},

@@ -32,6 +32,8 @@ type apiHandler struct {
 	uploads inbox.Files
 	// admin is the admin use cases, shared with the command line.
 	admin *inbox.Admin
+	// callers are the telephony channels that place calls, by id.
+	callers map[string]Caller
 }
 
 // list is the shape of every list response. Items is never null.

@@ -25,6 +25,9 @@ func (s *Server) routeTable() []route {
 		{"GET /hooks/{type}/{channel}", levelPublic, s.hooks},
 		{"OPTIONS /hooks/{type}/{channel}", levelPublic, f(s.hooks.preflight)},
 		{"GET /hooks/{type}/{channel}/embed.js", levelPublic, f(s.hooks.embed)},
+		// Mango posts to <the URL set in its cabinet>/events/call, ...:
+		// the channel's connector reads what follows.
+		{"POST /hooks/{type}/{channel}/{rest...}", levelPublic, s.hooks},
 
 		// The operators' page; it signs in through the API.
 		{"GET /{$}", levelPublic, UIHandler()},
@@ -66,6 +69,10 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/clients/{id}/consents", levelOperator, f(a.addConsent)},
 		{"POST /api/v1/clients/{id}/tasks", levelOperator, f(a.createTask)},
 		{"GET /api/v1/clients/{id}/duplicates", levelOperator, f(a.listClientDuplicates)},
+		{"POST /api/v1/clients/{id}/call", levelOperator, f(a.callClient)},
+		{"GET /api/v1/tasks", levelOperator, f(a.listTasks)},
+		{"PATCH /api/v1/tasks/{id}", levelOperator, f(a.patchTask)},
+		{"DELETE /api/v1/tasks/{id}", levelOperator, f(a.deleteTask)},
 		{"GET /api/v1/ws", levelOperator, f(s.ws.serve)},
 		{"GET /api/v1/directory", levelOperator, f(a.listColleagues)},
 		{"GET /api/v1/canned-replies", levelOperator, f(a.listCanned)},

@@ -103,6 +103,7 @@ type Store interface {
 	EventsFor(ctx context.Context, v inbox.Viewer, after, upTo int64, limit int) ([]inbox.Event, error)
 
 	SecurityStore
+	TaskStore
 }
 
 // SecurityStore is what sign-in, sessions, tokens, the admin API and the
@@ -211,6 +212,9 @@ type Options struct {
 	Metrics *Metrics
 	// Hub may be nil; the server then makes its own (see NewHub).
 	Hub *Hub
+	// Callers are the telephony channels that place calls for operators,
+	// by channel id; may be empty.
+	Callers map[string]Caller
 	// Files serves stored attachments at /files/{id}/{name}; may be nil.
 	Files FileOpener
 	// Uploads stores files operators attach to replies; nil refuses them.
@@ -360,6 +364,7 @@ func New(opts Options) (*Server, error) {
 	opts.Timeouts.defaults()
 	acc := &access{store: opts.Store, channelTeams: opts.ChannelTeams}
 	auth := newAuthHandler(opts.Store, pub, hub, opts.Auth, public != nil && public.Scheme == "https")
+	auth.callers = opts.Callers
 	s := &Server{
 		addr:     opts.Addr,
 		log:      opts.Logger,
@@ -386,6 +391,7 @@ func New(opts Options) (*Server, error) {
 			health:   opts.Health,
 			uploads:  opts.Uploads,
 			admin:    auth.admin,
+			callers:  opts.Callers,
 		},
 		auth:   auth,
 		ws:     newWSHandler(opts.Store, hub, public, acc, auth),

@@ -261,6 +261,7 @@ func (f *uiFake) sessionBody() map[string]any {
 		"csrf_token":    uiCSRF,
 		"last_event_id": f.lastEventID(),
 		"teams":         []string{"sales"},
+		"can_call":      true,
 	}
 }
 
@@ -437,6 +438,16 @@ func (f *uiFake) handler() http.Handler {
 	api("GET /api/v1/clients/{id}", f.getClient)
 	api("PATCH /api/v1/clients/{id}", f.patchClient)
 	api("POST /api/v1/clients/{id}/notes", f.addNote)
+	api("POST /api/v1/clients/{id}/call", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Phone string `json:"phone"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		f.mu.Lock()
+		f.posts = append(f.posts, fmt.Sprintf("call %d %s", uiPathID(r), body.Phone))
+		f.mu.Unlock()
+		uiJSON(w, 202, map[string]string{"channel": "pbx", "extension": "101", "phone": body.Phone})
+	})
 	api("POST /api/v1/clients/{id}/tasks", f.createTask)
 	api("GET /api/v1/ws", f.serveWS)
 	return mux
@@ -1858,4 +1869,74 @@ func TestUIBrowserErrorsTranslated(t *testing.T) {
 	if got := p.text(`[data-testid="reply-error"]`); strings.Contains(got, "asked") || strings.Contains(got, "override_dnc") {
 		t.Errorf("English in the Russian page: %q", got)
 	}
+}
+
+// ring publishes call.ringing for conversation convID's client, as the
+// store writes it.
+func (f *uiFake) ring(callID string, convID int64, name, number string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := *f.convs[convID]
+	msg := inbox.Message{ID: 900, ConversationID: convID, Direction: inbox.DirectionIn, Kind: inbox.KindCall, Text: "[incoming call: ringing]"}
+	f.eventLocked(inbox.EventCallRinging, inbox.CallPayload{
+		Call:    inbox.Call{ID: callID, Event: inbox.CallRinging, Direction: inbox.DirectionIn, From: number, Extension: "101"},
+		Message: msg, Conversation: &c, ClientID: c.ClientID, ClientName: name, Number: number})
+}
+
+// TestUIBrowserScreenPop: a ringing call pops up at once with the caller's
+// name as text and a button that opens their card; the pop-up goes when
+// the call is answered; the card's phone has a call button.
+func TestUIBrowserScreenPop(t *testing.T) {
+	f, srv := startUIFake(t)
+	// A missed call as leadhub's telephony channels write it.
+	f.addMsg(inbox.Message{ConversationID: 4, Direction: inbox.DirectionIn, Kind: inbox.KindCall,
+		Text: "[incoming call: ended, missed, ext. 101]", Meta: map[string]string{"call_id": "m-1", "call_event": "ended",
+			"call_from": "+79120000003", "call_extension": "101", "call_disposition": "missed"}})
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(4)
+	p.waitJS("the missed call", `Array.from(document.querySelectorAll('#timeline [data-testid="call-direction"]')).some((el) => el.textContent.includes('Missed call'))`)
+	if got := p.text(`#timeline [data-testid="call-extension"]`); got != "Extension 101" {
+		t.Errorf("call extension = %q", got)
+	}
+
+	hostile := `<img src=x onerror="window.__xss=1">Иван`
+	f.ring("call-1", 2, hostile, "+79120000001")
+	p.waitJS("the screen-pop", `(() => { const el = document.querySelector('[data-testid="screenpop"]'); return el && !el.hidden; })()`)
+	if got := p.text(`[data-testid="screenpop-name"]`); got != hostile {
+		t.Errorf("screen-pop name = %q, want the name as text", got)
+	}
+	if got := p.text(`[data-testid="screenpop-number"]`); got != "+79120000001" {
+		t.Errorf("screen-pop number = %q", got)
+	}
+	var imgs int
+	p.eval(`document.querySelectorAll('[data-testid="screenpop"] img').length`, &imgs)
+	if imgs != 0 {
+		t.Errorf("the caller's name became markup")
+	}
+	p.click(`[data-testid="screenpop-open"]`)
+	p.waitJS("the caller's conversation", `window.location.hash === '#c=2' && document.querySelector('#timeline').getAttribute('aria-busy') === 'false'`)
+	p.waitJS("the card", `document.querySelector('[data-testid="card-identities"]')`)
+	p.waitJS("the pop-up gone", `document.querySelector('[data-testid="screenpop"]').hidden`)
+
+	// Answered elsewhere: the pop-up of that call goes by itself.
+	f.ring("call-2", 3, "", "+79120000002")
+	p.waitJS("the second pop-up", `!document.querySelector('[data-testid="screenpop"]').hidden && document.querySelector('[data-testid="screenpop-name"]').textContent === '+79120000002'`)
+	f.mu.Lock()
+	f.eventLocked(inbox.EventCallUpdated, inbox.CallPayload{Call: inbox.Call{ID: "call-2", Event: inbox.CallAnswered, Direction: inbox.DirectionIn}})
+	f.mu.Unlock()
+	p.waitJS("the answered call's pop-up gone", `document.querySelector('[data-testid="screenpop"]').hidden`)
+
+	// Calling from the card.
+	p.click(`[data-testid="call-phone"]`)
+	p.waitJS("the call asked for", `document.querySelector('[data-testid="call-phone"]').textContent === 'Calling…'`)
+	if posts := f.postedTexts(); !slices.Contains(posts, "call 1 +79120000001") {
+		t.Errorf("posts = %q, want the call of client 1's phone", posts)
+	}
+	var xss any
+	p.eval(`window.__xss || null`, &xss)
+	if xss != nil {
+		t.Errorf("script ran from customer text")
+	}
+	p.noCSPViolations()
 }

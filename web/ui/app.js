@@ -14,6 +14,7 @@ import { renderMessage, preview, channelName } from './messages.js';
 import { renderCard } from './card.js';
 import { Notifier } from './notify.js';
 import { Canned } from './canned.js';
+import { ScreenPop } from './screenpop.js';
 
 const $ = (id) => document.getElementById(id);
 const statuses = ['new', 'open', 'pending', 'closed'];
@@ -65,6 +66,8 @@ const canned = new Canned({
   onInsert: () => { if (state.selectedId) saveDraft(state.selectedId, $('reply-text').value); },
 });
 const notifier = new Notifier();
+// The screen-pop opens the ringing caller's conversation with its card.
+const screenPop = new ScreenPop((id) => openConversation(id));
 const live = new Live({
   onEvent: queueEvent,
   onState: setWSState,
@@ -134,6 +137,8 @@ function startApp(session) {
   if (!session || !session.operator) { showLogin(); return; }
   state.me = session.operator;
   state.teams = Array.isArray(session.teams) ? session.teams : [];
+  // Call buttons on phones only for operators with an extension.
+  state.support.call = session.can_call === true;
   api.setCSRF(session.csrf_token);
   document.body.dataset.view = 'app';
   $('login-view').hidden = true;
@@ -1252,6 +1257,17 @@ function applyEvent(ev) {
       }
       break;
     }
+    case 'call.ringing':
+      screenPop.ringing(d);
+      announce(t('pop.announce', { name: d.client_name || d.number || '' }));
+      break;
+    case 'call.updated':
+      screenPop.updated(d);
+      break;
+    case 'task.created':
+    case 'task.updated':
+      if (state.client && d.task && d.task.client_id === state.client.id) reloadClientSoon();
+      break;
     default:
       // client.merged, duplicate suggestions and other card events: the
       // open card is read again.
