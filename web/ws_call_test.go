@@ -22,8 +22,8 @@ func TestWSCallRinging(t *testing.T) {
 	defer srv.Close()
 	ctx := context.Background()
 	start, _ := fx.st.LastEventID(ctx)
-	olgaWS := dialAs(t, srv.URL, fx.login("olga@example.com"), start) // sales: channel "shop"
-	petrWS := dialAs(t, srv.URL, fx.login("petr@example.com"), start) // support: channel "help"
+	olgaWS := dialAs(t, srv.URL, fx.login("olga@example.com"), start)   // sales: channel "shop"
+	petrWS := dialAs(t, srv.URL, fx.login("petr@example.com"), start)   // support: channel "help"
 	superWS := dialAs(t, srv.URL, fx.login("super@example.com"), start) // sees every conversation
 
 	ring := func(channel, callID, operator string) {
