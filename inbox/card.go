@@ -102,6 +102,9 @@ type ReplyRequest struct {
 	ConversationID int64
 	AuthorID       int64
 	Text           string
+	// Via is the channel to send through when not the conversation's own
+	// (another of the client's channels); "" is the conversation's.
+	Via string
 	// Attachments are files the operator attached, already in storage;
 	// the channel's sender uploads them with the reply.
 	Attachments []Attachment

@@ -251,3 +251,35 @@ func Backoff(attempt int, base, max time.Duration) time.Duration {
 	}
 	return d - time.Duration(rand.Int64N(int64(d)/5+1))
 }
+
+// MetaVia is the key of a reply's meta that names the channel it goes out
+// through when that is not its conversation's channel (the operator chose
+// another of the client's channels).
+const MetaVia = "via"
+
+// Reaches reports whether a channel of type t, with id channelID, can send
+// to identity id: Telegram and VK to their user ids, email to addresses,
+// an API channel to its own integration's ids.
+func (t ChannelType) Reaches(id Identity, channelID string) bool {
+	switch t {
+	case ChannelTelegram:
+		return id.Kind == IdentityTelegram
+	case ChannelVK:
+		return id.Kind == IdentityVK
+	case ChannelEmail:
+		return id.Kind == IdentityEmail
+	case ChannelAPI:
+		return id.Kind == IdentityExternal && len(id.Value) > len(channelID) && id.Value[:len(channelID)+1] == channelID+":"
+	}
+	return false
+}
+
+// ReplyRoute is one way to answer a client: a channel that can send and
+// the client's identity it sends to.
+type ReplyRoute struct {
+	Channel string      `json:"channel"`
+	Type    ChannelType `json:"type"`
+	To      string      `json:"to"`
+	// Current is the conversation's own channel.
+	Current bool `json:"current"`
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -218,6 +219,31 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, p inbox.Conver
 	return conv, evs, nil
 }
 
+// replyVia checks a reply's choice of another channel and returns the
+// reply's meta naming it ("" when it goes through the conversation's own):
+// the channel must exist and reach one of the client's identities.
+func (s *Store) replyVia(ctx context.Context, tx *sqlx.Tx, conv inbox.Conversation, via string) (string, error) {
+	if via == "" || via == conv.ChannelID {
+		return "", nil
+	}
+	var typ string
+	if err := tx.GetContext(ctx, &typ, s.q.ChannelType, via); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", inbox.Errorf(inbox.EINVALID, "no channel %q", via)
+		}
+		return "", fmt.Errorf("read channel: %w", err)
+	}
+	ids, err := s.identities(ctx, tx, conv.ClientID)
+	if err != nil {
+		return "", err
+	}
+	if !slices.ContainsFunc(ids, func(id inbox.Identity) bool { return inbox.ChannelType(typ).Reaches(id, via) }) {
+		return "", inbox.Reasonf(inbox.EINVALID, "no_route", map[string]string{"channel": via},
+			"the client cannot be reached through channel %s", via)
+	}
+	return metaText(map[string]string{inbox.MetaVia: via})
+}
+
 // ListMessages returns a conversation's messages oldest first (id ASC) after
 // the cursor, and the cursor of the next page ("" after the last). Limit
 // defaults to 50, at most 200. An unknown conversation is ENOTFOUND.
@@ -295,6 +321,10 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 		if err := s.replyReaches(ctx, tx, conv); err != nil {
 			return err
 		}
+		meta, err := s.replyVia(ctx, tx, conv, r.Via)
+		if err != nil {
+			return err
+		}
 		at := s.now()
 		var author any
 		if authorID != 0 {
@@ -302,7 +332,7 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 		}
 		var row messageRow
 		err = s.q.InsertOutboundMessage.get(ctx, tx, &row, replyInsert{ConversationID: conversationID,
-			Direction: string(inbox.DirectionOut), Kind: string(inbox.KindText), Text: text, Attachments: att, AuthorID: author,
+			Direction: string(inbox.DirectionOut), Kind: string(inbox.KindText), Text: text, Attachments: att, Meta: meta, AuthorID: author,
 			Delivery: string(inbox.DeliveryQueued), At: dbTime(at)})
 		if err != nil {
 			if isForeignKeyViolation(err) {

@@ -75,19 +75,22 @@ func (s *Store) outbound(ctx context.Context, tx *sqlx.Tx, messageID int64) (inb
 	if err != nil {
 		return inbox.Outbound{}, err
 	}
-	var replyTo string
-	err = tx.GetContext(ctx, &replyTo, s.q.LatestInboundExternalID, conv.ID, string(inbox.DirectionIn))
+	out := inbox.Outbound{Message: msg, ChannelID: conv.ChannelID, ChannelType: conv.ChannelType, ClientID: conv.ClientID, To: to}
+	if via := msg.Meta[inbox.MetaVia]; via != "" && via != conv.ChannelID {
+		// Through another of the client's channels: nothing there to
+		// thread under.
+		var typ string
+		if err := tx.GetContext(ctx, &typ, s.q.ChannelType, via); err != nil {
+			return inbox.Outbound{}, fmt.Errorf("read channel %s of message %d: %w", via, messageID, err)
+		}
+		out.ChannelID, out.ChannelType = via, inbox.ChannelType(typ)
+		return out, nil
+	}
+	err = tx.GetContext(ctx, &out.ReplyTo, s.q.LatestInboundExternalID, conv.ID, string(inbox.DirectionIn))
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return inbox.Outbound{}, fmt.Errorf("read reply-to of message %d: %w", messageID, err)
 	}
-	return inbox.Outbound{
-		Message:     msg,
-		ChannelID:   conv.ChannelID,
-		ChannelType: conv.ChannelType,
-		ClientID:    conv.ClientID,
-		To:          to,
-		ReplyTo:     replyTo,
-	}, nil
+	return out, nil
 }
 
 // MarkSent records a delivered reply: delivery "sent" with the provider's

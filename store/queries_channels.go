@@ -8,6 +8,7 @@ type channelQueries struct {
 	ChannelConfigs string
 	UpsertChannel  namedQuery[channelUpsert]
 	DeleteChannel  string
+	ChannelType    string
 }
 
 func baseChannelQueries() channelQueries {
@@ -18,6 +19,7 @@ func baseChannelQueries() channelQueries {
 			ON CONFLICT (id) DO UPDATE SET type = excluded.type, team = excluded.team,
 				fingerprint = excluded.fingerprint, updated_at = excluded.updated_at`),
 		DeleteChannel: `DELETE FROM channel_config WHERE id = ?`,
+		ChannelType:   `SELECT type FROM channel_config WHERE id = ?`,
 	}
 }
 

@@ -52,7 +52,7 @@ func baseMessageQueries() messageQueries {
 		InsertOutboundMessage: named[replyInsert](`INSERT INTO messages
 			(conversation_id, direction, kind, subject, text, attachments, meta, author_id, external_id,
 			 delivery, error, created_at)
-			VALUES (:conversation_id, :direction, :kind, '', :text, :attachments, '', :author_id, '', :delivery, '', :at)
+			VALUES (:conversation_id, :direction, :kind, '', :text, :attachments, :meta, :author_id, '', :delivery, '', :at)
 			RETURNING ` + messageCols),
 		LatestMessagesOfClient: `SELECT ` + messageColsM + ` FROM messages m
 			JOIN conversations c ON c.id = m.conversation_id
@@ -120,6 +120,7 @@ type replyInsert struct {
 	Kind           string `db:"kind"`
 	Text           string `db:"text"`
 	Attachments    string `db:"attachments"` // "" or a JSON array
+	Meta           string `db:"meta"`        // "" or a JSON object
 	AuthorID       any    `db:"author_id"`   // nil: sent by a script
 	Delivery       string `db:"delivery"`
 	At             string `db:"at"`

@@ -399,6 +399,8 @@ var matrix = map[string]entry{
 	"POST /api/v1/conversations/{id}/messages": {level: levelOperator, ok: 202,
 		req:     onConv("shop", func(p string) call { return post(p+"/messages", `{"text":"Добрый день"}`) }),
 		foreign: onConv("help", func(p string) call { return post(p+"/messages", `{"text":"Добрый день"}`) })},
+	"GET /api/v1/conversations/{id}/routes": {level: levelOperator, ok: 200,
+		req: onConv("shop", func(p string) call { return get(p + "/routes") }), foreign: onConv("help", func(p string) call { return get(p + "/routes") })},
 	"POST /api/v1/conversations/{id}/read": {level: levelOperator, ok: 200,
 		req:     onConv("shop", func(p string) call { return post(p+"/read", "") }),
 		foreign: onConv("help", func(p string) call { return post(p+"/read", "") })},

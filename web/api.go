@@ -102,6 +102,60 @@ func (a *apiHandler) listConversations(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, newList(items, next))
 }
 
+// canSend says whether a configured channel can send replies; known is
+// false for a channel the server was not told about (tests, scripts).
+func (a *apiHandler) canSend(channelID string) (known, can bool) {
+	for _, ch := range a.channels {
+		if ch.ID == channelID {
+			return true, ch.CanSend
+		}
+	}
+	return false, false
+}
+
+// replyRoutes: GET /conversations/{id}/routes: the ways to answer the
+// client, the conversation's own channel first when it can send, then
+// every other channel that can send and reaches one of the client's
+// identities.
+func (a *apiHandler) replyRoutes(w http.ResponseWriter, r *http.Request) {
+	id, ok := idFromPath(w, r)
+	if !ok {
+		return
+	}
+	conv, _, err := a.access.conversation(r, id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	client, err := a.store.GetClient(r.Context(), conv.ClientID)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	routes := []inbox.ReplyRoute{}
+	for _, ch := range a.channels {
+		if !ch.CanSend {
+			continue
+		}
+		for _, ident := range client.Identities {
+			if ch.ID == conv.ChannelID || ch.Type.Reaches(ident, ch.ID) {
+				routes = append(routes, inbox.ReplyRoute{Channel: ch.ID, Type: ch.Type, To: ident.Value, Current: ch.ID == conv.ChannelID})
+				break
+			}
+		}
+	}
+	slices.SortStableFunc(routes, func(x, y inbox.ReplyRoute) int {
+		if x.Current != y.Current {
+			if x.Current {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(x.Channel, y.Channel)
+	})
+	writeJSON(w, r, http.StatusOK, newList(routes, ""))
+}
+
 // searchMessages: GET /messages/search?q=&cursor=&limit=: messages holding
 // every word of q, newest first, in conversations the operator sees.
 func (a *apiHandler) searchMessages(w http.ResponseWriter, r *http.Request) {
@@ -284,6 +338,9 @@ func (a *apiHandler) listMessages(w http.ResponseWriter, r *http.Request) {
 
 type replyBody struct {
 	Text string `json:"text"`
+	// Via sends through another of the client's channels (see
+	// GET /conversations/{id}/routes); "" is the conversation's own.
+	Via string `json:"via"`
 	// OverrideDNC replies to a client who asked not to be contacted; the
 	// store audits it.
 	OverrideDNC bool `json:"override_dnc"`
@@ -296,12 +353,7 @@ func (a *apiHandler) createReply(w http.ResponseWriter, r *http.Request) {
 	}
 	// Access first: nobody stores files through a conversation they
 	// cannot see.
-	sc, err := a.access.checkConversation(r, id)
-	if err == nil && sc.All && isMultipart(r) {
-		// Seeing everything skips the visibility read; files are stored
-		// only for a conversation that exists.
-		_, err = a.store.GetConversation(r.Context(), id)
-	}
+	conv, _, err := a.access.conversation(r, id)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -323,9 +375,19 @@ func (a *apiHandler) createReply(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, inbox.Reasonf(inbox.EINVALID, "empty_reply", nil, "text is required"))
 		return
 	}
+	through := conv.ChannelID
+	if body.Via != "" {
+		through = body.Via
+	}
+	if known, can := a.canSend(through); known && !can {
+		writeError(w, r, inbox.Reasonf(inbox.ECONFLICT, "channel_cannot_send", map[string]string{"channel": through},
+			"channel %s cannot send replies; choose another of the client's channels with via", through))
+		return
+	}
 	op, _ := operatorFrom(r.Context())
 	m, evs, err := a.store.SendReply(r.Context(), inbox.ReplyRequest{
 		ConversationID: id, AuthorID: op.ID, Text: body.Text, Attachments: files, OverrideDNC: body.OverrideDNC,
+		Via: body.Via,
 	})
 	if err != nil {
 		writeError(w, r, err)

@@ -17,6 +17,9 @@ type ChannelInfo struct {
 	// conversations; "" is everyone.
 	Team   string `json:"team"`
 	Status string `json:"status"`
+	// CanSend says operators' replies can go out through the channel (a
+	// site form's cannot).
+	CanSend bool `json:"can_send"`
 	// Health is filled in at request time from Options.Health.
 	Health inbox.ChannelHealth `json:"health"`
 }

@@ -22,6 +22,11 @@ import (
 
 func (f *fakeStore) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Message, []inbox.Event, error) {
 	m, evs, err := f.CreateReply(ctx, r.ConversationID, r.AuthorID, r.Text)
+	if err == nil && r.Via != "" {
+		f.mu.Lock()
+		f.vias = append(f.vias, r.Via)
+		f.mu.Unlock()
+	}
 	if err == nil && len(r.Attachments) > 0 {
 		f.mu.Lock()
 		f.replyFiles = append(f.replyFiles, r.Attachments)
@@ -115,7 +120,12 @@ type cardStore struct {
 	importErr error
 }
 
-func newCardStore() *cardStore { return &cardStore{fakeStore: newFakeStore()} }
+func newCardStore() *cardStore {
+	c := &cardStore{fakeStore: newFakeStore()}
+	// The do-not-contact client's conversation, which replies look up.
+	c.conversations[13] = inbox.Conversation{ID: 13, ClientID: 13}
+	return c
+}
 
 func (c *cardStore) record(call cardCall) []inbox.Event {
 	c.mu.Lock()

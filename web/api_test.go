@@ -393,3 +393,27 @@ func TestAPIReadMarks(t *testing.T) {
 		t.Errorf("unknown conversation: %d", w.Code)
 	}
 }
+
+// A reply names the channel to go out through: the conversation's own by
+// default, refused up front when that channel cannot send.
+func TestAPIReplyVia(t *testing.T) {
+	store := newFakeStore()
+	store.conversations[3] = inbox.Conversation{ID: 3, ChannelID: "site", ChannelType: inbox.ChannelForm}
+	s := newTestServer(t, Options{Store: store, Channels: []ChannelInfo{
+		{ID: "site", Type: inbox.ChannelForm},
+		{ID: "tg", Type: inbox.ChannelTelegram, CanSend: true},
+	}})
+	w := do(t, s.Handler(), "POST", "/api/v1/conversations/3/messages", `{"text":"Здравствуйте"}`, authed()...)
+	if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), `"reason":"channel_cannot_send"`) {
+		t.Errorf("reply through a form channel: %d %s", w.Code, w.Body)
+	}
+	if w := do(t, s.Handler(), "POST", "/api/v1/conversations/3/messages", `{"text":"Здравствуйте","via":"tg"}`, authed()...); w.Code != http.StatusAccepted {
+		t.Errorf("reply via telegram: %d %s", w.Code, w.Body)
+	}
+	if got := store.vias; len(got) != 1 || got[0] != "tg" {
+		t.Errorf("store got via %q", got)
+	}
+	if w := do(t, s.Handler(), "POST", "/api/v1/conversations/3/messages", `{"text":"x","via":"site"}`, authed()...); w.Code != http.StatusConflict {
+		t.Errorf("via a channel that cannot send: %d", w.Code)
+	}
+}

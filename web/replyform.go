@@ -65,7 +65,7 @@ func readReplyForm(w http.ResponseWriter, r *http.Request, uploads inbox.Files) 
 				return body, nil, err // ETOOLARGE for one file, or storage trouble
 			}
 			files = append(files, a)
-		case name == "text" || name == "override_dnc":
+		case name == "text" || name == "override_dnc" || name == "via":
 			b, err := io.ReadAll(io.LimitReader(part, maxReplyField+1))
 			if err != nil {
 				return body, nil, formError(err)
@@ -75,6 +75,8 @@ func readReplyForm(w http.ResponseWriter, r *http.Request, uploads inbox.Files) 
 			}
 			if name == "text" {
 				body.Text = string(b)
+			} else if name == "via" {
+				body.Via = strings.TrimSpace(string(b))
 			} else if body.OverrideDNC, err = strconv.ParseBool(strings.TrimSpace(string(b))); err != nil {
 				return body, nil, inbox.Errorf(inbox.EINVALID, "override_dnc must be true or false")
 			}

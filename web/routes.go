@@ -57,6 +57,7 @@ func (s *Server) routeTable() []route {
 		{"PATCH /api/v1/conversations/{id}", levelOperator, f(a.patchConversation)},
 		{"GET /api/v1/conversations/{id}/messages", levelOperator, f(a.listMessages)},
 		{"POST /api/v1/conversations/{id}/messages", levelOperator, f(a.createReply)},
+		{"GET /api/v1/conversations/{id}/routes", levelOperator, f(a.replyRoutes)},
 		{"POST /api/v1/conversations/{id}/read", levelOperator, a.markRead(false)},
 		{"POST /api/v1/conversations/{id}/unread", levelOperator, a.markRead(true)},
 		{"POST /api/v1/conversations/{id}/accept", levelOperator, f(a.acceptConversation)},

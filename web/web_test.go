@@ -47,6 +47,8 @@ type fakeStore struct {
 	replies []reply
 	// replyFiles are the attachments of each reply that carried any.
 	replyFiles [][]inbox.Attachment
+	// vias are the channels replies named to go out through.
+	vias []string
 	// reads are read marks by operator and conversation: true = unread.
 	reads map[[2]int64]bool
 

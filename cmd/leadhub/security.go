@@ -26,10 +26,12 @@ func channelTeams(cfg config.Config) map[string]string {
 }
 
 // channelInfos is what admins see of the channels: never their secrets.
-func channelInfos(cfg config.Config) []web.ChannelInfo {
+// canSend says which of them can send replies.
+func channelInfos(cfg config.Config, canSend func(id string) bool) []web.ChannelInfo {
 	out := make([]web.ChannelInfo, len(cfg.Channels))
 	for i, ch := range cfg.Channels {
-		out[i] = web.ChannelInfo{ID: ch.ID, Type: inbox.ChannelType(ch.Type), Team: ch.Team, Status: "enabled"}
+		out[i] = web.ChannelInfo{ID: ch.ID, Type: inbox.ChannelType(ch.Type), Team: ch.Team, Status: "enabled",
+			CanSend: canSend(ch.ID)}
 	}
 	return out
 }

@@ -332,6 +332,23 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 		t.Errorf("Telegram got documents %v", docs)
 	}
 
+	// A form lead is answered through another of the client's channels: a
+	// client known to the CRM integration fills in the site form; the
+	// reply box offers the API channel and the reply goes out there. A
+	// form lead with no other channel says it cannot be written to.
+	send("api", "CRM-KNOWN", func() int {
+		body := `{"id":"crm-known-1","from":{"name":"Ольга Ким","phone":"+79125550011","external_id":"crm-77"},"text":"CRM-KNOWN вопрос"}`
+		return signedPost(t, hub.base+"/hooks/api/crm", body).StatusCode
+	})
+	send("form", "FORM-KNOWN", formPost("Ольга Ким", "+79125550011", "FORM-KNOWN заявка с сайта"))
+	p.eval(`[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Ольга Ким') && r.textContent.includes('FORM-KNOWN')).click()`)
+	p.wait("the form conversation open", `document.querySelector('#timeline').textContent.includes('FORM-KNOWN')`)
+	p.wait("the channel choice", `!document.querySelector('#reply-via-label').hidden && [...document.querySelectorAll('[data-testid="reply-via"] option')].some(o => o.value === 'crm')`)
+	p.do(chromedp.SendKeys(`[data-testid="reply-text"]`, "Ответили через CRM"), chromedp.Click(`[data-testid="reply-send"]`))
+	p.wait("the reply sent through the CRM", `[...document.querySelectorAll('[data-testid="message"]')].some(m => m.textContent.includes('Ответили через CRM') && m.dataset.delivery === 'sent' && m.querySelector('[data-testid="msg-via"]'))`)
+	p.eval(`[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Мария')).click()`)
+	p.wait("no way to write to Мария", `!document.querySelector('[data-testid="reply-noroute"]').hidden`)
+
 	// The form lead, for the README's picture of the workspace.
 	p.eval(`[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Мария')).click()`)
 	p.wait("the form lead open", `document.querySelector('#timeline').textContent.includes('FORM-LIVE-1')`)

@@ -306,7 +306,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 
 		HookChannelRate: cfg.HTTP.HookChannelRate,
 		ChannelTeams:    channelTeams(cfg),
-		Channels:        channelInfos(cfg),
+		Channels:        channelInfos(cfg, func(id string) bool { return chans.senders[id] != nil }),
 		Auth:            authOptions(cfg),
 		Timeouts:        timeouts(cfg),
 	})

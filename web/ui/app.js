@@ -43,9 +43,11 @@ const state = {
   colleagues: new Map(), // operator id -> name, from /directory
   teams: [], // the operator's teams, from the session
   hitSeq: 0,
+  routes: [], // ways to answer the open conversation's client
+  routesLoaded: false,
   focusMessage: null, // a message to show once the timeline is loaded (a search hit)
   // What this server can do; each turns false when its route is missing.
-  support: { messageNotes: true, cardNotes: true, triage: true, edit: true, reads: true, counts: true, search: true },
+  support: { messageNotes: true, cardNotes: true, triage: true, edit: true, reads: true, counts: true, search: true, routes: true },
   cardFocus: '',
   cardStale: false,
   names: new Map(), // client id -> name, for duplicate suggestions
@@ -446,6 +448,7 @@ async function openConversation(id) {
     const last = msgs[msgs.length - 1];
     if (last) { state.previews.set(id, preview(last)); renderList(); }
     if (conv.unread > 0) markRead(id, false);
+    loadRoutes(id);
   } catch (e) {
     if (seq !== state.viewSeq || e.status === 401) return;
     convError(t('conv.loadError', { error: errorText(e) }));
@@ -602,6 +605,51 @@ async function refetchConversation(id) {
   }
 }
 
+// ---- reply routes ----
+
+// loadRoutes reads the ways to answer the client: the conversation's own
+// channel when it can send, then the client's other channels that can.
+// The box offers a choice only when there is one, and says so when there
+// is no way at all (a form lead with only a phone).
+async function loadRoutes(id) {
+  state.routes = [];
+  state.routesLoaded = false;
+  renderRoutes(id);
+  if (!state.support.routes) return;
+  try {
+    const res = await api.get(`/conversations/${id}/routes`);
+    if (state.selectedId !== id) return;
+    state.routes = (res && res.items) || [];
+    state.routesLoaded = true;
+    renderRoutes(id);
+  } catch (e) {
+    if (e.missingRoute) state.support.routes = false;
+  }
+}
+
+function renderRoutes(id) {
+  const sel = $('reply-via');
+  const label = $('reply-via-label');
+  const none = $('reply-noroute');
+  clear(sel);
+  const routes = state.routes;
+  for (const r of routes) {
+    sel.append(h('option', { value: r.channel, text: t('reply.route', { channel: channelName(r.type), id: r.channel, to: r.to }) }));
+  }
+  const current = routes.some((r) => r.current);
+  label.hidden = routes.length === 0 || (routes.length === 1 && current);
+  none.hidden = !state.support.routes || routes.length > 0 || id !== state.selectedId || !state.routesLoaded;
+  none.textContent = t('reply.noRoute');
+}
+
+// chosenVia is the channel the operator picked for the reply, "" for the
+// conversation's own.
+function chosenVia(convId) {
+  if (convId !== state.selectedId || $('reply-via-label').hidden) return '';
+  const r = state.routes.find((x) => x.channel === $('reply-via').value);
+  return r && !r.current ? r.channel : '';
+}
+
 // ---- search inside messages ----
 
 // searchMessages shows, under the conversations the search box matched by
@@ -756,6 +804,7 @@ function messageCtx(m) {
     retried: state.retried.has(m.id),
     onRetry: retry,
     colleague: (id) => state.colleagues.get(id),
+    channelType: (id) => state.channels.get(id) || (state.routes.find((r) => r.channel === id) || {}).type,
   };
 }
 
@@ -939,10 +988,13 @@ async function post(convId, text, kind, files) {
   }
   let body = kind === 'note' ? { text, kind: 'note' } : { text };
   if (kind !== 'note' && $('dnc-override').checked) body.override_dnc = true;
+  const via = kind === 'note' ? '' : chosenVia(convId);
+  if (via) body.via = via;
   if (kind !== 'note' && files && files.length) {
     const form = new FormData();
     form.append('text', text);
     if (body.override_dnc) form.append('override_dnc', 'true');
+    if (body.via) form.append('via', body.via);
     for (const f of files) form.append('files', f, f.name);
     body = form;
   }

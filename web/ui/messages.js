@@ -51,6 +51,12 @@ export function renderMessage(m, ctx) {
   if (ctx.conv && m.conversation_id !== ctx.currentConvId) {
     meta.append(h('span', { class: 'msg__via' }, channelIcon(ctx.conv.channel_type), t('msg.otherChannel', { channel: channelName(ctx.conv.channel_type) })));
   }
+  if (out && m.meta && m.meta.via) {
+    // A reply the operator sent through another of the client's channels.
+    const type = ctx.channelType ? ctx.channelType(m.meta.via) : '';
+    meta.append(h('span', { class: 'msg__via', dataset: { testid: 'msg-via' } },
+      type ? channelIcon(type) : null, t('msg.sentVia', { channel: type ? `${channelName(type)} · ${m.meta.via}` : m.meta.via })));
+  }
   if (m.created_at) {
     meta.append(h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at), text: fmtTime(m.created_at) }));
   }
@@ -62,7 +68,7 @@ export function renderMessage(m, ctx) {
     case 'email': renderEmail(bubble, m); break;
     case 'form': renderForm(bubble, m); break;
     case 'call': renderCall(bubble, m); break;
-    default: renderText(bubble, m, new Set());
+    default: renderText(bubble, m, new Set(['via']));
   }
   li.append(bubble);
 
