@@ -75,19 +75,27 @@ func (s *Store) outbound(ctx context.Context, tx *sqlx.Tx, messageID int64) (inb
 	if err != nil {
 		return inbox.Outbound{}, err
 	}
-	var replyTo string
-	err = tx.GetContext(ctx, &replyTo, s.q.LatestInboundExternalID, conv.ID, string(inbox.DirectionIn))
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return inbox.Outbound{}, fmt.Errorf("read reply-to of message %d: %w", messageID, err)
-	}
-	return inbox.Outbound{
+	o := inbox.Outbound{
 		Message:     msg,
 		ChannelID:   conv.ChannelID,
 		ChannelType: conv.ChannelType,
 		ClientID:    conv.ClientID,
 		To:          to,
-		ReplyTo:     replyTo,
-	}, nil
+	}
+	var parent messageRow
+	err = tx.GetContext(ctx, &parent, s.q.LatestInbound, conv.ID, string(inbox.DirectionIn))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return inbox.Outbound{}, fmt.Errorf("read reply-to of message %d: %w", messageID, err)
+	default:
+		p, err := parent.message()
+		if err != nil {
+			return inbox.Outbound{}, err
+		}
+		o.ReplyTo, o.Parent = p.ExternalID, &p
+	}
+	return o, nil
 }
 
 // MarkSent records a delivered reply: delivery "sent" with the provider's

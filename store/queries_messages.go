@@ -12,7 +12,7 @@ type messageQueries struct {
 	LatestMessagesOfClient  string
 	MessageByID             string
 	FileVisible             string
-	LatestInboundExternalID string
+	LatestInbound           string
 	MoveMessages            string
 	AllMessagesOfClient     string
 	DedupeKeysOfClient      string
@@ -59,7 +59,7 @@ func baseMessageQueries() messageQueries {
 		FileVisible: fileVisible(sqliteSet),
 		MessageByID: `SELECT ` + messageCols + ` FROM messages WHERE id = ?`,
 		// Parameters: conversation, direction (inbound: what a reply answers).
-		LatestInboundExternalID: `SELECT external_id FROM messages
+		LatestInbound: `SELECT ` + messageCols + ` FROM messages
 			WHERE conversation_id = ? AND direction = ? AND external_id <> ''
 			ORDER BY id DESC LIMIT 1`,
 		MoveMessages: `UPDATE messages SET conversation_id = ? WHERE conversation_id = ?`,
