@@ -2,22 +2,22 @@ package store
 
 // messageQueries are the statements about messages, inbound and outbound, and edits of them.
 type messageQueries struct {
-	MessagesByDedupeKeys    string
-	InsertMessages          string
-	MessageByExternalID     string
-	InsertEdit              string
-	EditMessage             string
-	ListMessages            string
-	InsertOutboundMessage   namedQuery[replyInsert]
-	LatestMessagesOfClient  string
-	MessageByID             string
-	FileVisible             string
-	LatestInbound           string
-	MoveMessages            string
-	AllMessagesOfClient     string
-	DedupeKeysOfClient      string
-	BlankMessages           string
-	CancelQueuedReplies     string
+	MessagesByDedupeKeys   string
+	InsertMessages         string
+	MessageByExternalID    string
+	InsertEdit             string
+	EditMessage            string
+	ListMessages           string
+	InsertOutboundMessage  namedQuery[replyInsert]
+	LatestMessagesOfClient string
+	MessageByID            string
+	FileVisible            string
+	LatestInbound          string
+	MoveMessages           string
+	AllMessagesOfClient    string
+	DedupeKeysOfClient     string
+	BlankMessages          string
+	CancelQueuedReplies    string
 }
 
 func baseMessageQueries() messageQueries {

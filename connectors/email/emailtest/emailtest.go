@@ -358,4 +358,3 @@ func (ss *smtpSession) Data(r io.Reader) error {
 
 func (ss *smtpSession) Reset()        { ss.from, ss.to = "", nil }
 func (ss *smtpSession) Logout() error { return nil }
-
