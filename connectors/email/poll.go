@@ -75,7 +75,8 @@ func (c *Channel) Poll(ctx context.Context, cp string) (items []inbox.PollItem, 
 	}
 	// A command blocks without a context: closing the connection is what
 	// ends it when ctx does.
-	stop := context.AfterFunc(ctx, func() { st.client.Close() })
+	cl := st.client
+	stop := context.AfterFunc(ctx, func() { cl.Close() })
 	defer func() {
 		if !stop() || err != nil {
 			// ctx ended mid-command, or the connection failed: start
@@ -198,9 +199,11 @@ func (c *Channel) idle(ctx context.Context, st *imapState) error {
 	}
 	t := time.NewTimer(idleRound)
 	defer t.Stop()
+	quiet := false
 	select {
 	case <-st.news:
 	case <-t.C:
+		quiet = true
 	case <-ctx.Done():
 	case <-st.client.Closed():
 	}
@@ -209,6 +212,12 @@ func (c *Channel) idle(ctx context.Context, st *imapState) error {
 	}
 	if err := cmd.Wait(); err != nil {
 		return c.transient("idle", err)
+	}
+	if quiet {
+		// A round without news: connect and SELECT afresh next time, which
+		// is how a changed UIDVALIDITY (a mailbox rebuilt on the server)
+		// and a connection that died silently are noticed.
+		c.disconnect()
 	}
 	return nil
 }
