@@ -196,10 +196,9 @@ func TestEmailThroughTheHub(t *testing.T) {
 		t.Errorf("Sent holds %d messages", len(sent))
 	}
 
-	// The customer answers the reply from another address of theirs, and
-	// a copy of the hub's own reply comes back (Bcc): the answer joins the
-	// conversation its In-Reply-To names only through the card, so here it
-	// is checked to be filed; the copy is skipped.
+	// The customer answers the reply (In-Reply-To: the hub's Message-ID),
+	// and a copy of the hub's own reply comes back (a Bcc to itself): the
+	// answer joins the conversation, the copy is skipped.
 	imapSrv.Deliver(t, "INBOX", []byte("From: anna.smirnova@gmail.com\r\nTo: sales@shop.test\r\nSubject: Re: Re: Заказ\r\nMessage-ID: <anna-2@mail.gmail.com>\r\nIn-Reply-To: <"+id+">\r\n\r\nСпасибо!\r\n"))
 	imapSrv.Deliver(t, "INBOX", got[0].Data)
 	waitFor(t, "both filed", func() bool { return checkpoint(r.hub) == "1:53" && drained(r) })
