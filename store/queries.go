@@ -38,6 +38,7 @@ type queries struct {
 	auditQueries
 	channelQueries
 	pollerQueries
+	newMailQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
@@ -77,6 +78,7 @@ func baseQueries() queries {
 		auditQueries:        baseAuditQueries(),
 		channelQueries:      baseChannelQueries(),
 		pollerQueries:       basePollerQueries(),
+		newMailQueries:      baseNewMailQueries(),
 	}
 }
 

@@ -49,6 +49,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"Clients", testClients},
 		{"NotFound", testNotFound},
 		{"Edits", testEdits},
+		{"StartConversation", testStartConversation},
 		{"CardFields", testCardFields},
 	}
 	tests = append(tests, cardCases...)

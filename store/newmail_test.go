@@ -1,0 +1,59 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/leadhub/leadhub/inbox"
+	"github.com/leadhub/leadhub/store"
+)
+
+// testStartConversation: an operator writes first to an address on a card
+// whose lead came through a form: an email conversation opens with the
+// mail queued, its subject and address kept, and the outbox hands the
+// sender the address; a second mail goes to the same open conversation;
+// an address not on the card, or an erased card, is refused.
+func testStartConversation(t *testing.T, s *store.Store) {
+	ctx := ctxT(t)
+	addr := inbox.Identity{Kind: inbox.IdentityEmail, Value: "lead@example.com"}
+	filed, _ := file(t, s, envelope("form:site:1", "site", "Лид", "перезвоните", addr,
+		inbox.Identity{Kind: inbox.IdentityPhone, Value: "+79120000001"}))
+	conv, err := s.GetConversation(ctx, filed[0].Message.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := inbox.StartRequest{ClientID: conv.ClientID, ChannelID: "mail", ChannelType: inbox.ChannelEmail,
+		To: addr, Subject: "Ваш заказ", Text: "Здравствуйте!", Meta: map[string]string{"to": addr.Value}}
+	started, msg, evs, err := s.StartConversation(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if started.ChannelID != "mail" || started.ChannelType != inbox.ChannelEmail || started.Status != inbox.StatusOpen ||
+		msg.Delivery != inbox.DeliveryQueued || msg.Subject != "Ваш заказ" || msg.Kind != inbox.KindEmail || msg.Meta["to"] != addr.Value {
+		t.Fatalf("started %+v with %+v", started, msg)
+	}
+	if len(evs) != 2 || evs[0].Type != inbox.EventConversationCreated || evs[1].Type != inbox.EventMessageCreated {
+		t.Fatalf("events %v", evs)
+	}
+	out, err := s.ClaimOutbound(ctx, 10, time.Minute)
+	if err != nil || len(out) != 1 || out[0].Message.ID != msg.ID || out[0].Message.Meta["to"] != addr.Value || out[0].Parent != nil {
+		t.Fatalf("claimed %+v, %v", out, err)
+	}
+
+	again, _, evs, err := s.StartConversation(ctx, req)
+	if err != nil || again.ID != started.ID || len(evs) != 1 {
+		t.Fatalf("second mail: %+v, %d events, %v", again, len(evs), err)
+	}
+
+	bad := req
+	bad.To = inbox.Identity{Kind: inbox.IdentityEmail, Value: "stranger@example.com"}
+	if _, _, _, err := s.StartConversation(ctx, bad); inbox.ErrorCode(err) != inbox.EINVALID {
+		t.Fatalf("address not on the card: %v", err)
+	}
+	if _, _, err := s.EraseClient(ctx, 0, conv.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := s.StartConversation(ctx, req); inbox.ErrorCode(err) != inbox.ECONFLICT {
+		t.Fatalf("erased card: %v", err)
+	}
+}
