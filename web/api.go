@@ -28,6 +28,7 @@ type apiHandler struct {
 	hub      *Hub
 	channels []ChannelInfo
 	health   *inbox.HealthBoard
+	starter  ConversationStarter
 	// admin is the admin use cases, shared with the command line.
 	admin *inbox.Admin
 }

@@ -61,6 +61,7 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/clients/{id}/notes", levelOperator, f(a.addNote)},
 		{"POST /api/v1/clients/{id}/consents", levelOperator, f(a.addConsent)},
 		{"POST /api/v1/clients/{id}/tasks", levelOperator, f(a.createTask)},
+		{"POST /api/v1/clients/{id}/conversations", levelOperator, f(a.startConversation)},
 		{"GET /api/v1/clients/{id}/duplicates", levelOperator, f(a.listClientDuplicates)},
 		{"GET /api/v1/ws", levelOperator, f(s.ws.serve)},
 		{"GET /api/v1/channels/health", levelOperator, f(a.listChannelHealth)},

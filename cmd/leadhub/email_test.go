@@ -209,6 +209,31 @@ func TestEmailThroughTheHub(t *testing.T) {
 		t.Errorf("%d inbound messages after the answer and the copy, want 51", n)
 	}
 
+	// An operator writes first to a lead that came through the API
+	// channel: an email conversation opens and the mail goes out.
+	postMessage(t, r, "lead-1", `{"name":"Лид","email":"lead@example.com","phone":"+79120000009"}`, "перезвоните")
+	lead := findClient(t, r, token, "lead@example.com")
+	var start struct {
+		Conversation inbox.Conversation `json:"conversation"`
+		Message      inbox.Message      `json:"message"`
+	}
+	if code := apiCall(t, r.base, token, http.MethodPost, fmt.Sprintf("/api/v1/clients/%d/conversations", lead.ID),
+		`{"channel":"mail","to":"lead@example.com","subject":"Ваша заявка","text":"Здравствуйте! Пишем по вашей заявке."}`, &start); code != http.StatusAccepted {
+		t.Fatalf("start a mail: %d", code)
+	}
+	if start.Conversation.ChannelID != "mail" || start.Conversation.ClientID != lead.ID {
+		t.Fatalf("started %+v", start.Conversation)
+	}
+	waitFor(t, "the new mail sent", func() bool { return len(smtpSrv.Received()) == 2 })
+	newMail := smtpSrv.Received()[1]
+	nr, err := mail.CreateReader(bytes.NewReader(newMail.Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := nr.Header.Subject(); s != "Ваша заявка" || newMail.To[0] != "lead@example.com" || nr.Header.Get("In-Reply-To") != "" {
+		t.Errorf("new mail: to %v, subject %q, In-Reply-To %q", newMail.To, s, nr.Header.Get("In-Reply-To"))
+	}
+
 	// An admin erases a card; then the mailbox is rebuilt (UIDVALIDITY
 	// changes) with every mail still in it.
 	olga := findClient(t, r, token, "olga@mail.ru")

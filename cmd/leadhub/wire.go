@@ -280,6 +280,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		HookChannelRate: cfg.HTTP.HookChannelRate,
 		ChannelTeams:    channelTeams(cfg),
 		Channels:        channelInfos(cfg),
+		Starter:         b.store,
 		Auth:            authOptions(cfg),
 		Timeouts:        timeouts(cfg),
 	})
