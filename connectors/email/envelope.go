@@ -78,7 +78,7 @@ func (c *Channel) envelopes(ctx context.Context, raw []byte, uidValidity, uid ui
 	text := m.Text
 	if len(m.Dropped) > 0 {
 		meta[MetaDropped] = strings.Join(m.Dropped, ", ")
-		text = strings.TrimSpace(text + fmt.Sprintf("\n\n[Not kept, over the %d MB limit: %s]", c.opts.MaxFileSize>>20, strings.Join(m.Dropped, ", ")))
+		text = strings.TrimSpace(text + fmt.Sprintf("\n\n[Not kept, over the %s limit: %s]", humanSize(c.opts.MaxFileSize), strings.Join(m.Dropped, ", ")))
 	}
 	env.Text = text
 	if err := c.storeFiles(ctx, &env, m, raw); err != nil {
@@ -217,4 +217,15 @@ func cloneMeta(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// humanSize writes a limit the way an operator reads it.
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MB"
+	case n >= 1<<10:
+		return strconv.FormatInt(n>>10, 10) + " KB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
 }
