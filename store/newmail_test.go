@@ -57,3 +57,43 @@ func testStartConversation(t *testing.T, s *store.Store) {
 		t.Fatalf("erased card: %v", err)
 	}
 }
+
+// testThreadAcrossCards: a customer's message that answers a message of
+// another card's open conversation (a colleague answering all) goes into
+// that conversation; one that answers nothing known, or a closed
+// conversation, goes the usual way.
+func testThreadAcrossCards(t *testing.T, s *store.Store) {
+	ctx := ctxT(t)
+	ann := inbox.Identity{Kind: inbox.IdentityEmail, Value: "ann@client.test"}
+	bob := inbox.Identity{Kind: inbox.IdentityEmail, Value: "bob@client.test"}
+	first := envelope("email:mail:a1", "mail", "Ann", "Нужен счёт", ann)
+	first.ExternalID = "a1@client.test"
+	filed, _ := file(t, s, first)
+	annConv := filed[0].Message.ConversationID
+
+	reply := envelope("email:mail:b1", "mail", "Bob", "Добавьте доставку", bob)
+	reply.ExternalID = "b1@client.test"
+	reply.Thread = []string{"unknown@x", "a1@client.test"}
+	filed, _ = file(t, s, reply)
+	if filed[0].Message.ConversationID != annConv {
+		t.Fatalf("the answer went to conversation %d, want Ann's %d", filed[0].Message.ConversationID, annConv)
+	}
+
+	other := envelope("email:mail:b2", "mail", "Bob", "Другой вопрос", bob)
+	other.Thread = []string{"nothing-known@x"}
+	filed, _ = file(t, s, other)
+	if filed[0].Message.ConversationID == annConv {
+		t.Fatal("a message answering nothing known went to Ann's conversation")
+	}
+
+	closed := inbox.StatusClosed
+	if _, _, err := s.UpdateConversation(ctx, annConv, inbox.ConversationPatch{Status: &closed}); err != nil {
+		t.Fatal(err)
+	}
+	late := envelope("email:mail:b3", "mail", "Bob", "Ещё", bob)
+	late.Thread = []string{"a1@client.test"}
+	filed, _ = file(t, s, late)
+	if filed[0].Message.ConversationID == annConv {
+		t.Fatal("a message went into a closed conversation")
+	}
+}

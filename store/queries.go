@@ -39,6 +39,7 @@ type queries struct {
 	channelQueries
 	pollerQueries
 	newMailQueries
+	threadQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
@@ -79,6 +80,7 @@ func baseQueries() queries {
 		channelQueries:      baseChannelQueries(),
 		pollerQueries:       basePollerQueries(),
 		newMailQueries:      baseNewMailQueries(),
+		threadQueries:       baseThreadQueries(),
 	}
 }
 
@@ -121,6 +123,7 @@ func postgresOverrides(q *queries) {
 	q.eventQueries.postgres()
 	q.credentialQueries.postgres()
 	q.channelQueries.postgres()
+	q.threadQueries.postgres()
 }
 
 // newQueries returns the statements for dialect with placeholders rebound,

@@ -50,6 +50,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"NotFound", testNotFound},
 		{"Edits", testEdits},
 		{"StartConversation", testStartConversation},
+		{"ThreadAcrossCards", testThreadAcrossCards},
 		{"CardFields", testCardFields},
 	}
 	tests = append(tests, cardCases...)

@@ -201,12 +201,18 @@ func TestEmailThroughTheHub(t *testing.T) {
 	// answer joins the conversation, the copy is skipped.
 	imapSrv.Deliver(t, "INBOX", []byte("From: anna.smirnova@gmail.com\r\nTo: sales@shop.test\r\nSubject: Re: Re: Заказ\r\nMessage-ID: <anna-2@mail.gmail.com>\r\nIn-Reply-To: <"+id+">\r\n\r\nСпасибо!\r\n"))
 	imapSrv.Deliver(t, "INBOX", got[0].Data)
-	waitFor(t, "both filed", func() bool { return checkpoint(r.hub) == "1:53" && drained(r) })
+	// Her colleague answers all from his own address: his mail joins her
+	// conversation, which its In-Reply-To names.
+	imapSrv.Deliver(t, "INBOX", []byte("From: Pavel <pavel@company.test>\r\nTo: sales@shop.test\r\nCc: anna.smirnova@gmail.com\r\nSubject: Re: Заказ\r\nMessage-ID: <pavel-1@company.test>\r\nIn-Reply-To: <"+id+">\r\nReferences: <CAF=gmail-0001@mail.gmail.com> <"+id+">\r\n\r\nИ мне копию счёта.\r\n"))
+	waitFor(t, "all three filed", func() bool { return checkpoint(r.hub) == "1:54" && drained(r) })
 	if c := convOf("anna-2@mail.gmail.com"); c != anna {
 		t.Errorf("the answer to the reply went to conversation %d, want %d", c, anna)
 	}
-	if n := inbound(r.hub); n != 51 {
-		t.Errorf("%d inbound messages after the answer and the copy, want 51", n)
+	if c := convOf("pavel-1@company.test"); c != anna {
+		t.Errorf("the colleague's answer went to conversation %d, want %d", c, anna)
+	}
+	if n := inbound(r.hub); n != 52 {
+		t.Errorf("%d inbound messages after the answers and the copy, want 52", n)
 	}
 
 	// An operator writes first to a lead that came through the API

@@ -61,6 +61,7 @@ func (c *Channel) envelopes(ctx context.Context, raw []byte, uidValidity, uid ui
 		},
 	}
 	meta := env.Meta
+	env.Thread = thread(m)
 	if len(m.InReplyTo) > 0 {
 		meta[MetaInReplyTo] = m.InReplyTo[0]
 	}
@@ -228,4 +229,24 @@ func humanSize(n int64) string {
 		return strconv.FormatInt(n>>10, 10) + " KB"
 	}
 	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// thread is what the mail answers, the most recent first: In-Reply-To,
+// then References from last to first, each once.
+func thread(m *Mail) []string {
+	var out []string
+	seen := map[string]bool{m.MessageID: true}
+	add := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	for _, id := range m.InReplyTo {
+		add(id)
+	}
+	for i := len(m.References) - 1; i >= 0; i-- {
+		add(m.References[i])
+	}
+	return out
 }
