@@ -303,3 +303,38 @@ func TestEmailWrongPasswordOnHealth(t *testing.T) {
 		t.Fatal("the password is in the health answer or the log")
 	}
 }
+
+// TestEmailOneInstanceReadsTheMailbox: two hubs share a database; one holds
+// the mailbox's lease and reads it, each mail is filed once, and when that
+// hub stops the other takes over from the saved position.
+func TestEmailOneInstanceReadsTheMailbox(t *testing.T) {
+	imapSrv := emailtest.NewIMAP(t, emailtest.IMAPOptions{})
+	cfg := testConfig(t, true, false, "")
+	cfg.Channels = append(cfg.Channels, emailChannel(t, imapSrv.Addr, "127.0.0.1:1"))
+	lease := func(h *hub) (holder string) {
+		h.backend.store.DB().Get(&holder, "SELECT holder FROM leases WHERE name = 'email:mail:INBOX'")
+		return holder
+	}
+	first := startHub(t, cfg)
+	waitFor(t, "the first hub to take the lease", func() bool { return lease(first.hub) != "" })
+	holder := lease(first.hub)
+	second := startHub(t, cfg)
+	defer second.stop()
+
+	mails := testMails(t)
+	for _, m := range mails[11:21] {
+		imapSrv.Deliver(t, "INBOX", m)
+	}
+	waitFor(t, "10 mails filed", func() bool { return count(t, second.hub, "messages") == 10 && drained(second) })
+	if got := lease(second.hub); got != holder {
+		t.Fatalf("lease holder = %q, want the first hub's %q", got, holder)
+	}
+	first.stop()
+	for _, m := range mails[21:31] {
+		imapSrv.Deliver(t, "INBOX", m)
+	}
+	waitFor(t, "the second hub to file the next 10", func() bool { return count(t, second.hub, "messages") == 20 && drained(second) })
+	if got := lease(second.hub); got == holder || got == "" {
+		t.Fatalf("lease holder = %q after the first hub stopped", got)
+	}
+}
