@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -186,6 +187,14 @@ func (c *Channel) storeFiles(ctx context.Context, env *inbox.Envelope, m *Mail, 
 			return fmt.Errorf("email: channel %s: store attachment: %w", c.opts.ChannelID, err)
 		}
 		env.Attachments = append(env.Attachments, a)
+		if p.ContentID != "" && env.Meta[MetaHTML] != "" {
+			// The HTML shows inline images from storage, not by cid:.
+			html := env.Meta[MetaHTML]
+			for _, ref := range []string{"cid:" + p.ContentID, "cid:" + url.PathEscape(p.ContentID)} {
+				html = strings.ReplaceAll(html, `"`+ref+`"`, `"`+a.URL+`"`)
+			}
+			env.Meta[MetaHTML] = html
+		}
 	}
 	if int64(len(raw)) <= inbox.MaxFileSize {
 		a, err := c.opts.Files.Save(ctx, "message.eml", "message/rfc822", inbox.MaxFileSize, bytes.NewReader(raw))

@@ -67,6 +67,20 @@ func TestEnvelopes(t *testing.T) {
 	}
 }
 
+func TestEnvelopeInlineImagesFromStorage(t *testing.T) {
+	c, _ := testChannel(t, "127.0.0.1:1", "", nil)
+	e := envelopesOf(t, c, readTestdata(t, "outlook-html-attachment.eml"))[0]
+	var img string
+	for _, a := range e.Attachments {
+		if a.Name == "image001.png" {
+			img = a.URL
+		}
+	}
+	if img == "" || !strings.Contains(e.Meta[MetaHTML], `src="`+img+`"`) || strings.Contains(e.Meta[MetaHTML], "cid:") {
+		t.Fatalf("html %q, image at %q", e.Meta[MetaHTML], img)
+	}
+}
+
 func TestEnvelopeSaysWhatWasDropped(t *testing.T) {
 	c, _ := testChannel(t, "127.0.0.1:1", "", func(o *Options) { o.MaxFileSize = 10 })
 	envs := envelopesOf(t, c, readTestdata(t, "outlook-html-attachment.eml"))

@@ -52,8 +52,10 @@ type Part struct {
 	Name string
 	MIME string
 	Data []byte
-	// Inline is an image shown inside the HTML (Content-ID).
-	Inline bool
+	// Inline is an image shown inside the HTML; ContentID names it there
+	// ("cid:<ContentID>").
+	Inline    bool
+	ContentID string
 }
 
 // Mail is what leadhub reads from one RFC 5322 message. Parse always
@@ -176,11 +178,12 @@ func Parse(raw []byte, maxAttachment int64) *Mail {
 			case ct == "message/rfc822" || ct == "text/rfc822-headers" || strings.HasPrefix(ct, "multipart/"):
 				// The returned original of a bounce: not the sender's words.
 			default:
+				cid := strings.Trim(strings.TrimSpace(h.Get("Content-Id")), "<>")
 				name := params["name"]
 				if name == "" {
-					name = strings.Trim(h.Get("Content-Id"), "<>")
+					name = cid
 				}
-				m.addPart(p.Body, decodeWord(name), ct, true, maxAttachment, note)
+				m.addPart(p.Body, decodeWord(name), ct, cid, maxAttachment, note)
 			}
 		case *mail.AttachmentHeader:
 			name, err := h.Filename()
@@ -197,7 +200,7 @@ func Parse(raw []byte, maxAttachment int64) *Mail {
 			if name == "" {
 				name = "attachment"
 			}
-			m.addPart(p.Body, name, ct, false, maxAttachment, note)
+			m.addPart(p.Body, name, ct, strings.Trim(strings.TrimSpace(h.Get("Content-Id")), "<>"), maxAttachment, note)
 		}
 	}
 	if failed := mr.Header.Get("X-Failed-Recipients"); failed != "" {
@@ -267,7 +270,7 @@ func (m *Mail) readHeaderLoosely(raw []byte) {
 }
 
 // addPart keeps an attachment, or names it in Dropped when it is over max.
-func (m *Mail) addPart(body io.Reader, name, ct string, inline bool, max int64, note func(string, ...any)) {
+func (m *Mail) addPart(body io.Reader, name, ct, cid string, max int64, note func(string, ...any)) {
 	data, err := io.ReadAll(io.LimitReader(body, max+1))
 	if err != nil {
 		// A file that cannot be decoded whole is of no use: said, not kept.
@@ -281,7 +284,7 @@ func (m *Mail) addPart(body io.Reader, name, ct string, inline bool, max int64, 
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
-	m.Attachments = append(m.Attachments, Part{Name: name, MIME: ct, Data: data, Inline: inline})
+	m.Attachments = append(m.Attachments, Part{Name: name, MIME: ct, Data: data, Inline: cid != "", ContentID: cid})
 }
 
 // autoKind tells automatic mail by the headers RFC 3834 and the big mail
