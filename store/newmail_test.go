@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -94,6 +95,34 @@ func testThreadAcrossCards(t *testing.T, s *store.Store) {
 	late.Thread = []string{"a1@client.test"}
 	filed, _ = file(t, s, late)
 	if filed[0].Message.ConversationID == annConv {
-		t.Fatal("a message went into a closed conversation")
+		t.Fatal("another card's message went into a closed conversation")
+	}
+
+	// Ann answers her closed thread: it is opened again.
+	back := envelope("email:mail:a2", "mail", "Ann", "Счёт оплачен", ann)
+	back.Thread = []string{"a1@client.test"}
+	filed, evs := file(t, s, back)
+	if filed[0].Message.ConversationID != annConv {
+		t.Fatalf("Ann's answer went to conversation %d, want her closed %d opened again", filed[0].Message.ConversationID, annConv)
+	}
+	if c, _ := s.GetConversation(ctx, annConv); c.Status != inbox.StatusOpen {
+		t.Fatalf("status %q after the answer", c.Status)
+	}
+	if !slices.ContainsFunc(evs, func(e inbox.Event) bool { return e.Type == inbox.EventConversationUpdated }) {
+		t.Fatalf("no conversation.updated among %v", evs)
+	}
+
+	// Closed again, and Ann has started another conversation meanwhile:
+	// her answer to the old thread goes to the open one.
+	if _, _, err := s.UpdateConversation(ctx, annConv, inbox.ConversationPatch{Status: &closed}); err != nil {
+		t.Fatal(err)
+	}
+	filed, _ = file(t, s, envelope("email:mail:a3", "mail", "Ann", "Новый вопрос", ann))
+	open := filed[0].Message.ConversationID
+	again := envelope("email:mail:a4", "mail", "Ann", "И про старый счёт", ann)
+	again.Thread = []string{"a1@client.test"}
+	filed, _ = file(t, s, again)
+	if filed[0].Message.ConversationID != open || open == annConv {
+		t.Fatalf("answer to the old thread went to %d, want the open %d", filed[0].Message.ConversationID, open)
 	}
 }
