@@ -51,6 +51,10 @@ const (
 	// fetchBatch is how many messages one Poll fetches; the checkpoint
 	// moves after each, so a restart re-reads at most one batch's tail.
 	fetchBatch = 50
+	// maxFetchBytes bounds the message bytes one FETCH brings into memory;
+	// a message over maxMessageSize is read by its beginning only.
+	maxFetchBytes  = 32 << 20
+	maxMessageSize = 64 << 20
 	// dialTimeout bounds connecting and greeting.
 	dialTimeout = 30 * time.Second
 )
@@ -123,6 +127,9 @@ type Channel struct {
 	idDomain string
 
 	imap imapState // used by the poll loop's one goroutine only
+	// maxFetch and maxMessage are maxFetchBytes and maxMessageSize (tests
+	// make them small).
+	maxFetch, maxMessage int64
 	// smtpProblem is the last SMTP failure, nil once a send worked.
 	smtpProblem atomic.Pointer[healthProblem]
 }
@@ -186,10 +193,12 @@ func New(opts Options) (*Channel, error) {
 	}
 	_, domain, _ := strings.Cut(own, "@")
 	return &Channel{
-		opts:     opts,
-		log:      opts.Logger.With("channel", opts.ChannelID),
-		own:      own,
-		idDomain: domain,
+		opts:       opts,
+		log:        opts.Logger.With("channel", opts.ChannelID),
+		own:        own,
+		idDomain:   domain,
+		maxFetch:   maxFetchBytes,
+		maxMessage: maxMessageSize,
 	}, nil
 }
 

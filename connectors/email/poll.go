@@ -1,6 +1,7 @@
 package email
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -160,35 +161,93 @@ func (c *Channel) search(st *imapState, crit *imap.SearchCriteria) ([]imap.UID, 
 	return uids, nil
 }
 
-// fetch reads uids' whole messages (BODY.PEEK[]: \Seen stays as it was) and
-// turns each into an item.
+// fetch reads uids' messages (BODY.PEEK[]: \Seen stays as it was) and
+// turns each into an item. Sizes are asked first, so that one FETCH brings
+// at most maxFetchBytes into memory, and a message over maxMessageSize is
+// read by its first maxMessageSize bytes only (flagged): a huge mail never
+// blocks the mailbox.
 func (c *Channel) fetch(ctx context.Context, st *imapState, uids []imap.UID) ([]inbox.PollItem, error) {
+	sized, err := st.client.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+	if err != nil {
+		return nil, c.transient("fetch sizes", err)
+	}
+	size := make(map[imap.UID]int64, len(sized))
+	for _, m := range sized {
+		size[m.UID] = m.RFC822Size
+	}
+	var (
+		items []inbox.PollItem
+		group []imap.UID
+		total int64
+	)
+	flush := func(partial bool) (bool, error) {
+		if len(group) == 0 {
+			return true, nil
+		}
+		got, complete, err := c.fetchGroup(ctx, st, group, partial)
+		items = append(items, got...)
+		group, total = nil, 0
+		return complete, err
+	}
+	for _, u := range uids {
+		sz, ok := size[u]
+		if !ok {
+			continue // expunged since the search
+		}
+		if sz > c.maxMessage || (total+sz > c.maxFetch && len(group) > 0) {
+			if complete, err := flush(false); err != nil || !complete {
+				return items, err
+			}
+		}
+		group, total = append(group, u), total+sz
+		if sz > c.maxMessage {
+			if complete, err := flush(true); err != nil || !complete {
+				return items, err
+			}
+		}
+	}
+	_, err = flush(false)
+	return items, err
+}
+
+// fetchGroup fetches and reads one group of messages; partial reads each by
+// its first maxMessageSize bytes. complete is false when a message's files
+// could not be stored: the items before it are returned, and it is read
+// again after the poll loop's backoff.
+func (c *Channel) fetchGroup(ctx context.Context, st *imapState, uids []imap.UID, partial bool) (items []inbox.PollItem, complete bool, err error) {
 	sec := &imap.FetchItemBodySection{Peek: true}
+	if partial {
+		sec.Partial = &imap.SectionPartial{Offset: 0, Size: c.maxMessage}
+	}
 	msgs, err := st.client.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{
 		UID:          true,
 		InternalDate: true,
 		BodySection:  []*imap.FetchItemBodySection{sec},
 	}).Collect()
 	if err != nil {
-		return nil, c.transient("fetch", err)
+		return nil, false, c.transient("fetch", err)
 	}
-	slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return int(a.UID) - int(b.UID) })
-	items := make([]inbox.PollItem, 0, len(msgs))
+	slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return cmp.Compare(a.UID, b.UID) })
 	for _, m := range msgs {
 		raw := m.FindBodySection(sec)
 		envs, err := c.envelopes(ctx, raw, st.uidValidity, uint32(m.UID), m.InternalDate)
 		if err != nil {
-			// The files could not be stored: what came before is queued,
-			// this message is read again after the loop's backoff.
 			if len(items) > 0 {
 				c.log.Warn("email: storing a message's files failed; it is read again", "uid", m.UID, "err", err)
-				return items, nil
+				return items, false, nil
 			}
-			return nil, err
+			return nil, false, err
+		}
+		if partial {
+			for k := range envs {
+				if envs[k].Meta != nil {
+					envs[k].Meta[MetaMalformed] = strings.TrimPrefix(envs[k].Meta[MetaMalformed]+"; the message is over "+humanSize(c.maxMessage)+": only its beginning was read", "; ")
+				}
+			}
 		}
 		items = append(items, inbox.PollItem{Envelopes: envs, Checkpoint: checkpoint(st.uidValidity, uint32(m.UID))})
 	}
-	return items, nil
+	return items, true, nil
 }
 
 // idle waits in IDLE for new mail, ctx, or idleRound.

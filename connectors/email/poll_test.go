@@ -334,3 +334,26 @@ func (m *memPollers) RenewLease(ctx context.Context, name, holder string, ttl ti
 }
 
 func (m *memPollers) ReleaseLease(ctx context.Context, name, holder string) error { return nil }
+
+// Big mail is fetched a few at a time, and a message over the size limit is
+// read by its beginning, flagged, and does not stop the mailbox.
+func TestPollBoundsWhatIsFetched(t *testing.T) {
+	srv := emailtest.NewIMAP(t, emailtest.IMAPOptions{})
+	for i := 1; i <= 5; i++ {
+		srv.Deliver(t, "INBOX", textMail(i, fmt.Sprintf("c%d@client.test", i), ""))
+	}
+	huge := textMail(6, "big@client.test", "")
+	huge = append(huge, []byte(strings.Repeat("x", 5000)+"\r\n")...)
+	srv.Deliver(t, "INBOX", huge)
+	srv.Deliver(t, "INBOX", textMail(7, "c7@client.test", ""))
+	c, _ := testChannel(t, srv.Addr, "", noIdle)
+	c.maxFetch, c.maxMessage = 400, 2000
+	envs, cp := pollAll(t, c, "")
+	if len(envs) != 7 || cp != "1:7" {
+		t.Fatalf("%d envelopes, checkpoint %q", len(envs), cp)
+	}
+	big := envs[5]
+	if big.DedupeKey != "email:mail:q6@client.test" || !strings.Contains(big.Meta[MetaMalformed], "only its beginning") || !strings.Contains(big.Text, "Hello 6") {
+		t.Fatalf("huge mail: %q, %q", big.Meta[MetaMalformed], big.Text[:min(len(big.Text), 40)])
+	}
+}
