@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/leadhub/leadhub/connectors/email/emailtest"
+	"github.com/leadhub/leadhub/inbox"
 	"github.com/leadhub/leadhub/store/filestore"
 )
 
 // BenchmarkIngest1000 measures reading 1,000 mails from the in-process IMAP
 // server into envelopes: UID SEARCH, FETCH BODY.PEEK[] in batches, parsing,
-// and storing each raw message and attachment on disk (filestore). Queueing
-// and filing are the spine's, measured elsewhere.
+// and storing each raw message and attachment (on disk with filestore, or in
+// memory). Queueing and filing are the spine's, measured elsewhere.
 //
 //	go test -run '^$' -bench Ingest1000 -benchtime 3x ./connectors/email/
 func BenchmarkIngest1000(b *testing.B) {
@@ -33,15 +34,26 @@ func BenchmarkIngest1000(b *testing.B) {
 		}
 		srv.Deliver(b, "INBOX", raw)
 	}
-	b.ResetTimer()
+	b.Run("filestore", func(b *testing.B) {
+		ingest(b, srv, func() inbox.Files {
+			files, err := filestore.New(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			return files
+		})
+	})
+	// Without the disk: the IMAP round trips and parsing alone.
+	b.Run("memory", func(b *testing.B) {
+		ingest(b, srv, func() inbox.Files { return &memFiles{} })
+	})
+}
+
+func ingest(b *testing.B, srv *emailtest.IMAP, newFiles func() inbox.Files) {
 	for range b.N {
 		b.StopTimer()
-		files, err := filestore.New(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
 		c, err := New(Options{ChannelID: "mail", IMAPAddr: srv.Addr, IMAPTLS: TLSNone, Username: emailtest.User,
-			Password: emailtest.Password, Backfill: 24 * time.Hour, Files: files, NoIdle: true})
+			Password: emailtest.Password, Backfill: 24 * time.Hour, Files: newFiles(), NoIdle: true})
 		if err != nil {
 			b.Fatal(err)
 		}
