@@ -184,7 +184,8 @@ type Channel struct {
 	// default and most 20 MiB.)
 	Backfill *Duration `toml:"backfill"`
 
-	// telegram, vk
+	// telegram, vk; APIURL also overrides a telephony provider's API
+	// address (Novofon: https://api.novofon.com).
 	Token        string `toml:"token"`
 	Mode         string `toml:"mode"`
 	APIURL       string `toml:"api_url"`
@@ -192,10 +193,22 @@ type Channel struct {
 	Confirmation string `toml:"confirmation"`
 
 	// telephony
-	Provider   string            `toml:"provider"`
-	APIKey     string            `toml:"api_key"`
-	APISalt    string            `toml:"api_salt"`
+	// Provider is generic, zadarma or mango.
+	Provider string `toml:"provider"`
+	// APIKey is Zadarma's API key (click-to-call, recordings) or Mango's
+	// vpbx_api_key; APISalt is Mango's salt.
+	APIKey  string `toml:"api_key"`
+	APISalt string `toml:"api_salt"`
+	// Extensions maps an extension ("101") to the email of the operator
+	// who answers it: their screen-pops, and the extension their calls
+	// from a card ring first.
 	Extensions map[string]string `toml:"extensions"`
+	// CallURL is where the generic provider's click-to-call requests are
+	// POSTed (signed JSON); empty: no calls from cards on that channel.
+	CallURL string `toml:"call_url"`
+	// CallbackWithin is when a missed call's callback task falls due.
+	// Default 15m, at most 720h.
+	CallbackWithin Duration `toml:"callback_within"`
 }
 
 // Duration is a time.Duration written as "30s" in TOML.
@@ -438,14 +451,54 @@ func (c *Config) Validate() error {
 			if ch.PollInterval.Duration < 0 {
 				add("%s: poll_interval must not be negative", where)
 			}
-		case "form", "telegram", "vk", "telephony":
+		case "telephony":
+			for _, e := range validateTelephony(ch) {
+				add("%s: %s", where, e)
+			}
+		case "form", "telegram", "vk":
 			// Connectors for these types validate their own keys when they
 			// are built; the type is known.
 		default:
 			add("%s: type %q is not one of api, form, email, telegram, vk, telephony", where, ch.Type)
 		}
+		if ch.Type == "vk" {
+			errs = append(errs, vkProblems(where, ch)...)
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateTelephony lists what is wrong with a telephony channel's keys.
+func validateTelephony(ch Channel) []string {
+	var errs []string
+	switch ch.Provider {
+	case "generic", "zadarma":
+		if ch.Secret == "" {
+			errs = append(errs, fmt.Sprintf("provider %s needs a secret", ch.Provider))
+		}
+	case "mango":
+		if ch.APIKey == "" || ch.APISalt == "" {
+			errs = append(errs, "provider mango needs api_key and api_salt")
+		}
+	default:
+		errs = append(errs, fmt.Sprintf("provider %q is not one of generic, zadarma, mango", ch.Provider))
+	}
+	if ch.CallURL != "" {
+		if u, err := url.Parse(ch.CallURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, "call_url is not an http(s) URL")
+		} else if ch.Provider != "generic" {
+			errs = append(errs, "call_url is for the generic provider; zadarma and mango are called through their API")
+		}
+	}
+	if d := ch.CallbackWithin.Duration; d < 0 || d > 720*time.Hour {
+		errs = append(errs, "callback_within must be between 0 (default 15m) and 720h")
+	}
+	for ext, email := range ch.Extensions {
+		if strings.TrimSpace(ext) == "" || !strings.Contains(email, "@") {
+			errs = append(errs, fmt.Sprintf("extensions: %q = %q is not an extension and an operator's email", ext, email))
+		}
+	}
+	return errs
 }
 
 func hasAnyPrefix(s string, prefixes ...string) bool {

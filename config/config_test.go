@@ -120,3 +120,38 @@ func TestDatabasePool(t *testing.T) {
 		t.Fatalf("default pool keys = %+v, want zeros", d.Database)
 	}
 }
+
+func TestTelephonyChannel(t *testing.T) {
+	for _, tc := range []struct {
+		name, toml, err string
+	}{
+		{"zadarma", `provider = "zadarma"` + "\nsecret = \"s\"\napi_key = \"k\"\ncallback_within = \"30m\"\n[channels.extensions]\n\"101\" = \"olga@example.com\"", ""},
+		{"mango", `provider = "mango"` + "\napi_key = \"k\"\napi_salt = \"s\"", ""},
+		{"generic", `provider = "generic"` + "\nsecret = \"s\"\ncall_url = \"https://pbx.example.com/dial\"", ""},
+		{"unknown provider", `provider = "twilio"`, "not one of generic, zadarma, mango"},
+		{"mango without salt", `provider = "mango"` + "\napi_key = \"k\"", "api_key and api_salt"},
+		{"zadarma without secret", `provider = "zadarma"`, "needs a secret"},
+		{"call_url on zadarma", `provider = "zadarma"` + "\nsecret = \"s\"\ncall_url = \"https://x.example.com\"", "generic provider"},
+		{"bad call_url", `provider = "generic"` + "\nsecret = \"s\"\ncall_url = \"ftp://x\"", "http(s)"},
+		{"negative callback_within", `provider = "generic"` + "\nsecret = \"s\"\ncallback_within = \"-1m\"", "callback_within"},
+		{"extension without email", `provider = "generic"` + "\nsecret = \"s\"\n[channels.extensions]\n\"101\" = \"olga\"", "extensions"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.toml")
+			body := "[[channels]]\nid = \"pbx\"\ntype = \"telephony\"\n" + tc.toml + "\n"
+			if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(path, envOf(nil))
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("Load: %v", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("Load: err = %v, want one saying %q", err, tc.err)
+			}
+			if tc.name == "zadarma" && (c.Channels[0].CallbackWithin.Duration != 30*time.Minute || c.Channels[0].Extensions["101"] != "olga@example.com") {
+				t.Errorf("channel = %+v", c.Channels[0])
+			}
+		})
+	}
+}

@@ -53,6 +53,13 @@ type Task struct {
 	AssigneeID *int64     `json:"assignee_id"`
 	CreatedBy  *int64     `json:"created_by"`
 	CreatedAt  time.Time  `json:"created_at"`
+	// Kind is callback, meeting or follow_up (the default).
+	Kind TaskKind `json:"kind"`
+	// DoneAt is when the task was done; nil while open.
+	DoneAt *time.Time `json:"done_at"`
+	// DoneNote says how it got done when leadhub closed it by itself
+	// ("closed by an answered call").
+	DoneNote string `json:"done_note,omitempty"`
 }
 
 // DuplicateSuggestion says that a message filed to ClientID also carried
@@ -95,6 +102,9 @@ type ReplyRequest struct {
 	ConversationID int64
 	AuthorID       int64
 	Text           string
+	// Attachments are files the operator attached, already in storage;
+	// the channel's sender uploads them with the reply.
+	Attachments []Attachment
 	// OverrideDNC sends the reply even though the client asked not to be
 	// contacted; the override is written to the audit log.
 	OverrideDNC bool

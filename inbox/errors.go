@@ -20,10 +20,14 @@ const (
 )
 
 // Error is a domain error: a code for machines and a short message that is
-// safe to show to the caller (it must never carry a secret).
+// safe to show to the caller (it must never carry a secret). Errors an
+// operator meets in the page also carry a Reason, a stable snake_case key
+// the page translates, and Params that fill the translation in.
 type Error struct {
 	Code    string
 	Message string
+	Reason  string
+	Params  map[string]string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
@@ -31,6 +35,22 @@ func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message)
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Reasonf is Errorf with a reason the page translates and its params
+// (never secrets).
+func Reasonf(code, reason string, params map[string]string, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Reason: reason, Params: params}
+}
+
+// ErrorReason returns the reason and params of the first *Error in err's
+// chain; "" when it has none.
+func ErrorReason(err error) (string, map[string]string) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason, e.Params
+	}
+	return "", nil
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for

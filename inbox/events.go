@@ -29,6 +29,24 @@ const (
 	// revoked; it is delivered to nobody, but every instance's websockets
 	// of that operator check their credentials again when they see it.
 	EventCredentialsRevoked = "operator.credentials_revoked"
+	// EventConversationMoved: a conversation changed hands (another
+	// assignee, or none). It goes to whoever saw it before, so that a
+	// list it left drops it; data is the conversation id. Whoever sees it
+	// now gets conversation.updated.
+	EventConversationMoved = "conversation.moved"
+	// EventConversationRead: the operator read a conversation or marked it
+	// unread; data is the conversation id and the operator's own unread
+	// count. Only that operator's sockets (all their tabs) get it.
+	EventConversationRead = "conversation.read"
+	// EventCallRinging: a call is ringing; for the operator whose
+	// extension rings, or the channel's team when the extension is not
+	// mapped. Data is a CallPayload.
+	EventCallRinging = "call.ringing"
+	// EventCallUpdated: a call's entry changed as an event folded in.
+	EventCallUpdated = "call.updated"
+	// Tasks about a card.
+	EventTaskCreated = "task.created"
+	EventTaskUpdated = "task.updated"
 )
 
 // Event is a change operators must see. Events are written in the same
@@ -65,13 +83,16 @@ const (
 	// AudienceNobody: no operator sees it; instances act on it (revoked
 	// credentials close the operator's sockets everywhere).
 	AudienceNobody AudienceKind = "nobody"
+	// AudienceSelf: one operator and nobody else, not even admins (their
+	// own read marks).
+	AudienceSelf AudienceKind = "self"
 )
 
 // Valid reports whether k is a known audience.
 func (k AudienceKind) Valid() bool {
 	switch k {
 	case AudienceConversation, AudienceCard, AudienceChannel, AudienceOperator,
-		AudienceSupervisors, AudienceAdmins, AudienceNobody:
+		AudienceSupervisors, AudienceAdmins, AudienceNobody, AudienceSelf:
 		return true
 	}
 	return false
@@ -111,6 +132,8 @@ func (v Viewer) Sees(a Audience, where []ConversationPlace) bool {
 	switch a.Kind {
 	case AudienceNobody:
 		return false
+	case AudienceSelf:
+		return a.OperatorID == v.OperatorID
 	case AudienceAdmins:
 		return v.Role == RoleAdmin
 	case AudienceSupervisors:
@@ -181,6 +204,22 @@ type (
 	}
 	CredentialsPayload struct {
 		OperatorID int64 `json:"operator_id"`
+	}
+	// CallPayload is a call as its entry in the conversation shows it.
+	// Client is the matched card; Number is the client's number as the
+	// provider gave it, for when no card matched a number that does not
+	// parse.
+	CallPayload struct {
+		Call         Call          `json:"call"`
+		Message      Message       `json:"message"`
+		Conversation *Conversation `json:"conversation,omitempty"`
+		ClientID     int64         `json:"client_id"`
+		ClientName   string        `json:"client_name"`
+		Number       string        `json:"number"`
+	}
+	TaskPayload struct {
+		Task    Task `json:"task"`
+		Deleted bool `json:"deleted,omitempty"`
 	}
 )
 
@@ -270,8 +309,56 @@ func TeamUpdated(t Team, deleted bool) PendingEvent {
 	return PendingEvent{EventTeamUpdated, TeamPayload{Team: t, Deleted: deleted}, Audience{Kind: AudienceAdmins}}
 }
 
+// MovedPayload is a conversation.moved event's data.
+type MovedPayload struct {
+	ConversationID int64 `json:"conversation_id"`
+}
+
+// ConversationMoved tells those who saw the conversation where it was
+// before that it moved.
+func ConversationMoved(before Conversation) PendingEvent {
+	return PendingEvent{EventConversationMoved, MovedPayload{ConversationID: before.ID}, conversationAudience(before)}
+}
+
+// ReadPayload is a conversation.read event's data.
+type ReadPayload struct {
+	ConversationID int64 `json:"conversation_id"`
+	Unread         int   `json:"unread"`
+}
+
+// ConversationRead is an operator's own read mark on a conversation.
+func ConversationRead(conversationID, operatorID int64, unread int) PendingEvent {
+	return PendingEvent{EventConversationRead, ReadPayload{ConversationID: conversationID, Unread: unread},
+		Audience{Kind: AudienceSelf, OperatorID: operatorID, ConversationID: conversationID}}
+}
+
 // CredentialsRevoked says an operator's sessions or tokens were revoked.
 func CredentialsRevoked(operatorID int64) PendingEvent {
 	return PendingEvent{EventCredentialsRevoked, CredentialsPayload{operatorID},
 		Audience{Kind: AudienceNobody, OperatorID: operatorID}}
+}
+
+// CallRingingEvent tells operatorID (0: the channel's team) that call c rings.
+func CallRingingEvent(p CallPayload, channelID string, operatorID int64) PendingEvent {
+	a := Audience{Kind: AudienceChannel, ChannelID: channelID, ClientID: p.ClientID}
+	if operatorID != 0 {
+		a = Audience{Kind: AudienceOperator, OperatorID: operatorID, ClientID: p.ClientID}
+	}
+	return PendingEvent{EventCallRinging, p, a}
+}
+
+// CallUpdatedEvent is a call's entry that changed, for whoever sees its
+// conversation.
+func CallUpdatedEvent(p CallPayload, c Conversation) PendingEvent {
+	return PendingEvent{EventCallUpdated, p, conversationAudience(c)}
+}
+
+// TaskCreated is a new task about a card.
+func TaskCreated(t Task) PendingEvent {
+	return PendingEvent{EventTaskCreated, TaskPayload{Task: t}, cardAudience(t.ClientID)}
+}
+
+// TaskUpdated is a changed (or, with deleted, removed) task about a card.
+func TaskUpdated(t Task, deleted bool) PendingEvent {
+	return PendingEvent{EventTaskUpdated, TaskPayload{Task: t, Deleted: deleted}, cardAudience(t.ClientID)}
 }

@@ -121,7 +121,7 @@ func (e *Envelope) Validate() error {
 		return Errorf(EINVALID, "missing dedupe key")
 	case e.ChannelID == "":
 		return Errorf(EINVALID, "missing channel")
-	case len(e.From.Identities) == 0:
+	case len(e.From.Identities) == 0 && !e.callAddendum():
 		return Errorf(EINVALID, "missing sender identity")
 	}
 	for _, id := range e.From.Identities {
@@ -192,6 +192,35 @@ type Conversation struct {
 	Unread        int                `json:"unread"`
 	LastMessageAt time.Time          `json:"last_message_at"`
 	CreatedAt     time.Time          `json:"created_at"`
+	// LastMessage is the newest message, its text cut short, for the
+	// inbox's preview; only lists fill it in.
+	LastMessage *Message `json:"last_message,omitempty"`
+}
+
+// MessageHit is a message found by a search, with its conversation.
+type MessageHit struct {
+	Message      Message      `json:"message"`
+	Conversation Conversation `json:"conversation"`
+}
+
+// MessageSearch is a search inside messages.
+type MessageSearch struct {
+	Q string
+	// Scope limits the hits to what a restricted operator sees; nil is
+	// everything.
+	Scope  *Scope
+	Cursor string
+	Limit  int
+}
+
+// ConversationCounts are how many conversations that are not closed an
+// operator sees, by the inbox's tabs.
+type ConversationCounts struct {
+	New        int `json:"new" db:"new"`
+	Open       int `json:"open" db:"open"`
+	Pending    int `json:"pending" db:"pending"`
+	Mine       int `json:"mine" db:"mine"`
+	Unassigned int `json:"unassigned" db:"unassigned"`
 }
 
 // Direction of a message.

@@ -24,8 +24,9 @@ const (
 	// It is stored as an outbound message that was sent already: leadhub
 	// never sends it again.
 	ItemOutgoing Item = "outgoing"
-	// ItemCall is an event of a telephone call (Envelope.Call). Each event
-	// is a "call" message in the client's conversation of the channel.
+	// ItemCall is an event of a telephone call (Envelope.Call). All events
+	// of one call (one provider call id in one channel) fold into one
+	// "call" message in the client's conversation, whatever their order.
 	ItemCall Item = "call"
 	// ItemFact is something learned about the client rather than said by
 	// them (Envelope.Fact): it is recorded on the card and changes no
@@ -53,29 +54,47 @@ type Call struct {
 	// "busy", "failed", ... Empty until it ended.
 	Disposition  string `json:"disposition,omitempty"`
 	RecordingURL string `json:"recording_url,omitempty"`
+	// Extension is the business's extension that rang, answered or placed
+	// the call, when the provider says.
+	Extension string `json:"extension,omitempty"`
+	// Operator is the email of the operator Extension belongs to (the
+	// channel's extensions setting); empty when unmapped.
+	Operator string `json:"operator,omitempty"`
+	// Duration is the talk time in seconds when the provider reports it
+	// rather than the times.
+	Duration int `json:"duration,omitempty"`
+	// Recording is the provider's id of the call's recording (Zadarma's
+	// call_id_with_rec, Mango's recording_id), fetched through its API.
+	Recording string `json:"recording,omitempty"`
+	// CallbackWithin is when a missed inbound call's callback task falls
+	// due, from the moment it is filed; 0 means DefaultCallbackWithin.
+	CallbackWithin time.Duration `json:"callback_within,omitempty"`
 }
 
 // Call events every provider has a word for.
 const (
-	CallRinging  = "ringing"
-	CallAnswered = "answered"
-	CallEnded    = "ended"
+	CallRinging   = "ringing"
+	CallAnswered  = "answered"
+	CallEnded     = "ended"
+	CallRecording = "recording"
 )
 
-// Summary is the text a call event shows in the conversation when the
-// connector gave none: "[incoming call: ended, answered, 2:35]".
+// Summary is the text a call shows in the conversation when the connector
+// gave none: "[incoming call: ended, answered, 2:35, ext. 101]".
 func (c Call) Summary() string {
 	s := "[incoming call: "
 	if c.Direction == DirectionOut {
 		s = "[outgoing call: "
 	}
 	s += c.Event
-	if c.Disposition != "" && c.Disposition != c.Event {
-		s += ", " + c.Disposition
+	if o := c.Outcome(); o != "" && o != c.Event {
+		s += ", " + o
 	}
-	if !c.AnsweredAt.IsZero() && c.EndedAt.After(c.AnsweredAt) {
-		d := int(c.EndedAt.Sub(c.AnsweredAt).Round(time.Second) / time.Second)
+	if d := int(c.Talk() / time.Second); d > 0 {
 		s += ", " + strconv.Itoa(d/60) + ":" + twoDigits(d%60)
+	}
+	if c.Extension != "" {
+		s += ", ext. " + c.Extension
 	}
 	return s + "]"
 }
@@ -166,7 +185,7 @@ func (e *Envelope) validateItem() error {
 			return Errorf(EINVALID, "a call envelope without a call")
 		case c.ID == "" || c.Event == "":
 			return Errorf(EINVALID, "a call event needs the call's id and the event")
-		case c.Direction != DirectionIn && c.Direction != DirectionOut:
+		case c.Direction != DirectionIn && c.Direction != DirectionOut && !e.callAddendum():
 			return Errorf(EINVALID, "call direction %q is neither in nor out", c.Direction)
 		}
 		return nil

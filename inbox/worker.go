@@ -50,9 +50,11 @@ type WorkerOptions struct {
 }
 
 // Resolver fetches what a connector could only reference while answering
-// its provider quickly (a Telegram file id) and rewrites the envelope's
-// attachments to stored files. It is best effort: an attachment it cannot
-// fetch stays a reference with a note, and the message is filed anyway.
+// its provider quickly (a Telegram file id, a VK sender's name) and rewrites
+// the envelope: attachments to stored files, an empty name to the
+// provider's. It is called for every envelope of its channel and is best
+// effort: an attachment it cannot fetch stays a reference with a note, and
+// the message is filed anyway.
 type Resolver interface {
 	Resolve(ctx context.Context, e *Envelope)
 }
@@ -92,7 +94,7 @@ func (w *Worker) Handle(ctx context.Context, batch []Delivery) []error {
 	envs := make([]Envelope, 0, len(batch))
 	idx := make([]int, 0, len(batch))
 	for i, d := range batch {
-		if r, ok := w.opts.Resolvers[d.Envelope.ChannelID]; ok && len(d.Envelope.Attachments) > 0 {
+		if r, ok := w.opts.Resolvers[d.Envelope.ChannelID]; ok {
 			r.Resolve(ctx, &d.Envelope)
 		}
 		if err := d.Envelope.Validate(); err != nil {

@@ -700,16 +700,22 @@ func (s *Store) insertConsentsIDs(ctx context.Context, tx *sqlx.Tx, rows []conse
 	return ids, nil
 }
 
-// CreateTask adds a to-do about a card and writes a client.updated event.
-// An empty or over-long title, or an unknown assignee, is EINVALID; an
+// CreateTask adds a to-do about a card and writes client.updated and
+// task.created events. The kind defaults to follow_up. An empty or
+// over-long title, an unknown kind or an unknown assignee is EINVALID; an
 // unknown card ENOTFOUND, a merged or erased one ECONFLICT.
 func (s *Store) CreateTask(ctx context.Context, operatorID, clientID int64, t inbox.Task) (inbox.Task, []inbox.Event, error) {
 	t.Title = clean(strings.TrimSpace(t.Title))
+	if t.Kind == "" {
+		t.Kind = inbox.TaskFollowUp
+	}
 	switch {
 	case t.Title == "":
 		return inbox.Task{}, nil, fmt.Errorf("store: create task: %w", inbox.Errorf(inbox.EINVALID, "empty title"))
 	case utf8.RuneCountInString(t.Title) > 500:
 		return inbox.Task{}, nil, fmt.Errorf("store: create task: %w", inbox.Errorf(inbox.EINVALID, "title is longer than 500 characters"))
+	case !t.Kind.Valid():
+		return inbox.Task{}, nil, fmt.Errorf("store: create task: %w", inbox.Errorf(inbox.EINVALID, "unknown task kind %q", t.Kind))
 	}
 	var evs []inbox.Event
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -727,7 +733,7 @@ func (s *Store) CreateTask(ctx context.Context, operatorID, clientID int64, t in
 			assignee = *t.AssigneeID
 		}
 		err := s.q.InsertTask.get(ctx, tx, &t.ID, taskInsert{ClientID: clientID, Title: t.Title, DueAt: due,
-			AssigneeID: assignee, CreatedBy: optionalID(operatorID), At: dbTime(at)})
+			AssigneeID: assignee, CreatedBy: optionalID(operatorID), At: dbTime(at), Kind: string(t.Kind)})
 		if err != nil {
 			if isForeignKeyViolation(err) {
 				return inbox.Errorf(inbox.EINVALID, "unknown operator")
@@ -736,7 +742,11 @@ func (s *Store) CreateTask(ctx context.Context, operatorID, clientID int64, t in
 		}
 		t.ClientID, t.Done, t.CreatedAt = clientID, false, at
 		t.CreatedBy = nullID(sql.NullInt64{Int64: operatorID, Valid: operatorID != 0})
-		evs, err = s.cardTouched(ctx, tx, operatorID, "client.task", clientID, map[string]any{"task_id": t.ID}, at)
+		if evs, err = s.cardTouched(ctx, tx, operatorID, "client.task", clientID, map[string]any{"task_id": t.ID}, at); err != nil {
+			return err
+		}
+		more, err := s.writeEvents(ctx, tx, at, []inbox.PendingEvent{inbox.TaskCreated(t)})
+		evs = append(evs, more...)
 		return err
 	})
 	if err != nil {

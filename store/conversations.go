@@ -52,7 +52,80 @@ func (s *Store) ListConversations(ctx context.Context, f inbox.ConversationFilte
 		last := rows[limit-1]
 		next = activityCursor{at: last.LastMessageAt.Time, id: last.ID}.String()
 	}
-	return conversations(rows), next, nil
+	convs := conversations(rows)
+	if err := s.withLastMessages(ctx, convs); err != nil {
+		return nil, "", fmt.Errorf("store: list conversations: %w", err)
+	}
+	return convs, next, nil
+}
+
+// CountConversations counts the conversations that are not closed, by the
+// inbox's tabs, that scope sees (nil: all), in channel when not "".
+// operatorID is who "mine" is.
+func (s *Store) CountConversations(ctx context.Context, scope *inbox.Scope, operatorID int64, channel string) (inbox.ConversationCounts, error) {
+	restricted, opID, hidden, err := scopeArgs(scope)
+	if err != nil {
+		return inbox.ConversationCounts{}, fmt.Errorf("store: count conversations: %w", err)
+	}
+	if restricted == 0 {
+		opID = operatorID
+	}
+	query, args := s.q.countConversations(conversationList{ChannelID: channel, Restricted: restricted == 1,
+		OperatorID: opID, Hidden: hidden})
+	var n inbox.ConversationCounts
+	if err := s.db.GetContext(ctx, &n, query, args...); err != nil {
+		return inbox.ConversationCounts{}, fmt.Errorf("store: count conversations: %w", err)
+	}
+	return n, nil
+}
+
+// previewLen is how much of a message's text a list preview carries.
+const previewLen = 200
+
+// withLastMessages sets each conversation's LastMessage, in one query for
+// the page, its text and subject cut to previewLen runes and its meta
+// left out (a list is not the place for a whole email).
+func (s *Store) withLastMessages(ctx context.Context, convs []inbox.Conversation) error {
+	if len(convs) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(convs))
+	for i, c := range convs {
+		ids[i] = c.ID
+	}
+	arg, err := jsonArg(ids)
+	if err != nil {
+		return err
+	}
+	var rows []messageRow
+	if err := s.db.SelectContext(ctx, &rows, s.q.LastMessages, arg); err != nil {
+		return fmt.Errorf("last messages: %w", err)
+	}
+	last := make(map[int64]*inbox.Message, len(rows))
+	for _, r := range rows {
+		m, err := r.message()
+		if err != nil {
+			return err
+		}
+		m.Text, m.Subject, m.Meta = cutRunes(m.Text, previewLen), cutRunes(m.Subject, previewLen), nil
+		last[m.ConversationID] = &m
+	}
+	for i := range convs {
+		convs[i].LastMessage = last[convs[i].ID]
+	}
+	return nil
+}
+
+// cutRunes returns s cut to at most n runes.
+func cutRunes(s string, n int) string {
+	i := 0
+	for pos := range s {
+		if i == n {
+			return s[:pos]
+		}
+		i++
+	}
+	return s
 }
 
 // flag turns a switch into the 0/1 a query's "(? = 0 OR ...)" filter reads.
@@ -104,6 +177,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, p inbox.Conver
 		if conv, err = s.conversation(ctx, tx, s.q.ConversationForUpdate, id); err != nil {
 			return err
 		}
+		before := conv
 		if p.Status != nil {
 			conv.Status = *p.Status
 		}
@@ -127,13 +201,15 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, p inbox.Conver
 		}
 		if _, err := tx.ExecContext(ctx, s.q.UpdateConversation, string(conv.Status), assignee, id); err != nil {
 			if isUniqueViolation(err) {
-				return inbox.Errorf(inbox.ECONFLICT, "the client has another open conversation in this channel")
+				return inbox.Reasonf(inbox.ECONFLICT, "another_open_conversation", nil, "the client has another open conversation in this channel")
 			}
 			return err
 		}
-		evs, err = s.writeEvents(ctx, tx, s.now(), []inbox.PendingEvent{
-			inbox.ConversationUpdated(conv),
-		})
+		var pending []inbox.PendingEvent
+		if before.Place() != conv.Place() {
+			pending = append(pending, inbox.ConversationMoved(before))
+		}
+		evs, err = s.writeEvents(ctx, tx, s.now(), append(pending, inbox.ConversationUpdated(conv)))
 		return err
 	})
 	if err != nil {
@@ -181,19 +257,24 @@ func (s *Store) CreateReply(ctx context.Context, conversationID, authorID int64,
 // the conversation), and conversation.updated when unread was reset from a
 // non-zero count. A client flagged do-not-contact is ECONFLICT unless the
 // request overrides it, and the override is audited; an erased client is
-// ECONFLICT. Empty text or an unknown author is EINVALID; an unknown
+// ECONFLICT, and so is a VK client who denied the community messages
+// (replyReaches). Empty text or an unknown author is EINVALID; an unknown
 // conversation is ENOTFOUND.
 func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Message, []inbox.Event, error) {
 	conversationID, authorID := r.ConversationID, r.AuthorID
 	text := clean(r.Text)
-	if strings.TrimSpace(text) == "" {
-		return inbox.Message{}, nil, fmt.Errorf("store: create reply: %w", inbox.Errorf(inbox.EINVALID, "empty reply"))
+	if strings.TrimSpace(text) == "" && len(r.Attachments) == 0 {
+		return inbox.Message{}, nil, fmt.Errorf("store: create reply: %w", inbox.Reasonf(inbox.EINVALID, "empty_reply", nil, "empty reply"))
+	}
+	att, err := attachmentsText(r.Attachments)
+	if err != nil {
+		return inbox.Message{}, nil, fmt.Errorf("store: create reply: encode attachments: %w", err)
 	}
 	var (
 		msg inbox.Message
 		evs []inbox.Event
 	)
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		conv, err := s.conversation(ctx, tx, s.q.ConversationForUpdate, conversationID)
 		if err != nil {
 			return err
@@ -204,12 +285,15 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 		}
 		switch {
 		case !card.ErasedAt.IsZero():
-			return inbox.Errorf(inbox.ECONFLICT, "the client was erased")
+			return inbox.Reasonf(inbox.ECONFLICT, "client_erased", nil, "the client was erased")
 		case card.DoNotContact && !r.OverrideDNC:
 			if card.DNCReason != "" {
-				return inbox.Errorf(inbox.ECONFLICT, "the client asked not to be contacted (%s); override_dnc sends anyway", card.DNCReason)
+				return inbox.Reasonf(inbox.ECONFLICT, "client_dnc", map[string]string{"reason": card.DNCReason}, "the client asked not to be contacted (%s); override_dnc sends anyway", card.DNCReason)
 			}
-			return inbox.Errorf(inbox.ECONFLICT, "the client asked not to be contacted; override_dnc sends anyway")
+			return inbox.Reasonf(inbox.ECONFLICT, "client_dnc", map[string]string{"reason": ""}, "the client asked not to be contacted; override_dnc sends anyway")
+		}
+		if err := s.replyReaches(ctx, tx, conv); err != nil {
+			return err
 		}
 		at := s.now()
 		var author any
@@ -218,7 +302,7 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 		}
 		var row messageRow
 		err = s.q.InsertOutboundMessage.get(ctx, tx, &row, replyInsert{ConversationID: conversationID,
-			Direction: string(inbox.DirectionOut), Kind: string(inbox.KindText), Text: text, AuthorID: author,
+			Direction: string(inbox.DirectionOut), Kind: string(inbox.KindText), Text: text, Attachments: att, AuthorID: author,
 			Delivery: string(inbox.DeliveryQueued), At: dbTime(at)})
 		if err != nil {
 			if isForeignKeyViolation(err) {

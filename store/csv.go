@@ -192,7 +192,7 @@ func (s *Store) importTx(ctx context.Context, tx *sqlx.Tx, rows []importRow, ope
 		for _, t := range r.tags {
 			tags = append(tags, tagInsert{ClientID: id, Tag: t, TagLower: strings.ToLower(t)})
 		}
-		if r.note != "" {
+		if r.note != "" && !slices.ContainsFunc(notes, func(n noteInsert) bool { return n.ClientID == id && n.Text == r.note }) {
 			notes = append(notes, noteInsert{ClientID: id, AuthorID: optionalID(operatorID), Text: r.note, At: dbTime(f.now)})
 		}
 		if r.company != "" && !filled[id] {
@@ -212,8 +212,17 @@ func (s *Store) importTx(ctx context.Context, tx *sqlx.Tx, rows []importRow, ope
 			return nil, nil, fmt.Errorf("insert tags: %w", err)
 		}
 	}
-	if _, err := s.insertNotes(ctx, tx, notes); err != nil {
-		return nil, nil, err
+	if len(notes) > 0 {
+		arg, err := jsonArg(notes)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := tx.ExecContext(ctx, s.q.InsertNewNotes, arg); err != nil {
+			if isForeignKeyViolation(err) {
+				return nil, nil, inbox.Errorf(inbox.EINVALID, "unknown author")
+			}
+			return nil, nil, fmt.Errorf("insert notes: %w", err)
+		}
 	}
 	if len(companies) > 0 {
 		arg, err := jsonArg(companies)
@@ -244,6 +253,8 @@ var importColumns = map[string]string{
 	"электроннаяпочта": "email", "элпочта": "email", "емейл": "email", "имейл": "email",
 	"company": "company", "organization": "company", "компания": "company", "организация": "company",
 	"tags": "tags", "tag": "tags", "теги": "tags", "тег": "tags", "метки": "tags", "метка": "tags",
+	"telegram": "telegram", "telegramid": "telegram", "телеграм": "telegram", "телеграмм": "telegram",
+	"vk": "vk", "vkid": "vk", "вконтакте": "vk", "вк": "vk",
 	"notes": "notes", "note": "notes", "comment": "notes", "comments": "notes", "заметки": "notes",
 	"заметка": "notes", "примечание": "notes", "примечания": "notes", "комментарий": "notes", "комментарии": "notes",
 }
@@ -287,7 +298,7 @@ func parseImport(r io.Reader, opts inbox.ImportOptions) ([]importRow, []inbox.Im
 	var haveID bool
 	for i, h := range header {
 		cols[i] = importColumns[headerKey(h)]
-		haveID = haveID || cols[i] == "phone" || cols[i] == "email"
+		haveID = haveID || slices.Contains([]string{"phone", "email", "telegram", "vk"}, cols[i])
 	}
 	if slices.Contains(cols, "last") {
 		// Beside a surname column, "Имя" is the first name only.
@@ -298,7 +309,7 @@ func parseImport(r io.Reader, opts inbox.ImportOptions) ([]importRow, []inbox.Im
 		}
 	}
 	if !haveID {
-		return nil, nil, inbox.Errorf(inbox.EINVALID, "the header names no phone or email column (header: %s)",
+		return nil, nil, inbox.Errorf(inbox.EINVALID, "the header names no phone, email, telegram or vk column (header: %s)",
 			strings.Join(header, string(cr.Comma)))
 	}
 	var (
@@ -405,6 +416,8 @@ func importRecord(rec, cols []string, region string) (importRow, error) {
 		first, middle, last  string
 		phones, emails, tags []string
 		notes                []string
+		// Telegram and VK user ids, as leadhub's own export writes them.
+		messengers = map[inbox.IdentityKind][]string{}
 	)
 	for i, raw := range rec {
 		v := clean(strings.TrimSpace(unformula(raw)))
@@ -430,6 +443,10 @@ func importRecord(rec, cols []string, region string) (importRow, error) {
 			tags = append(tags, splitValues(v, ",;|\n")...)
 		case "notes":
 			notes = append(notes, v)
+		case "telegram":
+			messengers[inbox.IdentityTelegram] = append(messengers[inbox.IdentityTelegram], splitValues(v, ",; \n")...)
+		case "vk":
+			messengers[inbox.IdentityVK] = append(messengers[inbox.IdentityVK], splitValues(v, ",; \n")...)
 		}
 	}
 	if row.contact.Name == "" {
@@ -465,11 +482,25 @@ func importRecord(rec, cols []string, region string) (importRow, error) {
 			ids = append(ids, id)
 		}
 	}
+	for _, kind := range []inbox.IdentityKind{inbox.IdentityTelegram, inbox.IdentityVK} {
+		for _, v := range messengers[kind] {
+			if _, err := strconv.ParseUint(v, 10, 63); err != nil {
+				return importRow{}, inbox.Errorf(inbox.EINVALID, "%s id %q is not a number", kind, v)
+			}
+			id, err := inbox.NewIdentity(kind, v, "", region)
+			if err != nil {
+				return importRow{}, err
+			}
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
 	if len(ids) == 0 {
 		if len(row.contact.RawPhones) > 0 {
 			return importRow{}, inbox.Errorf(inbox.EINVALID, "no valid phone or email (%q is not a phone number)", row.contact.RawPhones[0])
 		}
-		return importRow{}, inbox.Errorf(inbox.EINVALID, "no phone or email")
+		return importRow{}, inbox.Errorf(inbox.EINVALID, "no phone, email, telegram or vk id")
 	}
 	if len(row.contact.RawPhones) > inbox.MaxRawPhones {
 		row.contact.RawPhones = row.contact.RawPhones[:inbox.MaxRawPhones]

@@ -65,7 +65,7 @@ func testImportCSV(t *testing.T, s *store.Store) {
 	}
 	wants := map[int]want{
 		2: {inbox.ImportImported, ""}, 3: {inbox.ImportImported, ""}, 4: {inbox.ImportRejected, "the row has 2 fields, the header 7"},
-		5: {inbox.ImportRejected, "no phone or email"}, 6: {inbox.ImportMerged, ""},
+		5: {inbox.ImportRejected, "no phone, email, telegram or vk id"}, 6: {inbox.ImportMerged, ""},
 		7: {inbox.ImportRejected, `no valid phone or email ("call me" is not a phone number)`},
 		8: {inbox.ImportRejected, "email is longer than 320 characters"}, 9: {inbox.ImportMerged, ""},
 		10: {inbox.ImportImported, ""}, 12: {inbox.ImportMerged, ""}, 13: {inbox.ImportMerged, ""},
@@ -179,6 +179,7 @@ func testExportCSV(t *testing.T, s *store.Store) {
 	ivan := cardOf(t, s, envelope("e1", "site", "Иван; \"Ваня\"", "x", phone("+79170000001"), email("ivan@example.com"))).ClientID
 	evil := cardOf(t, s, envelope("e2", "tg", "=HYPERLINK(\"http://evil\")", "x", tg("31337"), phone("+79170000002"))).ClientID
 	gone := cardOf(t, s, envelope("e3", "site", "Дубль", "x", phone("+79170000003"))).ClientID
+	tgOnly := cardOf(t, s, envelope("e4", "tg", "Только телеграм", "x", tg("424242"))).ClientID
 	tags := []string{"vip", "опт"}
 	if _, _, err := s.UpdateClient(ctx, 0, ivan, inbox.ClientPatch{Tags: &tags}); err != nil {
 		t.Fatal(err)
@@ -200,8 +201,11 @@ func testExportCSV(t *testing.T, s *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 3 { // header, Иван (with the merged card's phone), the other
+	if len(recs) != 4 { // header, Иван (with the merged card's phone), the other two
 		t.Fatalf("export has %d records: %q", len(recs), recs)
+	}
+	if got := recs[3]; got[0] != fmt.Sprint(tgOnly) || got[3] != "" || got[4] != "" || got[5] != "424242" {
+		t.Errorf("Telegram-only record = %q", got)
 	}
 	if got := recs[1]; got[0] != fmt.Sprint(ivan) || got[1] != "Иван; \"Ваня\"" || got[3] != "'+79170000001, +79170000003" ||
 		got[4] != "ivan@example.com" || got[7] != "vip, опт" || got[8] != "false" {
@@ -212,8 +216,9 @@ func testExportCSV(t *testing.T, s *store.Store) {
 	}
 
 	// The export reads back: every row matches its card, nothing new.
+	// A client known only by Telegram is read back by that id.
 	rep := importCSV(t, s, out, inbox.ImportOptions{})
-	if rep.Imported != 0 || rep.Merged != 2 || rep.Rejected != 0 {
+	if rep.Imported != 0 || rep.Merged != 3 || rep.Rejected != 0 {
 		t.Errorf("re-import of the export = %+v", rep)
 	}
 	if d := getClient(t, s, evil); d.Name != "=HYPERLINK(\"http://evil\")" {
@@ -222,5 +227,24 @@ func testExportCSV(t *testing.T, s *store.Store) {
 	var comma bytes.Buffer
 	if err := s.WriteClientsCSV(ctx, &comma, ','); err != nil || !strings.Contains(comma.String(), "id,name,company") {
 		t.Errorf("comma export: %v %q", err, comma.String())
+	}
+}
+
+// Importing the same file twice adds its notes once; a bad messenger id is
+// rejected with a reason.
+func testImportCSVTwice(t *testing.T, s *store.Store) {
+	file := "phone;name;notes;vk\n" +
+		"+79180000001;Ольга;Звонить после 18:00;\n" +
+		"+79180000001;Ольга;Звонить после 18:00;\n" +
+		";Вера;Из ВК;12345\n" +
+		";Нет;;vk-id\n"
+	rep := importCSV(t, s, file, inbox.ImportOptions{})
+	if rep.Imported != 2 || rep.Merged != 1 || rep.Rejected != 1 || !strings.Contains(rep.Rows[3].Reason, "vk id") {
+		t.Fatalf("first import = %+v", rep)
+	}
+	importCSV(t, s, file, inbox.ImportOptions{})
+	olga := clientByPhone(t, s, "+79180000001")
+	if len(olga.Notes) != 1 || olga.Notes[0].Text != "Звонить после 18:00" {
+		t.Errorf("notes after importing twice: %+v", olga.Notes)
 	}
 }

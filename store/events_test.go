@@ -56,7 +56,15 @@ func testEventAudience(t *testing.T, s *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := evs[0].Audience; a.AssigneeID != petr.ID || a.ChannelID != "shop" {
+	if len(evs) != 2 || evs[0].Type != inbox.EventConversationMoved || evs[1].Type != inbox.EventConversationUpdated {
+		t.Fatalf("reassignment events %v, want moved then updated", eventTypes(evs))
+	}
+	// "moved" goes where the conversation was (unassigned in shop), the
+	// update where it is now.
+	if a := evs[0].Audience; a.Kind != inbox.AudienceConversation || a.AssigneeID != 0 || a.ChannelID != "shop" {
+		t.Errorf("moved audience %+v, want unassigned in shop", a)
+	}
+	if a := evs[1].Audience; a.AssigneeID != petr.ID || a.ChannelID != "shop" {
 		t.Errorf("reassignment audience %+v, want assignee %d in shop", a, petr.ID)
 	}
 	if _, _, err := s.UpdateOperator(ctx, 0, olga.ID, inbox.OperatorPatch{Name: ptr("Ольга")}); err != nil {

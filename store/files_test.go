@@ -46,6 +46,23 @@ func testFileVisible(t *testing.T, s *store.Store) {
 	if visible(inbox.Scope{All: true}, "0000") {
 		t.Error("a file no message carries is visible")
 	}
+	// A file an operator attached to a reply is stored on the reply and
+	// seen where the reply is.
+	const replyFile = "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"
+	offer := inbox.Attachment{URL: "/files/" + replyFile + "/offer.pdf", Name: "offer.pdf", MIME: "application/pdf", Size: 3}
+	reply, _, err := s.SendReply(ctx, inbox.ReplyRequest{ConversationID: conv.ID, AuthorID: olga.ID, Attachments: []inbox.Attachment{offer}})
+	if err != nil {
+		t.Fatalf("reply with only a file: %v", err)
+	}
+	if len(reply.Attachments) != 1 || reply.Attachments[0] != offer || reply.Text != "" {
+		t.Errorf("reply = %+v", reply)
+	}
+	if !visible(support, replyFile) || visible(sales, replyFile) {
+		t.Error("a reply's file is not seen exactly where the reply is")
+	}
+	if _, _, err := s.SendReply(ctx, inbox.ReplyRequest{ConversationID: conv.ID, AuthorID: olga.ID, Text: "  "}); inbox.ErrorCode(err) != inbox.EINVALID {
+		t.Errorf("empty reply without files: %v, want EINVALID", err)
+	}
 	// Assigned to the sales operator, the conversation and its file are theirs.
 	if _, _, err := s.UpdateConversation(ctx, conv.ID, inbox.ConversationPatch{SetAssignee: true, AssigneeID: &olga.ID}); err != nil {
 		t.Fatal(err)

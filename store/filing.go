@@ -37,8 +37,10 @@ var (
 // filing_call.go, filing_fact.go): an edit changes the stored message it
 // names; a customer's message is stored inbound; a message the business
 // sent from the provider's own interface is stored outbound as sent, with
-// no outbox entry; a call event is stored as a "call" message; a fact
-// changes the card. The message kinds share one multi-row insert.
+// no outbox entry; a call event creates its call's "call" message or folds
+// into it (an event of a call stored already does so before any card or
+// conversation is resolved, like an edit); a fact changes the card. The
+// message kinds but calls share one multi-row insert.
 //
 // Then the events: client.updated for an existing card that changed (or
 // any card a fact changed), client.duplicate_suggested,
@@ -150,6 +152,8 @@ type filing struct {
 	// ids of the inserted cards or, for a card that lost its first
 	// identity to a concurrent writer, of the winner's card.
 	alias map[int64]int64
+	// calls is, per call envelope filed, what filing its event did.
+	calls map[int]*callFiled
 }
 
 // cardState is what filing needs to know of an existing card.
@@ -179,6 +183,7 @@ func newFiling(s *Store, tx *sqlx.Tx, envs []inbox.Envelope) *filing {
 		convOf:      make([]*convState, n),
 		convs:       make(map[convKey]*convState),
 		unreachable: make(map[identityKey]int64),
+		calls:       make(map[int]*callFiled),
 	}
 	for i := range f.dupOf {
 		f.dupOf[i] = -1
@@ -200,11 +205,20 @@ func (f *filing) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// So do the events of calls stored already: they join their call.
+	addenda, err := f.foldStoredCalls(ctx)
+	if err != nil {
+		return err
+	}
+	evs = append(evs, addenda...)
 	if len(f.todo) > 0 {
 		if err := f.prepare(ctx); err != nil {
 			return err
 		}
 		if err := f.insertMessages(ctx); err != nil {
+			return err
+		}
+		if err := f.fileCalls(ctx); err != nil {
 			return err
 		}
 		if err := f.clearUnreachable(ctx); err != nil {
@@ -319,11 +333,14 @@ func (f *filing) messagesByDedupeKey(ctx context.Context, keys []string) (map[st
 // earlier envelope of the batch, and lists the rest in f.todo.
 func (f *filing) findDuplicates(ctx context.Context) error {
 	keys := make([]string, 0, len(f.envs))
-	var factKeys []string
+	var factKeys, callKeys []string
 	for i, e := range f.envs {
 		keys = append(keys, clean(e.DedupeKey))
-		if f.item[i] == inbox.ItemFact {
+		switch f.item[i] {
+		case inbox.ItemFact:
 			factKeys = append(factKeys, clean(e.DedupeKey))
+		case inbox.ItemCall:
+			callKeys = append(callKeys, clean(e.DedupeKey))
 		}
 	}
 	stored, err := f.messagesByDedupeKey(ctx, keys)
@@ -333,6 +350,15 @@ func (f *filing) findDuplicates(ctx context.Context) error {
 	facts, err := f.factsByDedupeKey(ctx, factKeys)
 	if err != nil {
 		return err
+	}
+	// A call event folded into its call earlier: its key is among the
+	// call's events, not on a message of its own.
+	callEvents, err := f.callEventKeys(ctx, callKeys)
+	if err != nil {
+		return err
+	}
+	for k := range callEvents {
+		facts[k] = true
 	}
 	var unseen []string
 	for _, k := range keys {

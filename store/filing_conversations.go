@@ -225,6 +225,10 @@ func (f *filing) buildEvents(ctx context.Context) ([]inbox.PendingEvent, error) 
 		if f.filed[i].Dup {
 			continue
 		}
+		if f.item[i] == inbox.ItemCall {
+			evs = append(evs, f.callEvents(i, st)...)
+			continue
+		}
 		st.added++
 		if f.filed[i].Message.Direction == inbox.DirectionOut {
 			st.conv.Unread = 0

@@ -71,8 +71,8 @@ func (f *filing) insertMessages(ctx context.Context) error {
 		idx  []int // envelope of each row
 	)
 	for _, i := range f.todo {
-		if !f.inConversation(i) {
-			continue
+		if !f.inConversation(i) || f.item[i] == inbox.ItemCall {
+			continue // calls are filed by fileCalls
 		}
 		d := &f.draft[i]
 		d.ConversationID = f.convOf[i].conv.ID

@@ -18,7 +18,6 @@ var kindCases = []struct {
 	fn   func(t *testing.T, s *store.Store)
 }{
 	{"Outgoing", testOutgoing},
-	{"CallEvents", testCallEvents},
 	{"FactsOnTheCard", testFactsOnTheCard},
 	{"ContactShared", testContactShared},
 	{"QueuedOldEdit", testQueuedOldEdit},
@@ -108,71 +107,6 @@ func testOutgoing(t *testing.T, s *store.Store) {
 	}
 	if filed[0].Message.Direction != inbox.DirectionOut {
 		t.Errorf("filed %+v", filed[0].Message)
-	}
-}
-
-// testCallEvents: each event of a call lands as a "call" message in the
-// caller's conversation of the telephony channel, and a redelivered event is
-// a no-op.
-func testCallEvents(t *testing.T, s *store.Store) {
-	ctx := ctxT(t)
-	start := time.Date(2026, 3, 2, 10, 15, 0, 0, time.UTC)
-	call := func(event string, c inbox.Call) inbox.Envelope {
-		e := envelope("call:pbx:c-77:"+event, "pbx", "", "", phone("+79123456789"))
-		e.ChannelType = inbox.ChannelTelephony
-		e.Item = inbox.ItemCall
-		c.ID, c.Event, c.Direction, c.From, c.To = "c-77", event, inbox.DirectionIn, "+79123456789", "+74951234567"
-		e.Call = &c
-		return e
-	}
-	filed, evs := file(t, s, call(inbox.CallRinging, inbox.Call{StartedAt: start}))
-	m := filed[0].Message
-	if m.Kind != inbox.KindCall || m.Direction != inbox.DirectionIn || m.Text != "[incoming call: ringing]" ||
-		m.Meta["call_id"] != "c-77" || m.Meta["call_event"] != "ringing" || m.Meta["call_from"] != "+79123456789" {
-		t.Fatalf("ringing filed as %+v", m)
-	}
-	if got := eventTypes(evs); !slices.Equal(got, []string{inbox.EventConversationCreated, inbox.EventMessageCreated}) {
-		t.Fatalf("events = %v", got)
-	}
-	if conv := decode[conversationData](t, evs[0]).Conversation; conv.Status != inbox.StatusNew || conv.ChannelType != inbox.ChannelTelephony {
-		t.Errorf("a stranger's call opened %+v, want a new telephony conversation", conv)
-	}
-
-	ended := call(inbox.CallEnded, inbox.Call{StartedAt: start, AnsweredAt: start.Add(5 * time.Second),
-		EndedAt: start.Add(160 * time.Second), Disposition: "answered", RecordingURL: "https://pbx.example.com/rec/c-77.mp3"})
-	filed, _ = file(t, s, ended)
-	m = filed[0].Message
-	if m.ConversationID != filed[0].Message.ConversationID || m.Text != "[incoming call: ended, answered, 2:35]" ||
-		m.Meta["call_recording_url"] != "https://pbx.example.com/rec/c-77.mp3" || m.Meta["call_ended_at"] == "" {
-		t.Fatalf("ended filed as %+v", m)
-	}
-	msgs := messages(t, s, m.ConversationID)
-	if len(msgs) != 2 || msgs[0].Kind != inbox.KindCall || msgs[1].Kind != inbox.KindCall {
-		t.Fatalf("history = %+v, want two call entries", msgs)
-	}
-
-	filed, evs = file(t, s, ended)
-	if !filed[0].Dup || len(evs) != 0 || count(t, s, "messages") != 2 {
-		t.Fatalf("redelivered call event: %+v, events %v", filed[0], evs)
-	}
-
-	// An operator's call out is an outbound entry and leaves unread alone
-	// at zero once answered.
-	out := call("ended-out", inbox.Call{Disposition: "busy"})
-	out.DedupeKey = "call:pbx:c-78:ended"
-	out.Call.ID, out.Call.Direction = "c-78", inbox.DirectionOut
-	filed, evs = file(t, s, out)
-	if m := filed[0].Message; m.Direction != inbox.DirectionOut || m.Text != "[outgoing call: ended-out, busy]" {
-		t.Fatalf("outgoing call filed as %+v", m)
-	}
-	if d := decode[messageData](t, evs[len(evs)-1]); d.Conversation.Unread != 0 {
-		t.Errorf("unread after a call out = %d", d.Conversation.Unread)
-	}
-	if got := count(t, s, "outbox"); got != 0 {
-		t.Errorf("outbox has %d rows, want 0", got)
-	}
-	if _, err := s.GetConversation(ctx, m.ConversationID); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -348,7 +282,7 @@ func testMixedBatch(t *testing.T, s *store.Store) {
 			filed[1].Message.ConversationID, orig.ConversationID)
 	}
 	want := []string{inbox.EventClientUpdated, inbox.EventMessageCreated, inbox.EventMessageCreated,
-		inbox.EventConversationCreated, inbox.EventMessageCreated}
+		inbox.EventConversationCreated, inbox.EventMessageCreated, inbox.EventCallUpdated, inbox.EventCallRinging}
 	if got := eventTypes(evs); !slices.Equal(got, want) {
 		t.Fatalf("events = %v, want %v", got, want)
 	}

@@ -85,7 +85,7 @@ func (s *Store) merge(ctx context.Context, tx *sqlx.Tx, operatorID, into, from i
 		return mergeResult{}, inbox.Errorf(inbox.ECONFLICT, "client %d was merged into client %d; merge into that one", into, t.MergedInto.Int64)
 	}
 	if !t.ErasedAt.IsZero() || !f.ErasedAt.IsZero() {
-		return mergeResult{}, inbox.Errorf(inbox.ECONFLICT, "erased clients cannot be merged")
+		return mergeResult{}, inbox.Reasonf(inbox.ECONFLICT, "client_erased", nil, "erased clients cannot be merged")
 	}
 
 	folded, foldedMessages, err := s.foldConversations(ctx, tx, into, from)
@@ -245,7 +245,7 @@ func (s *Store) saveConversation(ctx context.Context, tx *sqlx.Tx, c inbox.Conve
 		Unread: c.Unread, LastMessageAt: dbTime(c.LastMessageAt)})
 	if err != nil {
 		if isUniqueViolation(err) {
-			return inbox.Errorf(inbox.ECONFLICT, "the client has another open conversation in this channel")
+			return inbox.Reasonf(inbox.ECONFLICT, "another_open_conversation", nil, "the client has another open conversation in this channel")
 		}
 		if isForeignKeyViolation(err) {
 			return inbox.Errorf(inbox.EINVALID, "unknown operator")

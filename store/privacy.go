@@ -112,6 +112,8 @@ func (s *Store) EraseClient(ctx context.Context, operatorID, clientID int64) (in
 			args  []any
 		}{
 			{"blank messages", s.q.BlankMessages, []any{clientID}},
+			// Calls keep their numbers in their folded state too.
+			{"blank calls", s.q.BlankCallsOf, []any{clientID}},
 			{"fail queued replies", s.q.CancelQueuedReplies, []any{clientID}},
 			{"empty the outbox", s.q.DeleteOutboxOfClient, []any{clientID}},
 			{"close conversations", s.q.CloseConversationsOf, []any{clientID}},

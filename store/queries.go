@@ -40,6 +40,10 @@ type queries struct {
 	pollerQueries
 	newMailQueries
 	threadQueries
+	readQueries
+	cannedQueries
+	searchQueries
+	callQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
@@ -81,6 +85,10 @@ func baseQueries() queries {
 		pollerQueries:       basePollerQueries(),
 		newMailQueries:      baseNewMailQueries(),
 		threadQueries:       baseThreadQueries(),
+		readQueries:         baseReadQueries(),
+		cannedQueries:       baseCannedQueries(),
+		searchQueries:       baseSearchQueries(),
+		callQueries:         baseCallQueries(),
 	}
 }
 
@@ -124,6 +132,9 @@ func postgresOverrides(q *queries) {
 	q.credentialQueries.postgres()
 	q.channelQueries.postgres()
 	q.threadQueries.postgres()
+	q.readQueries.postgres()
+	q.searchQueries.postgres()
+	q.callQueries.postgres()
 }
 
 // newQueries returns the statements for dialect with placeholders rebound,

@@ -10,6 +10,7 @@ type conversationQueries struct {
 	ConversationByID         string
 	ConversationForUpdate    string
 	ListConversations        listStatement
+	CountConversations       listStatement
 	UpdateConversation       string
 	ConversationsOfClient    string
 	OpenConversationsOf      string
@@ -54,6 +55,15 @@ func baseConversationQueries() conversationQueries {
 		// filters).
 		ListConversations: list(`SELECT `+conversationCols+conversationFrom+` WHERE true`,
 			`ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?`),
+		// Parameters: the operator counted as "mine". Closed conversations
+		// are not counted: they are most of a base and nobody's work.
+		CountConversations: list(`SELECT
+				COALESCE(SUM(CASE WHEN c.status = 'new' THEN 1 ELSE 0 END), 0) AS new,
+				COALESCE(SUM(CASE WHEN c.status = 'open' THEN 1 ELSE 0 END), 0) AS open,
+				COALESCE(SUM(CASE WHEN c.status = 'pending' THEN 1 ELSE 0 END), 0) AS pending,
+				COALESCE(SUM(CASE WHEN c.assignee_id = ? THEN 1 ELSE 0 END), 0) AS mine,
+				COALESCE(SUM(CASE WHEN c.assignee_id IS NULL THEN 1 ELSE 0 END), 0) AS unassigned
+			FROM conversations c WHERE c.status <> 'closed'`, ``),
 		UpdateConversation: `UPDATE conversations SET status = ?, assignee_id = ? WHERE id = ?`,
 		ConversationsOfClient: `SELECT ` + conversationCols + conversationFrom + `
 			WHERE c.client_id = ? ORDER BY c.last_message_at DESC, c.id DESC`,
@@ -141,6 +151,20 @@ func (q *conversationQueries) listConversations(f conversationList) (string, []a
 		l.and(`c.last_message_at < ? OR (c.last_message_at = ? AND c.id < ?)`, at, at, f.After.id)
 	}
 	return l.end(f.Limit)
+}
+
+// countConversations builds CountConversations for f (its Status, Like,
+// After and Limit are not used).
+func (q *conversationQueries) countConversations(f conversationList) (string, []any) {
+	l := q.CountConversations.start()
+	l.args = append(l.args, f.OperatorID)
+	if f.ChannelID != "" {
+		l.and(`c.channel_id = ?`, f.ChannelID)
+	}
+	if f.Restricted {
+		l.and(q.visible, f.OperatorID, f.Hidden)
+	}
+	return l.end()
 }
 
 // visibleConversations keeps the ids (a JSON array, the first parameter)

@@ -62,10 +62,11 @@ func eventsFor(hidden string) string {
 	return `SELECT ` + eventCols + ` FROM events e
 		WHERE e.id > :after AND e.id <= :up_to
 		AND e.audience <> 'nobody'
+		AND (e.audience <> 'self' OR e.operator_id = :operator)
 		AND (e.audience <> 'admins' OR :admin = 1)
 		AND (e.audience <> 'supervisors' OR :supervisor = 1)
 		AND (:sees_all = 1
-			OR e.audience IN ('admins', 'supervisors')
+			OR e.audience IN ('admins', 'supervisors', 'self')
 			OR (e.audience = 'conversation' AND EXISTS (
 				SELECT 1 FROM conversations c WHERE c.id = e.conversation_id AND ` + visibleTo("c", ":operator", hidden) + `))
 			OR (e.audience = 'card' AND EXISTS (

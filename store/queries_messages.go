@@ -10,6 +10,7 @@ type messageQueries struct {
 	ListMessages           string
 	InsertOutboundMessage  namedQuery[replyInsert]
 	LatestMessagesOfClient string
+	LastMessages           string
 	MessageByID            string
 	FileVisible            string
 	LatestInbound          string
@@ -51,12 +52,17 @@ func baseMessageQueries() messageQueries {
 		InsertOutboundMessage: named[replyInsert](`INSERT INTO messages
 			(conversation_id, direction, kind, subject, text, attachments, meta, author_id, external_id,
 			 delivery, error, created_at)
-			VALUES (:conversation_id, :direction, :kind, '', :text, '', '', :author_id, '', :delivery, '', :at)
+			VALUES (:conversation_id, :direction, :kind, '', :text, :attachments, '', :author_id, '', :delivery, '', :at)
 			RETURNING ` + messageCols),
 		LatestMessagesOfClient: `SELECT ` + messageColsM + ` FROM messages m
 			JOIN conversations c ON c.id = m.conversation_id
 			WHERE c.client_id = ? ORDER BY m.id DESC LIMIT ?`,
 		FileVisible: fileVisible(sqliteSet),
+		// The newest message of each conversation in a JSON array of ids,
+		// each found through the (conversation_id, id) index.
+		LastMessages: `SELECT ` + messageCols + ` FROM messages WHERE id IN (
+			SELECT (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = s.id)
+			FROM (SELECT j.value AS id FROM json_each(?) AS j) AS s)`,
 		MessageByID: `SELECT ` + messageCols + ` FROM messages WHERE id = ?`,
 		// Parameters: conversation, direction (inbound: what a reply answers).
 		LatestInbound: `SELECT ` + messageCols + ` FROM messages
@@ -79,6 +85,9 @@ func baseMessageQueries() messageQueries {
 // postgres replaces the statements PostgreSQL needs written its own way.
 func (q *messageQueries) postgres() {
 	q.FileVisible = fileVisible(postgresSet)
+	q.LastMessages = `SELECT ` + messageCols + ` FROM messages WHERE id IN (
+		SELECT (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = s.id)
+		FROM (` + postgresIDSet + `) AS s(id))`
 	q.MessagesByDedupeKeys = `SELECT dedupe_key, ` + messageCols + ` FROM messages
 		WHERE dedupe_key IN (SELECT t.k FROM jsonb_array_elements_text(?::jsonb) AS t(k))`
 	q.InsertMessages = `INSERT INTO messages
@@ -110,7 +119,8 @@ type replyInsert struct {
 	Direction      string `db:"direction"`
 	Kind           string `db:"kind"`
 	Text           string `db:"text"`
-	AuthorID       any    `db:"author_id"` // nil: sent by a script
+	Attachments    string `db:"attachments"` // "" or a JSON array
+	AuthorID       any    `db:"author_id"`   // nil: sent by a script
 	Delivery       string `db:"delivery"`
 	At             string `db:"at"`
 }

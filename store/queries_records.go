@@ -9,6 +9,7 @@ type recordQueries struct {
 	DeleteTags        string
 	InsertTags        string
 	InsertNotes       string
+	InsertNewNotes    string
 	NotesOfClient     string
 	ConsentsOfClient  string
 	InsertTask        namedQuery[taskInsert]
@@ -53,14 +54,22 @@ func baseRecordQueries() recordQueries {
 				json_extract(j.value, '$.text'), json_extract(j.value, '$.at')
 			FROM json_each(?) AS j
 			RETURNING id`,
+		// An import's notes: a note the card already has, word for word,
+		// is not added again, so that importing a file twice adds nothing.
+		InsertNewNotes: `INSERT INTO client_notes (client_id, author_id, text, created_at)
+			SELECT json_extract(j.value, '$.client_id'), json_extract(j.value, '$.author_id'),
+				json_extract(j.value, '$.text'), json_extract(j.value, '$.at')
+			FROM json_each(?) AS j
+			WHERE NOT EXISTS (SELECT 1 FROM client_notes n
+				WHERE n.client_id = json_extract(j.value, '$.client_id') AND n.text = json_extract(j.value, '$.text'))`,
 		NotesOfClient: `SELECT id, client_id, author_id, text, created_at FROM client_notes
 			WHERE client_id = ? ORDER BY id`,
 		ConsentsOfClient: `SELECT id, client_id, kind, text_version, given_at, ip, source FROM consents
 			WHERE client_id = ? ORDER BY id`,
-		InsertTask: named[taskInsert](`INSERT INTO tasks (client_id, title, due_at, done, assignee_id, created_by, created_at)
-			VALUES (:client_id, :title, :due_at, FALSE, :assignee_id, :created_by, :at) RETURNING id`),
-		TasksOfClient: `SELECT id, client_id, title, due_at, done, assignee_id, created_by, created_at FROM tasks
-			WHERE client_id = ? ORDER BY id`,
+		InsertTask: named[taskInsert](`INSERT INTO tasks (client_id, title, due_at, done, assignee_id, created_by, created_at,
+				kind, call_id)
+			VALUES (:client_id, :title, :due_at, FALSE, :assignee_id, :created_by, :at, :kind, :call_id) RETURNING id`),
+		TasksOfClient: `SELECT ` + taskCols + ` FROM tasks t WHERE t.client_id = ? ORDER BY t.id`,
 		MoveTags: `INSERT INTO client_tags (client_id, tag, tag_lower)
 			SELECT CAST(? AS BIGINT), tag, tag_lower FROM client_tags WHERE client_id = ?
 			ON CONFLICT (client_id, tag_lower) DO NOTHING`,
@@ -103,6 +112,10 @@ func (q *recordQueries) postgres() {
 		SELECT r.client_id, r.author_id, r.text, r.at
 		FROM jsonb_to_recordset(?::jsonb) AS r(client_id bigint, author_id bigint, text text, at timestamptz)
 		RETURNING id`
+	q.InsertNewNotes = `INSERT INTO client_notes (client_id, author_id, text, created_at)
+		SELECT r.client_id, r.author_id, r.text, r.at
+		FROM jsonb_to_recordset(?::jsonb) AS r(client_id bigint, author_id bigint, text text, at timestamptz)
+		WHERE NOT EXISTS (SELECT 1 FROM client_notes n WHERE n.client_id = r.client_id AND n.text = r.text)`
 }
 
 // taskInsert is a new task; the nullable columns take nil.
@@ -113,4 +126,6 @@ type taskInsert struct {
 	AssigneeID any    `db:"assignee_id"`
 	CreatedBy  any    `db:"created_by"`
 	At         string `db:"at"`
+	Kind       string `db:"kind"`
+	CallID     any    `db:"call_id"` // the missed call of a callback task
 }

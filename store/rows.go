@@ -337,11 +337,19 @@ type taskRow struct {
 	AssigneeID sql.NullInt64 `db:"assignee_id"`
 	CreatedBy  sql.NullInt64 `db:"created_by"`
 	CreatedAt  sqlTime       `db:"created_at"`
+	Kind       string        `db:"kind"`
+	DoneAt     sqlTime       `db:"done_at"`
+	DoneNote   string        `db:"done_note"`
 }
 
 func (r taskRow) task() inbox.Task {
 	t := inbox.Task{ID: r.ID, ClientID: r.ClientID, Title: r.Title, Done: r.Done,
-		AssigneeID: nullID(r.AssigneeID), CreatedBy: nullID(r.CreatedBy), CreatedAt: r.CreatedAt.Time}
+		AssigneeID: nullID(r.AssigneeID), CreatedBy: nullID(r.CreatedBy), CreatedAt: r.CreatedAt.Time,
+		Kind: inbox.TaskKind(r.Kind), DoneNote: r.DoneNote}
+	if !r.DoneAt.IsZero() {
+		d := r.DoneAt.Time
+		t.DoneAt = &d
+	}
 	if !r.DueAt.IsZero() {
 		due := r.DueAt.Time
 		t.DueAt = &due

@@ -80,6 +80,10 @@ func everyFilterOn(s *Store) map[string]builtList {
 	out["ListAudit"] = l
 	l.text, l.args = s.q.listSuggestions(1, 10, 5)
 	out["ListSuggestions"] = l
+	tl := s.q.ListTasks.start().and(s.q.visibleTask, int64(1), `["vk"]`)
+	s.q.filterTasks(tl, inbox.TaskFilter{AssigneeID: 1, ClientID: 2, State: inbox.TaskStateOverdue}, 10, dbTime(time.Now()))
+	l.text, l.args = tl.end(5)
+	out["ListTasks"] = l
 	return out
 }
 

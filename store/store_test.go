@@ -39,6 +39,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"ConversationLifecycle", testConversationLifecycle},
 		{"ConcurrentBurst", testConcurrentBurst},
 		{"ListConversations", testListConversations},
+		{"ImportCSVTwice", testImportCSVTwice},
 		{"UpdateConversation", testUpdateConversation},
 		{"ListMessagesPaging", testListMessagesPaging},
 		{"ReplyOutbox", testReplyOutbox},
@@ -55,6 +56,7 @@ func runSuite(t *testing.T, open func(t *testing.T) *store.Store) {
 	}
 	tests = append(tests, cardCases...)
 	tests = append(tests, kindCases...)
+	tests = append(tests, callCases...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -545,6 +547,65 @@ func testListConversations(t *testing.T, s *store.Store) {
 		t.Errorf("paged = %v, want %v", paged, want)
 	}
 
+	// Each conversation carries its newest message for the preview, its
+	// text cut short.
+	long := strings.Repeat("окно ", 100)
+	file(t, s, envelope("l7", "tg", "Pat", long, email("pat_100%@example.com")))
+	all, _, err := s.ListConversations(ctx, inbox.ConversationFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	previews := map[int64]string{}
+	for _, c := range all {
+		if c.LastMessage == nil || c.LastMessage.ConversationID != c.ID {
+			t.Fatalf("conversation %d: last message %+v", c.ID, c.LastMessage)
+		}
+		previews[c.ID] = c.LastMessage.Text
+	}
+	if previews[ids[4]] != "f" || previews[ids[0]] != "a" || previews[ids[3]] != strings.Repeat("окно ", 40) {
+		t.Errorf("previews = %v", previews)
+	}
+
+	// The tabs' counts agree with the lists, closed ones left out, for
+	// everyone and for a restricted operator.
+	closed := inbox.StatusClosed
+	if _, _, err := s.UpdateConversation(ctx, ids[0], inbox.ConversationPatch{Status: &closed}); err != nil {
+		t.Fatal(err)
+	}
+	countOf := func(f inbox.ConversationFilter) int {
+		t.Helper()
+		f.Limit = 200
+		got, _, err := s.ListConversations(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, c := range got {
+			if c.Status != inbox.StatusClosed {
+				n++
+			}
+		}
+		return n
+	}
+	for _, sc := range []*inbox.Scope{nil, {OperatorID: op.ID, HiddenChannels: []string{"tg"}}} {
+		for _, channel := range []string{"", "site"} {
+			got, err := s.CountConversations(ctx, sc, op.ID, channel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := inbox.ConversationCounts{
+				New:        countOf(inbox.ConversationFilter{Scope: sc, ChannelID: channel, Status: inbox.StatusNew}),
+				Open:       countOf(inbox.ConversationFilter{Scope: sc, ChannelID: channel, Status: inbox.StatusOpen}),
+				Pending:    countOf(inbox.ConversationFilter{Scope: sc, ChannelID: channel, Status: inbox.StatusPending}),
+				Mine:       countOf(inbox.ConversationFilter{Scope: sc, ChannelID: channel, AssigneeID: op.ID}),
+				Unassigned: countOf(inbox.ConversationFilter{Scope: sc, ChannelID: channel, Unassigned: true}),
+			}
+			if got != want || got.New+got.Open+got.Pending == 0 {
+				t.Errorf("counts (scope %v, channel %q) = %+v, want %+v", sc, channel, got, want)
+			}
+		}
+	}
+
 	_, _, err = s.ListConversations(ctx, inbox.ConversationFilter{Cursor: "garbage!"})
 	wantCode(t, "bad cursor", err, inbox.EINVALID)
 	_, _, err = s.ListConversations(ctx, inbox.ConversationFilter{Status: "weird"})
@@ -569,10 +630,10 @@ func testUpdateConversation(t *testing.T, s *store.Store) {
 	if conv.Status != inbox.StatusOpen || conv.AssigneeID == nil || *conv.AssigneeID != op.ID || conv.ClientName != "Клиент" {
 		t.Errorf("updated = %+v", conv)
 	}
-	if len(evs) != 1 || evs[0].Type != inbox.EventConversationUpdated {
-		t.Fatalf("events = %v", eventTypes(evs))
+	if len(evs) != 2 || evs[0].Type != inbox.EventConversationMoved || evs[1].Type != inbox.EventConversationUpdated {
+		t.Fatalf("events = %v, want moved (it changed hands) and updated", eventTypes(evs))
 	}
-	if got := decode[conversationData](t, evs[0]).Conversation; got.Status != inbox.StatusOpen || got.AssigneeID == nil {
+	if got := decode[conversationData](t, evs[1]).Conversation; got.Status != inbox.StatusOpen || got.AssigneeID == nil {
 		t.Errorf("event conversation = %+v", got)
 	}
 	stored, _ := s.GetConversation(ctx, id)
@@ -582,9 +643,12 @@ func testUpdateConversation(t *testing.T, s *store.Store) {
 
 	// Status-only patch keeps the assignee; SetAssignee with nil unassigns.
 	pending := inbox.StatusPending
-	conv, _, err = s.UpdateConversation(ctx, id, inbox.ConversationPatch{Status: &pending})
+	conv, evs, err = s.UpdateConversation(ctx, id, inbox.ConversationPatch{Status: &pending})
 	if err != nil || conv.AssigneeID == nil {
 		t.Errorf("status-only patch: %+v, %v", conv, err)
+	}
+	if len(evs) != 1 || evs[0].Type != inbox.EventConversationUpdated {
+		t.Errorf("a status change moves nothing: events %v", eventTypes(evs))
 	}
 	conv, _, err = s.UpdateConversation(ctx, id, inbox.ConversationPatch{SetAssignee: true})
 	if err != nil || conv.AssigneeID != nil || conv.Status != inbox.StatusPending {

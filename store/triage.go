@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/jmoiron/sqlx"
 
@@ -31,11 +32,11 @@ func (s *Store) AcceptConversation(ctx context.Context, operatorID, conversation
 		mine := conv.AssigneeID != nil && *conv.AssigneeID == operatorID
 		switch {
 		case conv.Status == inbox.StatusClosed:
-			return inbox.Errorf(inbox.ECONFLICT, "the conversation is closed")
+			return inbox.Reasonf(inbox.ECONFLICT, "conversation_closed", nil, "the conversation is closed")
 		case conv.Status != inbox.StatusNew && mine:
 			return nil
 		case conv.AssigneeID != nil && !mine:
-			return inbox.Errorf(inbox.ECONFLICT, "the conversation is taken by operator %d", *conv.AssigneeID)
+			return inbox.Reasonf(inbox.ECONFLICT, "conversation_taken", map[string]string{"operator_id": strconv.FormatInt(*conv.AssigneeID, 10)}, "the conversation is taken by operator %d", *conv.AssigneeID)
 		}
 		at := s.now()
 		conv.Status = inbox.StatusOpen
@@ -93,7 +94,7 @@ func (s *Store) LinkConversation(ctx context.Context, operatorID, conversationID
 		if conv.ClientID != clientID {
 			// Another merge moved the conversation between our read and
 			// our card locks; nothing is committed, the caller may retry.
-			return inbox.Errorf(inbox.ECONFLICT, "the conversation changed meanwhile; try again")
+			return inbox.Reasonf(inbox.ECONFLICT, "changed_meanwhile", nil, "the conversation changed meanwhile; try again")
 		}
 		pending := m.events
 		if conv.Status == inbox.StatusNew {
@@ -141,7 +142,7 @@ func (s *Store) RejectConversation(ctx context.Context, operatorID, conversation
 			return err
 		}
 		if conv.ClientID != first.ClientID {
-			return inbox.Errorf(inbox.ECONFLICT, "the conversation changed meanwhile; try again")
+			return inbox.Reasonf(inbox.ECONFLICT, "changed_meanwhile", nil, "the conversation changed meanwhile; try again")
 		}
 		if conv.Status == inbox.StatusClosed && row.Spam {
 			return nil

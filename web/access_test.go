@@ -76,6 +76,9 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	opts.Store = st
 	opts.Sink = &fakeSink{}
 	opts.Hooks = map[string]Hook{"crm": {Type: inbox.ChannelAPI, Webhook: fx.webhok}}
+	if opts.Callers == nil {
+		opts.Callers = map[string]Caller{"pbx": &fakeCaller{}}
+	}
 	opts.ChannelTeams = map[string]string{"shop": "sales", "help": "support"}
 	// More channels (an email channel for the matrix) come after "crm".
 	opts.Channels = append([]ChannelInfo{{ID: "crm", Type: inbox.ChannelAPI, Status: "enabled"}}, opts.Channels...)
@@ -349,20 +352,32 @@ func mailTo(channel string) func(fx *fixture, c creds) call {
 	}
 }
 
+// onTask builds a request on a fresh task about a fresh card of channel.
+func onTask(channel string, build func(p string) call) func(fx *fixture, c creds) call {
+	return func(fx *fixture, _ creds) call {
+		t, _, err := fx.st.CreateTask(context.Background(), 0, fx.conv(channel).ClientID, inbox.Task{Title: "перезвонить"})
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		return build(fmt.Sprintf("/api/v1/tasks/%d", t.ID))
+	}
+}
+
 func fixed(c call) func(fx *fixture, c creds) call {
 	return func(*fixture, creds) call { return c }
 }
 
 var matrix = map[string]entry{
-	"POST /hooks/{type}/{channel}":         {level: levelPublic, req: fixed(post("/hooks/api/crm", `{}`)), ok: 200},
-	"GET /hooks/{type}/{channel}":          {level: levelPublic, req: fixed(get("/hooks/api/crm")), ok: 200},
-	"OPTIONS /hooks/{type}/{channel}":      {level: levelPublic, req: fixed(call{method: "OPTIONS", path: "/hooks/api/crm"}), ok: 404},
-	"GET /hooks/{type}/{channel}/embed.js": {level: levelPublic, req: fixed(get("/hooks/api/crm/embed.js")), ok: 404},
-	"GET /{$}":                             {level: levelPublic, req: fixed(get("/")), ok: 200},
-	"GET /ui/":                             {level: levelPublic, req: fixed(get("/ui/app.js")), ok: 200},
-	"GET /healthz":                         {level: levelPublic, req: fixed(get("/healthz")), ok: 200},
-	"GET /readyz":                          {level: levelPublic, req: fixed(get("/readyz")), ok: 200},
-	"GET /metrics":                         {level: levelPublic, req: fixed(get("/metrics")), ok: 200},
+	"POST /hooks/{type}/{channel}":           {level: levelPublic, req: fixed(post("/hooks/api/crm", `{}`)), ok: 200},
+	"GET /hooks/{type}/{channel}":            {level: levelPublic, req: fixed(get("/hooks/api/crm")), ok: 200},
+	"OPTIONS /hooks/{type}/{channel}":        {level: levelPublic, req: fixed(call{method: "OPTIONS", path: "/hooks/api/crm"}), ok: 404},
+	"GET /hooks/{type}/{channel}/embed.js":   {level: levelPublic, req: fixed(get("/hooks/api/crm/embed.js")), ok: 404},
+	"POST /hooks/{type}/{channel}/{rest...}": {level: levelPublic, req: fixed(post("/hooks/api/crm/events/call", `{}`)), ok: 404},
+	"GET /{$}":                               {level: levelPublic, req: fixed(get("/")), ok: 200},
+	"GET /ui/":                               {level: levelPublic, req: fixed(get("/ui/app.js")), ok: 200},
+	"GET /healthz":                           {level: levelPublic, req: fixed(get("/healthz")), ok: 200},
+	"GET /readyz":                            {level: levelPublic, req: fixed(get("/readyz")), ok: 200},
+	"GET /metrics":                           {level: levelPublic, req: fixed(get("/metrics")), ok: 200},
 	"POST /api/v1/session": {level: levelPublic, ok: 200, req: fixed(call{method: "POST", path: "/api/v1/session",
 		body: `{"email":"olga@example.com","password":"` + fxPassword + `"}`, header: []string{"Content-Type", "application/json"}})},
 
@@ -394,7 +409,9 @@ var matrix = map[string]entry{
 		return del(fmt.Sprintf("/api/v1/tokens/%d", tok.ID))
 	}},
 
-	"GET /api/v1/conversations": {level: levelOperator, req: fixed(get("/api/v1/conversations")), ok: 200},
+	"GET /api/v1/conversations":        {level: levelOperator, req: fixed(get("/api/v1/conversations")), ok: 200},
+	"GET /api/v1/messages/search":      {level: levelOperator, req: fixed(get("/api/v1/messages/search?q=%D0%BA%D1%83%D1%85%D0%BD%D1%8F")), ok: 200},
+	"GET /api/v1/conversations/counts": {level: levelOperator, req: fixed(get("/api/v1/conversations/counts")), ok: 200},
 	"GET /api/v1/conversations/{id}": {level: levelOperator, ok: 200,
 		req: onConv("shop", get), foreign: onConv("help", get)},
 	"PATCH /api/v1/conversations/{id}": {level: levelOperator, ok: 200,
@@ -406,6 +423,12 @@ var matrix = map[string]entry{
 	"POST /api/v1/conversations/{id}/messages": {level: levelOperator, ok: 202,
 		req:     onConv("shop", func(p string) call { return post(p+"/messages", `{"text":"Добрый день"}`) }),
 		foreign: onConv("help", func(p string) call { return post(p+"/messages", `{"text":"Добрый день"}`) })},
+	"POST /api/v1/conversations/{id}/read": {level: levelOperator, ok: 200,
+		req:     onConv("shop", func(p string) call { return post(p+"/read", "") }),
+		foreign: onConv("help", func(p string) call { return post(p+"/read", "") })},
+	"POST /api/v1/conversations/{id}/unread": {level: levelOperator, ok: 200,
+		req:     onConv("shop", func(p string) call { return post(p+"/unread", "") }),
+		foreign: onConv("help", func(p string) call { return post(p+"/unread", "") })},
 	"POST /api/v1/conversations/{id}/accept": {level: levelOperator, ok: 200,
 		req:     onConv("shop", func(p string) call { return post(p+"/accept", "") }),
 		foreign: onConv("help", func(p string) call { return post(p+"/accept", "") })},
@@ -437,12 +460,41 @@ var matrix = map[string]entry{
 		foreign: onClient("help", func(p string) call { return post(p+"/tasks", `{"title":"позвонить"}`) })},
 	"POST /api/v1/clients/{id}/conversations": {level: levelOperator, ok: 202,
 		req: mailTo("shop"), foreign: mailTo("help")},
+	"POST /api/v1/clients/{id}/call": {level: levelOperator, ok: 202,
+		req:     onClient("shop", func(p string) call { return post(p+"/call", `{}`) }),
+		foreign: onClient("help", func(p string) call { return post(p+"/call", `{}`) })},
+	"GET /api/v1/tasks": {level: levelOperator, req: fixed(get("/api/v1/tasks?mine=1&state=open")), ok: 200},
+	"PATCH /api/v1/tasks/{id}": {level: levelOperator, ok: 200,
+		req:     onTask("shop", func(p string) call { return patch(p, `{"done":true}`) }),
+		foreign: onTask("help", func(p string) call { return patch(p, `{"done":true}`) })},
+	"DELETE /api/v1/tasks/{id}": {level: levelOperator, ok: 204,
+		req:     onTask("shop", del),
+		foreign: onTask("help", del)},
 	"GET /api/v1/clients/{id}/duplicates": {level: levelOperator, ok: 200,
 		req:     onClient("shop", func(p string) call { return get(p + "/duplicates") }),
 		foreign: onClient("help", func(p string) call { return get(p + "/duplicates") })},
 	// Without the websocket handshake the upgrader answers 400: past the
 	// checks, which is what the matrix is about (ws_test dials for real).
-	"GET /api/v1/ws":                   {level: levelOperator, req: fixed(get("/api/v1/ws")), ok: 400},
+	"GET /api/v1/ws":             {level: levelOperator, req: fixed(get("/api/v1/ws")), ok: 400},
+	"GET /api/v1/canned-replies": {level: levelOperator, req: fixed(get("/api/v1/canned-replies")), ok: 200},
+	"POST /api/v1/canned-replies": {level: levelOperator, ok: 201, req: func(fx *fixture, _ creds) call {
+		return post("/api/v1/canned-replies", fmt.Sprintf(`{"title":"t%d","text":"Добрый день"}`, fx.seq.Add(1)))
+	}},
+	"PATCH /api/v1/canned-replies/{id}": {level: levelOperator, ok: 200, req: func(fx *fixture, c creds) call {
+		cr, err := fx.st.CreateCannedReply(context.Background(), c.op.ID, c.op.Role, inbox.CannedReply{Title: fmt.Sprintf("p%d", fx.seq.Add(1)), Text: "x", Scope: inbox.CannedPersonal})
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		return patch(fmt.Sprintf("/api/v1/canned-replies/%d", cr.ID), `{"text":"y"}`)
+	}},
+	"DELETE /api/v1/canned-replies/{id}": {level: levelOperator, ok: 204, req: func(fx *fixture, c creds) call {
+		cr, err := fx.st.CreateCannedReply(context.Background(), c.op.ID, c.op.Role, inbox.CannedReply{Title: fmt.Sprintf("d%d", fx.seq.Add(1)), Text: "x", Scope: inbox.CannedPersonal})
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		return del(fmt.Sprintf("/api/v1/canned-replies/%d", cr.ID))
+	}},
+	"GET /api/v1/directory":            {level: levelOperator, req: fixed(get("/api/v1/directory")), ok: 200},
 	"GET /api/v1/channels/health":      {level: levelOperator, req: fixed(get("/api/v1/channels/health")), ok: 200},
 	"GET /api/v1/channels/{id}/status": {level: levelOperator, req: fixed(get("/api/v1/channels/crm/status")), ok: 200},
 	"GET /files/{id}/{name}":           {level: levelOperator, req: fixed(get("/files/abc/price.pdf")), ok: 200},

@@ -29,8 +29,12 @@ type apiHandler struct {
 	channels []ChannelInfo
 	health   *inbox.HealthBoard
 	starter  ConversationStarter
+	// uploads keeps files operators attach to replies; nil refuses them.
+	uploads inbox.Files
 	// admin is the admin use cases, shared with the command line.
 	admin *inbox.Admin
+	// callers are the telephony channels that place calls, by id.
+	callers map[string]Caller
 }
 
 // list is the shape of every list response. Items is never null.
@@ -88,11 +92,62 @@ func (a *apiHandler) listConversations(w http.ResponseWriter, r *http.Request) {
 		f.AssigneeID = id
 	}
 	items, next, err := a.store.ListConversations(r.Context(), f)
+	if err == nil {
+		op, _ := operatorFrom(r.Context())
+		err = a.store.UnreadFor(r.Context(), op.ID, items)
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	writeJSON(w, r, http.StatusOK, newList(items, next))
+}
+
+// searchMessages: GET /messages/search?q=&cursor=&limit=: messages holding
+// every word of q, newest first, in conversations the operator sees.
+func (a *apiHandler) searchMessages(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, err := parseLimit(q)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	sc, err := a.access.requestScope(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	f := inbox.MessageSearch{Q: q.Get("q"), Cursor: q.Get("cursor"), Limit: limit}
+	if !sc.All {
+		f.Scope = &sc
+	}
+	hits, next, err := a.store.SearchMessages(r.Context(), f)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, newList(nonNil(hits), next))
+}
+
+// countConversations: GET /conversations/counts?channel=: the tabs'
+// counts of what the operator sees and is not closed.
+func (a *apiHandler) countConversations(w http.ResponseWriter, r *http.Request) {
+	sc, err := a.access.requestScope(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	var scope *inbox.Scope
+	if !sc.All {
+		scope = &sc
+	}
+	op, _ := operatorFrom(r.Context())
+	n, err := a.store.CountConversations(r.Context(), scope, op.ID, r.URL.Query().Get("channel"))
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, n)
 }
 
 func (a *apiHandler) getConversation(w http.ResponseWriter, r *http.Request) {
@@ -101,11 +156,40 @@ func (a *apiHandler) getConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, _, err := a.access.conversation(r, id)
+	if err == nil {
+		op, _ := operatorFrom(r.Context())
+		convs := []inbox.Conversation{c}
+		err = a.store.UnreadFor(r.Context(), op.ID, convs)
+		c = convs[0]
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	writeJSON(w, r, http.StatusOK, c)
+}
+
+// markRead: POST /conversations/{id}/read and /unread. The mark is the
+// operator's own: colleagues keep their unread counts.
+func (a *apiHandler) markRead(unread bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := idFromPath(w, r)
+		if !ok {
+			return
+		}
+		if _, err := a.access.checkConversation(r, id); err != nil {
+			writeError(w, r, err)
+			return
+		}
+		op, _ := operatorFrom(r.Context())
+		n, evs, err := a.store.MarkRead(r.Context(), id, op.ID, unread)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		a.publish(r.Context(), evs)
+		writeJSON(w, r, http.StatusOK, inbox.ReadPayload{ConversationID: id, Unread: n})
+	}
 }
 
 // conversationPatchBody tells an absent assignee_id (leave it) from a null
@@ -207,22 +291,42 @@ type replyBody struct {
 }
 
 func (a *apiHandler) createReply(w http.ResponseWriter, r *http.Request) {
-	var body replyBody
-	id, ok := idAndBody(w, r, &body)
+	id, ok := idFromPath(w, r)
 	if !ok {
 		return
 	}
-	if strings.TrimSpace(body.Text) == "" {
-		writeError(w, r, inbox.Errorf(inbox.EINVALID, "text is required"))
+	// Access first: nobody stores files through a conversation they
+	// cannot see.
+	sc, err := a.access.checkConversation(r, id)
+	if err == nil && sc.All && isMultipart(r) {
+		// Seeing everything skips the visibility read; files are stored
+		// only for a conversation that exists.
+		_, err = a.store.GetConversation(r.Context(), id)
+	}
+	if err != nil {
+		writeError(w, r, err)
 		return
 	}
-	if _, err := a.access.checkConversation(r, id); err != nil {
+	var (
+		body  replyBody
+		files []inbox.Attachment
+	)
+	if isMultipart(r) {
+		body, files, err = readReplyForm(w, r, a.uploads)
+	} else {
+		err = decodeJSON(w, r, &body)
+	}
+	if err != nil {
 		writeError(w, r, err)
+		return
+	}
+	if strings.TrimSpace(body.Text) == "" && len(files) == 0 {
+		writeError(w, r, inbox.Reasonf(inbox.EINVALID, "empty_reply", nil, "text is required"))
 		return
 	}
 	op, _ := operatorFrom(r.Context())
 	m, evs, err := a.store.SendReply(r.Context(), inbox.ReplyRequest{
-		ConversationID: id, AuthorID: op.ID, Text: body.Text, OverrideDNC: body.OverrideDNC,
+		ConversationID: id, AuthorID: op.ID, Text: body.Text, Attachments: files, OverrideDNC: body.OverrideDNC,
 	})
 	if err != nil {
 		writeError(w, r, err)

@@ -21,6 +21,34 @@ type ChannelInfo struct {
 	Health inbox.ChannelHealth `json:"health"`
 }
 
+// colleague is what every operator may know of another: who they are,
+// not their teams or sign-in details.
+type colleague struct {
+	ID       int64      `json:"id"`
+	Name     string     `json:"name"`
+	Role     inbox.Role `json:"role"`
+	Disabled bool       `json:"disabled"`
+}
+
+// listColleagues: GET /directory: every operator's id and name, so that
+// the page names assignees and authors instead of showing numbers.
+func (a *apiHandler) listColleagues(w http.ResponseWriter, r *http.Request) {
+	ops, err := a.store.ListOperators(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := make([]colleague, len(ops))
+	for i, o := range ops {
+		name := o.Name
+		if name == "" {
+			name = o.Email
+		}
+		out[i] = colleague{ID: o.ID, Name: name, Role: o.Role, Disabled: o.Disabled}
+	}
+	writeJSON(w, r, http.StatusOK, newList(out, ""))
+}
+
 func (a *apiHandler) listOperators(w http.ResponseWriter, r *http.Request) {
 	ops, err := a.store.ListOperators(r.Context())
 	if err != nil {

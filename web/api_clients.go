@@ -95,7 +95,7 @@ func (a *apiHandler) addNote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.TrimSpace(b.Text) == "" {
-		writeError(w, r, inbox.Errorf(inbox.EINVALID, "text is required"))
+		writeError(w, r, inbox.Reasonf(inbox.EINVALID, "empty_reply", nil, "text is required"))
 		return
 	}
 	n, evs, err := a.store.AddNote(r.Context(), operatorID(r), id, b.Text)
@@ -133,9 +133,10 @@ func (a *apiHandler) addConsent(w http.ResponseWriter, r *http.Request) {
 }
 
 type taskBody struct {
-	Title      string     `json:"title"`
-	DueAt      *time.Time `json:"due_at"`
-	AssigneeID *int64     `json:"assignee_id"`
+	Title      string         `json:"title"`
+	DueAt      *time.Time     `json:"due_at"`
+	AssigneeID *int64         `json:"assignee_id"`
+	Kind       inbox.TaskKind `json:"kind"` // callback, meeting or follow_up (default)
 }
 
 func (a *apiHandler) createTask(w http.ResponseWriter, r *http.Request) {
@@ -156,7 +157,7 @@ func (a *apiHandler) createTask(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, inbox.Errorf(inbox.EINVALID, "title is required"))
 		return
 	}
-	t, evs, err := a.store.CreateTask(r.Context(), operatorID(r), id, inbox.Task{Title: b.Title, DueAt: b.DueAt, AssigneeID: b.AssigneeID})
+	t, evs, err := a.store.CreateTask(r.Context(), operatorID(r), id, inbox.Task{Title: b.Title, DueAt: b.DueAt, AssigneeID: b.AssigneeID, Kind: b.Kind})
 	a.answer(w, r, http.StatusCreated, t, evs, err)
 }
 

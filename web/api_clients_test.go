@@ -21,7 +21,14 @@ import (
 // card routes use cardStore, which scripts these methods.
 
 func (f *fakeStore) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Message, []inbox.Event, error) {
-	return f.CreateReply(ctx, r.ConversationID, r.AuthorID, r.Text)
+	m, evs, err := f.CreateReply(ctx, r.ConversationID, r.AuthorID, r.Text)
+	if err == nil && len(r.Attachments) > 0 {
+		f.mu.Lock()
+		f.replyFiles = append(f.replyFiles, r.Attachments)
+		f.mu.Unlock()
+		m.Attachments = r.Attachments
+	}
+	return m, evs, err
 }
 
 func (f *fakeStore) UpdateClient(context.Context, int64, int64, inbox.ClientPatch) (inbox.Client, []inbox.Event, error) {
@@ -516,4 +523,94 @@ func TestAPIImportClients(t *testing.T) {
 	if w := do(t, s.Handler(), "POST", "/api/v1/clients/import", "a;b\n", authed()...); w.Code != http.StatusBadRequest {
 		t.Errorf("bad header: status %d, want 400", w.Code)
 	}
+}
+
+// UnreadFor applies the read marks recorded by MarkRead: a conversation the
+// operator marked read shows 0, one marked unread at least 1.
+func (f *fakeStore) UnreadFor(_ context.Context, operatorID int64, convs []inbox.Conversation) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range convs {
+		if unread, ok := f.reads[[2]int64{operatorID, convs[i].ID}]; ok {
+			convs[i].Unread = 0
+			if unread {
+				convs[i].Unread = 1
+			}
+		}
+	}
+	return nil
+}
+
+func (f *fakeStore) MarkRead(_ context.Context, conversationID, operatorID int64, unread bool) (int, []inbox.Event, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.conversations[conversationID]; !ok {
+		return 0, nil, notFound("conversation")
+	}
+	if f.reads == nil {
+		f.reads = map[[2]int64]bool{}
+	}
+	f.reads[[2]int64{operatorID, conversationID}] = unread
+	n := 0
+	if unread {
+		n = 1
+	}
+	ev := f.addEventLocked(inbox.EventConversationRead, inbox.ReadPayload{ConversationID: conversationID, Unread: n})
+	return n, []inbox.Event{ev}, nil
+}
+
+// CountConversations counts the fake's conversations that are not closed.
+func (f *fakeStore) CountConversations(_ context.Context, _ *inbox.Scope, operatorID int64, channel string) (inbox.ConversationCounts, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var n inbox.ConversationCounts
+	for _, c := range f.conversations {
+		if c.Status == inbox.StatusClosed || (channel != "" && c.ChannelID != channel) {
+			continue
+		}
+		switch c.Status {
+		case inbox.StatusNew:
+			n.New++
+		case inbox.StatusOpen:
+			n.Open++
+		case inbox.StatusPending:
+			n.Pending++
+		}
+		if c.AssigneeID == nil {
+			n.Unassigned++
+		} else if *c.AssigneeID == operatorID {
+			n.Mine++
+		}
+	}
+	return n, nil
+}
+
+func (f *fakeStore) CannedReplies(context.Context, int64) ([]inbox.CannedReply, error) {
+	return nil, nil
+}
+func (f *fakeStore) CreateCannedReply(_ context.Context, _ int64, _ inbox.Role, c inbox.CannedReply) (inbox.CannedReply, error) {
+	return c, c.Check()
+}
+func (f *fakeStore) UpdateCannedReply(context.Context, int64, inbox.Role, int64, inbox.CannedPatch) (inbox.CannedReply, error) {
+	return inbox.CannedReply{}, notFound("canned reply")
+}
+func (f *fakeStore) DeleteCannedReply(context.Context, int64, inbox.Role, int64) error {
+	return notFound("canned reply")
+}
+
+func (f *fakeStore) TeamsOf(context.Context, int64) ([]string, error) { return nil, nil }
+
+// SearchMessages finds the fake's messages whose text holds q.
+func (f *fakeStore) SearchMessages(_ context.Context, q inbox.MessageSearch) ([]inbox.MessageHit, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var hits []inbox.MessageHit
+	for cid, list := range f.messages {
+		for _, m := range list {
+			if q.Q != "" && strings.Contains(m.Text, q.Q) {
+				hits = append(hits, inbox.MessageHit{Message: m, Conversation: f.conversations[cid]})
+			}
+		}
+	}
+	return hits, "", nil
 }

@@ -348,3 +348,48 @@ func TestAPIClients(t *testing.T) {
 		t.Errorf("unknown client: status = %d, want 404", w.Code)
 	}
 }
+
+// Reading is per operator: POST /read clears the operator's own unread
+// count in the list and the conversation, /unread sets it back.
+func TestAPIReadMarks(t *testing.T) {
+	store := newFakeStore()
+	store.conversations[3] = inbox.Conversation{ID: 3, Unread: 2}
+	pub := &recordingPublisher{}
+	s := newTestServer(t, Options{Store: store, Publisher: pub})
+	unread := func() (list, one int) {
+		t.Helper()
+		var l struct{ Items []inbox.Conversation }
+		w := do(t, s.Handler(), "GET", "/api/v1/conversations", "", authed()...)
+		if err := json.Unmarshal(w.Body.Bytes(), &l); err != nil || len(l.Items) != 1 {
+			t.Fatalf("list: %d %s", w.Code, w.Body)
+		}
+		var c inbox.Conversation
+		w = do(t, s.Handler(), "GET", "/api/v1/conversations/3", "", authed()...)
+		if err := json.Unmarshal(w.Body.Bytes(), &c); err != nil {
+			t.Fatalf("get: %d %s", w.Code, w.Body)
+		}
+		return l.Items[0].Unread, c.Unread
+	}
+	if l, o := unread(); l != 2 || o != 2 {
+		t.Fatalf("before reading: %d, %d", l, o)
+	}
+	w := do(t, s.Handler(), "POST", "/api/v1/conversations/3/read", "", authed()...)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"unread":0`) {
+		t.Fatalf("read: %d %s", w.Code, w.Body)
+	}
+	if l, o := unread(); l != 0 || o != 0 {
+		t.Errorf("after reading: %d, %d", l, o)
+	}
+	if evs := pub.published(); len(evs) != 1 || evs[0].Type != inbox.EventConversationRead {
+		t.Errorf("published %+v", evs)
+	}
+	if w := do(t, s.Handler(), "POST", "/api/v1/conversations/3/unread", "", authed()...); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"unread":1`) {
+		t.Fatalf("unread: %d %s", w.Code, w.Body)
+	}
+	if l, o := unread(); l != 1 || o != 1 {
+		t.Errorf("after marking unread: %d, %d", l, o)
+	}
+	if w := do(t, s.Handler(), "POST", "/api/v1/conversations/9/read", "", authed()...); w.Code != http.StatusNotFound {
+		t.Errorf("unknown conversation: %d", w.Code)
+	}
+}

@@ -212,6 +212,8 @@ func (a *authHandler) recheck(ctx context.Context, p principal) (principal, erro
 
 // authHandler serves sign-in, sessions and API tokens.
 type authHandler struct {
+	// callers are the telephony channels that place calls (CanCall).
+	callers map[string]Caller
 	store   Store
 	pub     inbox.Publisher
 	hub     *Hub
@@ -255,6 +257,12 @@ type sessionBody struct {
 	// LastEventID is where the page's websocket starts: everything before
 	// it is in the lists the page loads now.
 	LastEventID int64 `json:"last_event_id"`
+	// Teams are the operator's teams (the page offers them when sharing a
+	// reply template).
+	Teams []string `json:"teams"`
+	// CanCall says the operator has an extension in a telephony channel
+	// that places calls: the page shows call buttons on phones.
+	CanCall bool `json:"can_call"`
 }
 
 type loginBody struct {
@@ -346,6 +354,10 @@ func (a *authHandler) login(w http.ResponseWriter, r *http.Request) {
 		loggerFrom(ctx).Error("audit login", "err", err)
 	}
 	last, err := a.store.LastEventID(ctx)
+	var teams []string
+	if err == nil {
+		teams, err = a.store.TeamsOf(ctx, op.ID)
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -356,7 +368,8 @@ func (a *authHandler) login(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, Secure: a.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode,
 	})
 	loggerFrom(ctx).Info("operator signed in", "operator_id", op.ID, "session_id", sess.ID)
-	writeJSON(w, r, http.StatusOK, sessionBody{Operator: op, CSRFToken: sess.CSRFToken, LastEventID: last})
+	writeJSON(w, r, http.StatusOK, sessionBody{Operator: op, CSRFToken: sess.CSRFToken, LastEventID: last,
+		Teams: nonNil(teams), CanCall: a.canCall(op.Email)})
 }
 
 // loginFailed counts a failure against the account and the address and
@@ -402,11 +415,27 @@ func randomHex(n int) string {
 func (a *authHandler) getSession(w http.ResponseWriter, r *http.Request) {
 	p, _ := principalFrom(r.Context())
 	last, err := a.store.LastEventID(r.Context())
+	var teams []string
+	if err == nil {
+		teams, err = a.store.TeamsOf(r.Context(), p.op.ID)
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, r, http.StatusOK, sessionBody{Operator: p.op, CSRFToken: p.session.CSRFToken, LastEventID: last})
+	writeJSON(w, r, http.StatusOK, sessionBody{Operator: p.op, CSRFToken: p.session.CSRFToken, LastEventID: last,
+		Teams: nonNil(teams), CanCall: a.canCall(p.op.Email)})
+}
+
+// canCall reports whether the operator has an extension in a channel that
+// places calls.
+func (a *authHandler) canCall(email string) bool {
+	for _, c := range a.callers {
+		if _, ok := c.ExtensionOf(email); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // logout: DELETE /session ends this session and clears the cookie.

@@ -32,8 +32,13 @@ func statusOf(code string) int {
 	}
 }
 
+// errorBody is every error answer: the message, the code, and for errors
+// the page translates their reason and its params.
 type errorBody struct {
-	Error string `json:"error"`
+	Error  string            `json:"error"`
+	Code   string            `json:"code"`
+	Reason string            `json:"reason,omitempty"`
+	Params map[string]string `json:"params,omitempty"`
 }
 
 // writeError answers with err's status and caller-safe message. Internal and
@@ -48,7 +53,8 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}
-	writeJSON(w, r, status, errorBody{Error: inbox.ErrorMessage(err)})
+	reason, params := inbox.ErrorReason(err)
+	writeJSON(w, r, status, errorBody{Error: inbox.ErrorMessage(err), Code: code, Reason: reason, Params: params})
 }
 
 // writeJSON answers with v as JSON. v is marshalled before anything is

@@ -35,7 +35,10 @@ type hookHandler struct {
 // whatever a scanner makes up.
 func (h *hookHandler) lookup(w http.ResponseWriter, r *http.Request) (Hook, bool) {
 	hook, ok := h.hooks[r.PathValue("channel")]
-	if !ok || string(hook.Type) != r.PathValue("type") {
+	// Only telephony providers post below their channel's URL (Mango
+	// appends /events/call, ...).
+	sub := r.PathValue("rest") != "" && hook.Type != inbox.ChannelTelephony
+	if !ok || string(hook.Type) != r.PathValue("type") || sub {
 		writeError(w, r, inbox.Errorf(inbox.ENOTFOUND, "unknown channel"))
 		return Hook{}, false
 	}

@@ -25,6 +25,9 @@ func (s *Server) routeTable() []route {
 		{"GET /hooks/{type}/{channel}", levelPublic, s.hooks},
 		{"OPTIONS /hooks/{type}/{channel}", levelPublic, f(s.hooks.preflight)},
 		{"GET /hooks/{type}/{channel}/embed.js", levelPublic, f(s.hooks.embed)},
+		// Mango posts to <the URL set in its cabinet>/events/call, ...:
+		// the channel's connector reads what follows.
+		{"POST /hooks/{type}/{channel}/{rest...}", levelPublic, s.hooks},
 
 		// The operators' page; it signs in through the API.
 		{"GET /{$}", levelPublic, UIHandler()},
@@ -48,10 +51,14 @@ func (s *Server) routeTable() []route {
 
 		// The inbox. What an operator sees is limited by their scope.
 		{"GET /api/v1/conversations", levelOperator, f(a.listConversations)},
+		{"GET /api/v1/conversations/counts", levelOperator, f(a.countConversations)},
+		{"GET /api/v1/messages/search", levelOperator, f(a.searchMessages)},
 		{"GET /api/v1/conversations/{id}", levelOperator, f(a.getConversation)},
 		{"PATCH /api/v1/conversations/{id}", levelOperator, f(a.patchConversation)},
 		{"GET /api/v1/conversations/{id}/messages", levelOperator, f(a.listMessages)},
 		{"POST /api/v1/conversations/{id}/messages", levelOperator, f(a.createReply)},
+		{"POST /api/v1/conversations/{id}/read", levelOperator, a.markRead(false)},
+		{"POST /api/v1/conversations/{id}/unread", levelOperator, a.markRead(true)},
 		{"POST /api/v1/conversations/{id}/accept", levelOperator, f(a.acceptConversation)},
 		{"POST /api/v1/conversations/{id}/link", levelOperator, f(a.linkConversation)},
 		{"POST /api/v1/conversations/{id}/reject", levelOperator, f(a.rejectConversation)},
@@ -63,7 +70,16 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/clients/{id}/tasks", levelOperator, f(a.createTask)},
 		{"POST /api/v1/clients/{id}/conversations", levelOperator, f(a.startConversation)},
 		{"GET /api/v1/clients/{id}/duplicates", levelOperator, f(a.listClientDuplicates)},
+		{"POST /api/v1/clients/{id}/call", levelOperator, f(a.callClient)},
+		{"GET /api/v1/tasks", levelOperator, f(a.listTasks)},
+		{"PATCH /api/v1/tasks/{id}", levelOperator, f(a.patchTask)},
+		{"DELETE /api/v1/tasks/{id}", levelOperator, f(a.deleteTask)},
 		{"GET /api/v1/ws", levelOperator, f(s.ws.serve)},
+		{"GET /api/v1/directory", levelOperator, f(a.listColleagues)},
+		{"GET /api/v1/canned-replies", levelOperator, f(a.listCanned)},
+		{"POST /api/v1/canned-replies", levelOperator, f(a.createCanned)},
+		{"PATCH /api/v1/canned-replies/{id}", levelOperator, f(a.patchCanned)},
+		{"DELETE /api/v1/canned-replies/{id}", levelOperator, f(a.deleteCanned)},
 		{"GET /api/v1/channels/health", levelOperator, f(a.listChannelHealth)},
 		{"GET /api/v1/channels/{id}/status", levelOperator, f(s.channelStatus)},
 		{"GET /files/{id}/{name}", levelOperator, f(s.files.serve)},
@@ -90,6 +106,12 @@ func (s *Server) routeTable() []route {
 	}
 }
 
+// ownBodyLimit are the API routes that bound their bodies themselves.
+var ownBodyLimit = map[string]bool{
+	"POST /api/v1/clients/import":              true,
+	"POST /api/v1/conversations/{id}/messages": true,
+}
+
 // routes mounts the route table, each route behind the checks its level
 // needs, wrapped in the middleware every request passes through.
 func (s *Server) routes() http.Handler {
@@ -102,9 +124,9 @@ func (s *Server) routes() http.Handler {
 		if rt.level != levelPublic {
 			h = auth(authorize(rt.level, h))
 		}
-		// The CSV import streams its own, larger body; every other API
-		// body is JSON of at most maxJSONBody.
-		if strings.Contains(rt.pattern, " /api/") && rt.pattern != "POST /api/v1/clients/import" {
+		// The CSV import and a reply with files bound their own, larger
+		// bodies; every other API body is JSON of at most maxJSONBody.
+		if strings.Contains(rt.pattern, " /api/") && !ownBodyLimit[rt.pattern] {
 			h = limitBody(maxJSONBody, h)
 		}
 		mux.Handle(rt.pattern, h)

@@ -28,6 +28,25 @@ type Store interface {
 	// the next page ("" on the last one).
 	ListConversations(ctx context.Context, f inbox.ConversationFilter) ([]inbox.Conversation, string, error)
 	GetConversation(ctx context.Context, id int64) (inbox.Conversation, error)
+	// Canned replies: those an operator may use, and changing them under
+	// inbox.CanEditCanned's rules.
+	// SearchMessages finds messages holding every word of the search.
+	SearchMessages(ctx context.Context, f inbox.MessageSearch) ([]inbox.MessageHit, string, error)
+	CannedReplies(ctx context.Context, operatorID int64) ([]inbox.CannedReply, error)
+	// TeamsOf returns the names of the operator's teams.
+	TeamsOf(ctx context.Context, operatorID int64) ([]string, error)
+	CreateCannedReply(ctx context.Context, operatorID int64, role inbox.Role, c inbox.CannedReply) (inbox.CannedReply, error)
+	UpdateCannedReply(ctx context.Context, operatorID int64, role inbox.Role, id int64, p inbox.CannedPatch) (inbox.CannedReply, error)
+	DeleteCannedReply(ctx context.Context, operatorID int64, role inbox.Role, id int64) error
+	// CountConversations counts what is not closed by the inbox's tabs,
+	// as scope (nil: everything) sees it; operatorID is who "mine" is.
+	CountConversations(ctx context.Context, scope *inbox.Scope, operatorID int64, channel string) (inbox.ConversationCounts, error)
+	// UnreadFor replaces each conversation's unread count with the
+	// operator's own (what came after they last read it).
+	UnreadFor(ctx context.Context, operatorID int64, convs []inbox.Conversation) error
+	// MarkRead records that the operator read the conversation, or marks
+	// it unread; it returns their unread count and the event it wrote.
+	MarkRead(ctx context.Context, conversationID, operatorID int64, unread bool) (int, []inbox.Event, error)
 	// UpdateConversation applies p and returns the updated conversation and
 	// the events it wrote.
 	UpdateConversation(ctx context.Context, id int64, p inbox.ConversationPatch) (inbox.Conversation, []inbox.Event, error)
@@ -84,6 +103,7 @@ type Store interface {
 	EventsFor(ctx context.Context, v inbox.Viewer, after, upTo int64, limit int) ([]inbox.Event, error)
 
 	SecurityStore
+	TaskStore
 }
 
 // SecurityStore is what sign-in, sessions, tokens, the admin API and the
@@ -192,8 +212,13 @@ type Options struct {
 	Metrics *Metrics
 	// Hub may be nil; the server then makes its own (see NewHub).
 	Hub *Hub
+	// Callers are the telephony channels that place calls for operators,
+	// by channel id; may be empty.
+	Callers map[string]Caller
 	// Files serves stored attachments at /files/{id}/{name}; may be nil.
 	Files FileOpener
+	// Uploads stores files operators attach to replies; nil refuses them.
+	Uploads inbox.Files
 	// ChannelStatus reports a channel's health for the operators (a
 	// Telegram webhook's pending updates and last error), by channel id.
 	ChannelStatus map[string]func(ctx context.Context) (any, error)
@@ -342,6 +367,7 @@ func New(opts Options) (*Server, error) {
 	opts.Timeouts.defaults()
 	acc := &access{store: opts.Store, channelTeams: opts.ChannelTeams}
 	auth := newAuthHandler(opts.Store, pub, hub, opts.Auth, public != nil && public.Scheme == "https")
+	auth.callers = opts.Callers
 	s := &Server{
 		addr:     opts.Addr,
 		log:      opts.Logger,
@@ -367,7 +393,9 @@ func New(opts Options) (*Server, error) {
 			channels: nonNil(opts.Channels),
 			health:   opts.Health,
 			starter:  opts.Starter,
+			uploads:  opts.Uploads,
 			admin:    auth.admin,
+			callers:  opts.Callers,
 		},
 		auth:   auth,
 		ws:     newWSHandler(opts.Store, hub, public, acc, auth),

@@ -58,8 +58,16 @@ type uiFake struct {
 	// noCardNotes answers client details without "notes", like a server
 	// that predates notes on cards.
 	noCardNotes bool
-	done        chan struct{}
-	closeOne    sync.Once
+	// holdReply, when set, holds every reply's 202 answer until it is
+	// closed, after the reply's events went out: the worker's "sent" can
+	// reach the page before the answer that says "queued".
+	holdReply chan struct{}
+	// canned are the reply templates of the fake's one operator.
+	canned []inbox.CannedReply
+	// health answers GET /api/v1/channels/health.
+	health   []inbox.ChannelHealth
+	done     chan struct{}
+	closeOne sync.Once
 }
 
 func newUIFake() *uiFake {
@@ -252,6 +260,8 @@ func (f *uiFake) sessionBody() map[string]any {
 		"operator":      inbox.Operator{ID: uiOpID, Email: uiEmail, Name: "Оля Оператор", Role: inbox.RoleOperator},
 		"csrf_token":    uiCSRF,
 		"last_event_id": f.lastEventID(),
+		"teams":         []string{"sales"},
+		"can_call":      true,
 	}
 }
 
@@ -313,6 +323,82 @@ func (f *uiFake) handler() http.Handler {
 		http.SetCookie(w, &http.Cookie{Name: uiCookie, Value: "", Path: "/", MaxAge: -1})
 		w.WriteHeader(http.StatusNoContent)
 	})
+	api("GET /api/v1/conversations/counts", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		var n inbox.ConversationCounts
+		for _, c := range f.convs {
+			if c.Status == inbox.StatusClosed || (r.URL.Query().Get("channel") != "" && c.ChannelID != r.URL.Query().Get("channel")) {
+				continue
+			}
+			switch c.Status {
+			case inbox.StatusNew:
+				n.New++
+			case inbox.StatusOpen:
+				n.Open++
+			case inbox.StatusPending:
+				n.Pending++
+			}
+			if c.AssigneeID == nil {
+				n.Unassigned++
+			} else if *c.AssigneeID == uiOpID {
+				n.Mine++
+			}
+		}
+		uiJSON(w, 200, n)
+	})
+	api("GET /api/v1/messages/search", func(w http.ResponseWriter, r *http.Request) {
+		q := strings.ToLower(r.URL.Query().Get("q"))
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		hits := []inbox.MessageHit{}
+		for cid, list := range f.msgs {
+			for _, m := range list {
+				if q != "" && strings.Contains(strings.ToLower(m.Text), q) {
+					hits = append(hits, inbox.MessageHit{Message: m, Conversation: *f.convs[cid]})
+				}
+			}
+		}
+		uiJSON(w, 200, map[string]any{"items": hits, "next": ""})
+	})
+	api("GET /api/v1/canned-replies", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		uiJSON(w, 200, map[string]any{"items": append([]inbox.CannedReply{}, f.canned...), "next": ""})
+	})
+	api("POST /api/v1/canned-replies", func(w http.ResponseWriter, r *http.Request) {
+		var c inbox.CannedReply
+		if err := json.NewDecoder(r.Body).Decode(&c); err != nil {
+			uiError(w, 400, "malformed JSON")
+			return
+		}
+		if err := c.Check(); err != nil {
+			uiError(w, 400, inbox.ErrorMessage(err))
+			return
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		c.ID = int64(len(f.canned) + 1)
+		f.canned = append(f.canned, c)
+		uiJSON(w, 201, c)
+	})
+	api("DELETE /api/v1/canned-replies/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.canned = slices.DeleteFunc(f.canned, func(c inbox.CannedReply) bool { return c.ID == uiPathID(r) })
+		w.WriteHeader(http.StatusNoContent)
+	})
+	api("GET /api/v1/directory", func(w http.ResponseWriter, r *http.Request) {
+		uiJSON(w, 200, map[string]any{"items": []map[string]any{
+			{"id": uiOpID, "name": "Оля Оператор", "role": "operator"},
+			{"id": 77, "name": "Пётр Иванов", "role": "operator"},
+		}, "next": ""})
+	})
+	api("GET /api/v1/channels/health", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		uiJSON(w, 200, map[string]any{"items": append([]inbox.ChannelHealth{}, f.health...), "next": ""})
+	})
 	api("GET /api/v1/conversations", f.listConversations)
 	api("GET /api/v1/conversations/{id}", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
@@ -325,6 +411,20 @@ func (f *uiFake) handler() http.Handler {
 		uiJSON(w, 200, c)
 	})
 	api("PATCH /api/v1/conversations/{id}", f.patchConversation)
+	for verb, n := range map[string]int{"read": 0, "unread": 1} {
+		api("POST /api/v1/conversations/{id}/"+verb, func(w http.ResponseWriter, r *http.Request) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			id := uiPathID(r)
+			c := f.convs[id]
+			if c == nil {
+				uiError(w, 404, "conversation not found")
+				return
+			}
+			c.Unread = n
+			uiJSON(w, 200, inbox.ReadPayload{ConversationID: id, Unread: n})
+		})
+	}
 	api("GET /api/v1/conversations/{id}/messages", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -338,6 +438,16 @@ func (f *uiFake) handler() http.Handler {
 	api("GET /api/v1/clients/{id}", f.getClient)
 	api("PATCH /api/v1/clients/{id}", f.patchClient)
 	api("POST /api/v1/clients/{id}/notes", f.addNote)
+	api("POST /api/v1/clients/{id}/call", func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Phone string `json:"phone"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		f.mu.Lock()
+		f.posts = append(f.posts, fmt.Sprintf("call %d %s", uiPathID(r), body.Phone))
+		f.mu.Unlock()
+		uiJSON(w, 202, map[string]string{"channel": "pbx", "extension": "101", "phone": body.Phone})
+	})
 	api("POST /api/v1/clients/{id}/tasks", f.createTask)
 	api("GET /api/v1/ws", f.serveWS)
 	return mux
@@ -421,21 +531,33 @@ func (f *uiFake) createMessage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	id := uiPathID(r)
 	c := f.convs[id]
 	if c == nil {
+		f.mu.Unlock()
 		uiError(w, 404, "conversation not found")
 		return
 	}
-	if f.clients[c.ClientID].DoNotContact && !body.OverrideDNC {
-		uiError(w, 409, "the client asked not to be contacted")
+	if card := f.clients[c.ClientID]; card.DoNotContact && !body.OverrideDNC {
+		f.mu.Unlock()
+		// As the server answers: a message, and a reason the page translates.
+		uiJSON(w, 409, map[string]any{"error": "the client asked not to be contacted (" + card.DoNotContactReason + "); override_dnc sends anyway",
+			"code": "conflict", "reason": "client_dnc", "params": map[string]string{"reason": card.DoNotContactReason}})
 		return
 	}
 	op := uiOpID
 	m := f.addMsgLocked(inbox.Message{ConversationID: id, Direction: inbox.DirectionOut, Kind: inbox.KindText, Text: body.Text, AuthorID: &op, Delivery: inbox.DeliveryQueued})
 	f.posts = append(f.posts, body.Text)
 	f.eventLocked(inbox.EventMessageCreated, map[string]any{"message": m, "conversation": *c})
+	hold := f.holdReply
+	f.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	uiJSON(w, http.StatusAccepted, m)
 }
 
@@ -885,6 +1007,13 @@ func (p *uiPage) text(sel string) string {
 	return s
 }
 
+func (p *uiPage) value(sel string) string {
+	p.t.Helper()
+	var s string
+	p.eval(fmt.Sprintf(`(document.querySelector(%q) || {}).value || ''`, sel), &s)
+	return s
+}
+
 func (p *uiPage) click(sel string) {
 	p.t.Helper()
 	p.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
@@ -1072,7 +1201,8 @@ func TestUIBrowserInbox(t *testing.T) {
 	_, ev := f.inbound(1, "Живое сообщение")
 	p.waitJS("the live message", messageWithText("Живое сообщение"))
 	t.Logf("event to visible in the page: %v", time.Since(sent).Round(time.Millisecond))
-	p.waitJS("the unread badge", `document.querySelector('[data-conversation-id="1"]').dataset.unread === '3'`)
+	// The operator is looking at it: it is read as it arrives.
+	p.waitJS("no unread badge on the open conversation", `document.querySelector('[data-conversation-id="1"]').dataset.unread === '0'`)
 	p.waitJS("the last event id", fmt.Sprintf(`document.body.dataset.lastEventId === '%d'`, ev.ID))
 	if got := p.text(`[data-conversation-id="1"] [data-testid="row-preview"]`); got != "Живое сообщение" {
 		t.Errorf("row preview %q", got)
@@ -1318,8 +1448,8 @@ func TestUIBrowserRussian(t *testing.T) {
 	p.login()
 	p.openConversation(4)
 	for sel, want := range map[string]string{
-		`[data-tab="new"]`:                         "Неразобранные",
-		`[data-tab="mine"]`:                        "Мои",
+		`[data-tab="new"] [data-i18n]`:             "Неразобранные",
+		`[data-tab="mine"] [data-i18n]`:            "Мои",
 		`[data-testid="reply-send"]`:               "Отправить",
 		`[data-testid="logout"]`:                   "Выйти",
 		`#timeline [data-testid="call-direction"]`: "Входящий звонок",
@@ -1340,10 +1470,10 @@ func TestUIBrowserRussian(t *testing.T) {
 	// Switch to English; the choice survives a reload.
 	p.do(chromedp.SetValue(chromedp.CSS(`[data-testid="lang-select"]`), "en"))
 	p.eval(`document.querySelector('[data-testid="lang-select"]').dispatchEvent(new Event('change')), true`, nil)
-	p.waitJS("English", `document.querySelector('[data-tab="new"]').textContent === 'New'`)
+	p.waitJS("English", `document.querySelector('[data-tab="new"] [data-i18n]').textContent === 'New'`)
 	p.do(chromedp.Reload())
 	p.waitJS("the inbox after reload", `document.body.dataset.view === 'app'`)
-	if got := p.text(`[data-tab="new"]`); got != "New" {
+	if got := p.text(`[data-tab="new"] [data-i18n]`); got != "New" {
 		t.Errorf("after reload the tab says %q, want English", got)
 	}
 	p.noCSPViolations()
@@ -1498,6 +1628,315 @@ func TestUIBrowserNotifications(t *testing.T) {
 	p.eval(`document.querySelector('[data-testid="notify-toggle"]').checked`, &on)
 	if !on {
 		t.Errorf("the toggle is off after a reload")
+	}
+	p.noCSPViolations()
+}
+
+// A channel that is down shows in the top bar and above the reply box of
+// its conversations, and nowhere else.
+func TestUIBrowserChannelHealth(t *testing.T) {
+	f, srv := startUIFake(t)
+	f.mu.Lock()
+	f.health = []inbox.ChannelHealth{
+		{Channel: "mail", State: inbox.HealthDown, Error: "IMAP login failed: wrong user name or password", Failures: 3},
+		{Channel: "tg", State: inbox.HealthOK},
+	}
+	f.mu.Unlock()
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.waitJS("the health line", `!document.querySelector('[data-testid="channel-health"]').hidden`)
+	if got := p.text(`[data-testid="channel-health"]`); !strings.Contains(got, "mail") || !strings.Contains(got, "IMAP login failed") || strings.Contains(got, "tg") {
+		t.Errorf("top bar health %q", got)
+	}
+	p.openConversation(3)
+	p.waitJS("the channel warning", `!document.querySelector('[data-testid="channel-warning"]').hidden`)
+	if got := p.text(`[data-testid="channel-warning"]`); !strings.Contains(got, "mail") || !strings.Contains(got, "wrong user name or password") {
+		t.Errorf("reply box warning %q", got)
+	}
+	p.openConversation(1)
+	p.waitJS("no warning on a healthy channel", `document.querySelector('[data-testid="channel-warning"]').hidden`)
+	p.noCSPViolations()
+}
+
+// A draft stays with its conversation: it never shows in another client's
+// reply box, and it survives a reload.
+func TestUIBrowserDrafts(t *testing.T) {
+	f, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(1)
+	const draft = "Иван, цена вашей кухни 350 000 руб."
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), draft))
+	p.openConversation(3)
+	if got := p.value(`[data-testid="reply-text"]`); got != "" {
+		t.Fatalf("another conversation's reply box holds %q", got)
+	}
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), "Мария, добрый день"))
+	p.openConversation(1)
+	if got := p.value(`[data-testid="reply-text"]`); got != draft {
+		t.Fatalf("back in the first conversation the box holds %q, want the draft", got)
+	}
+	p.do(chromedp.Reload())
+	p.waitJS("the inbox after reload", `document.body.dataset.view === 'app'`)
+	p.openConversation(3)
+	if got := p.value(`[data-testid="reply-text"]`); got != "Мария, добрый день" {
+		t.Fatalf("after a reload the draft is %q", got)
+	}
+	// Sent, the draft is gone for good.
+	p.click(`[data-testid="reply-send"]`)
+	p.waitJS("the reply posted", `document.querySelector('[data-testid="reply-text"]').value === ''`)
+	p.openConversation(1)
+	p.openConversation(3)
+	if got := p.value(`[data-testid="reply-text"]`); got != "" {
+		t.Errorf("a sent draft came back: %q", got)
+	}
+	if posts := f.postedTexts(); !slices.Contains(posts, "Мария, добрый день") || slices.Contains(posts, draft) {
+		t.Errorf("posted %q", posts)
+	}
+}
+
+// The worker's "sent" may reach the page before the reply's own 202
+// answer, which says "queued": the page keeps the latest state.
+func TestUIBrowserReplyStateRace(t *testing.T) {
+	f, srv := startUIFake(t)
+	hold := make(chan struct{})
+	f.mu.Lock()
+	f.holdReply = hold
+	f.mu.Unlock()
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(1)
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), "Ответ до подтверждения"),
+		chromedp.Click(chromedp.CSS(`[data-testid="reply-send"]`)))
+	p.waitJS("the reply from its event", messageWithText("Ответ до подтверждения"))
+	reply := f.lastMessage(1)
+	sel := fmt.Sprintf(`#timeline [data-message-id="%d"]`, reply.ID)
+	f.deliver(reply.ID, inbox.DeliverySent, "")
+	p.waitJS("sent, before the answer", `document.querySelector(`+jsq(sel)+`).dataset.delivery === 'sent'`)
+	close(hold)
+	p.waitJS("the answer applied", `document.querySelector('[data-testid="reply-text"]').value === ''`)
+	// The 202 is handled: the reply box emptied after it. The state stays.
+	var state string
+	p.eval(`document.querySelector(`+jsq(sel)+`).dataset.delivery`, &state)
+	if state != "sent" {
+		t.Fatalf("after the 202 answer the reply shows %q, want sent", state)
+	}
+	if got := p.text(sel + ` [data-testid="delivery"]`); got != "Sent" {
+		t.Errorf("delivery label %q", got)
+	}
+}
+
+// A conversation reassigned to a colleague leaves the old assignee's list
+// at once, without a reload; one that moved but is still visible stays.
+func TestUIBrowserMovedAway(t *testing.T) {
+	f, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(4)
+	p.waitJS("conversation 3 listed", `document.querySelector('[data-conversation-id="3"]')`)
+	// Conversation 3 moves but stays visible; 4, open, goes to a colleague.
+	f.mu.Lock()
+	f.convs[3].Status = inbox.StatusOpen
+	f.eventLocked(inbox.EventConversationMoved, inbox.MovedPayload{ConversationID: 3})
+	delete(f.convs, 4)
+	f.eventLocked(inbox.EventConversationMoved, inbox.MovedPayload{ConversationID: 4})
+	f.mu.Unlock()
+	p.waitJS("the moved-away row gone", `!document.querySelector('[data-conversation-id="4"]')`)
+	p.waitJS("the view closed", `document.querySelector('#conv-body').hidden`)
+	p.waitJS("the still-visible one updated", `document.querySelector('[data-conversation-id="3"]').dataset.status === 'open'`)
+}
+
+// Colleagues are named, not numbered: the assignee in the header and the
+// author of a reply.
+func TestUIBrowserColleagueNames(t *testing.T) {
+	f, srv := startUIFake(t)
+	petr := int64(77)
+	f.mu.Lock()
+	f.convs[3].AssigneeID = &petr
+	f.mu.Unlock()
+	f.addMsg(inbox.Message{ConversationID: 3, Direction: inbox.DirectionOut, Text: "Ответ Петра", AuthorID: &petr, Delivery: inbox.DeliverySent})
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(3)
+	p.waitJS("the assignee named", `document.querySelector('#conv-sub').textContent.includes('Пётр Иванов')`)
+	p.waitJS("the author named", messageWithText("Ответ Петра")+`.textContent.includes('Пётр Иванов')`)
+	if got := p.text(`#conv-sub`); strings.Contains(got, "#77") {
+		t.Errorf("header %q still numbers the colleague", got)
+	}
+}
+
+// The tabs show how many conversations each holds, and follow live leads.
+func TestUIBrowserTabCounts(t *testing.T) {
+	f, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL)
+	p.login()
+	// Seed: 1 open (1), 3 new (mail), 4 pending and mine; 2 is closed.
+	p.waitJS("the counts", `document.querySelector('[data-testid="tab-count-new"]').textContent === '1'`)
+	for tab, want := range map[string]string{"new": "1", "open": "1", "pending": "1", "mine": "1", "unassigned": "2"} {
+		if got := p.text(`[data-testid="tab-count-` + tab + `"]`); got != want {
+			t.Errorf("tab %s count %q, want %q", tab, got, want)
+		}
+	}
+	f.newLead(9, 9, "Новый лид", "Хочу купить")
+	p.waitJS("the new lead counted", `document.querySelector('[data-testid="tab-count-new"]').textContent === '2' && document.querySelector('[data-testid="tab-count-unassigned"]').textContent === '3'`)
+	// The labels stay translated beside their counts.
+	if got := p.text(`[data-tab="new"]`); got != "New2" {
+		t.Errorf("tab text %q", got)
+	}
+}
+
+// A template is added in the Templates dialog, offered after "/" in the
+// reply box and inserted with its placeholders filled in.
+func TestUIBrowserCannedReplies(t *testing.T) {
+	f, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(1)
+	p.click(`[data-testid="canned-manage"]`)
+	p.waitJS("the dialog", `document.querySelector('[data-testid="canned-dialog"]').open`)
+	if got := p.text(`[data-testid="canned-scope"]`); !strings.Contains(got, "Team sales") || strings.Contains(got, "Everyone") {
+		t.Errorf("scope options %q: an operator shares with their team, not everyone", got)
+	}
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="canned-title"]`), "цена"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="canned-text"]`), "{{client.first_name}}, кухня стоит 350 000 руб. — {{operator.name}}"))
+	p.click(`[data-testid="canned-add"]`)
+	p.waitJS("the template listed", `document.querySelector('[data-testid="canned-entry"][data-title="цена"]')`)
+	p.click(`[data-testid="canned-close"]`)
+	p.waitJS("the dialog closed", `!document.querySelector('[data-testid="canned-dialog"]').open`)
+
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), "/це"))
+	p.waitJS("the picker", `!document.querySelector('[data-testid="canned-picker"]').hidden && document.querySelector('[data-testid="canned-option"][data-title="цена"]')`)
+	p.do(chromedp.KeyEvent(kb.Enter))
+	want := "Иван, кухня стоит 350 000 руб. — Оля Оператор"
+	p.waitJS("the template inserted", `document.querySelector('[data-testid="reply-text"]').value === `+jsq(want))
+	var hidden bool
+	p.eval(`document.querySelector('[data-testid="canned-picker"]').hidden`, &hidden)
+	if !hidden {
+		t.Error("the picker stays open after inserting")
+	}
+	p.do(chromedp.KeyEvent(kb.Enter, chromedp.KeyModifiers(chromedp.ModifierCtrl)))
+	p.waitJS("the reply sent", `document.querySelector('[data-testid="reply-text"]').value === ''`)
+	if posts := f.postedTexts(); !slices.Contains(posts, want) {
+		t.Errorf("posted %q", posts)
+	}
+	// Escape closes the picker and leaves the text as typed.
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="reply-text"]`), "/ц"))
+	p.waitJS("the picker again", `!document.querySelector('[data-testid="canned-picker"]').hidden`)
+	p.do(chromedp.KeyEvent(kb.Escape))
+	p.waitJS("the picker closed", `document.querySelector('[data-testid="canned-picker"]').hidden`)
+	if got := p.value(`[data-testid="reply-text"]`); got != "/ц" {
+		t.Errorf("after Escape the box holds %q", got)
+	}
+}
+
+// Words typed in the search box find messages too; a hit opens its
+// conversation at that message.
+func TestUIBrowserMessageSearch(t *testing.T) {
+	_, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="search"]`), "бесплатная"))
+	p.waitJS("a hit", `!document.querySelector('[data-testid="message-hits"]').hidden && document.querySelector('[data-testid="message-hit"]')`)
+	if got := p.text(`[data-testid="message-hit"]`); !strings.Contains(got, "Доставка бесплатная") || !strings.Contains(got, "Иван Петров") {
+		t.Errorf("hit %q", got)
+	}
+	p.click(`[data-testid="message-hit"]`)
+	p.waitJS("the message shown as the hit", `document.querySelector('#timeline [data-hit="true"]') && document.querySelector('#timeline [data-hit="true"]').textContent.includes('Доставка бесплатная')`)
+	// A word nobody wrote says so.
+	p.eval(`(document.querySelector('[data-testid="search"]').value = '', true)`, nil)
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="search"]`), "абракадабра"))
+	p.waitJS("no hits", `document.querySelector('[data-testid="message-hits"]').textContent.includes('No message has these words')`)
+	p.noCSPViolations()
+}
+
+// Errors the server names a reason for read in the operator's language.
+func TestUIBrowserErrorsTranslated(t *testing.T) {
+	f, srv := startUIFake(t)
+	f.mu.Lock()
+	f.clients[2].DoNotContact, f.clients[2].DoNotContactReason = true, "просил не писать"
+	f.mu.Unlock()
+	p := newUIPage(t, srv.URL, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+			UserAgent: "Mozilla/5.0 (X11; Linux x86_64) leadhub-test", AcceptLanguage: "ru-RU,ru",
+		})
+		return err
+	}))
+	p.login()
+	p.openConversation(3)
+	p.eval(`document.querySelector('[data-testid="reply-text"]').value = 'Ответ', true`, nil)
+	p.click(`[data-testid="reply-send"]`)
+	p.waitJS("the refusal", `document.querySelector('[data-testid="reply-error"]').textContent.includes('клиент просил с ним не связываться (просил не писать)')`)
+	if got := p.text(`[data-testid="reply-error"]`); strings.Contains(got, "asked") || strings.Contains(got, "override_dnc") {
+		t.Errorf("English in the Russian page: %q", got)
+	}
+}
+
+// ring publishes call.ringing for conversation convID's client, as the
+// store writes it.
+func (f *uiFake) ring(callID string, convID int64, name, number string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := *f.convs[convID]
+	msg := inbox.Message{ID: 900, ConversationID: convID, Direction: inbox.DirectionIn, Kind: inbox.KindCall, Text: "[incoming call: ringing]"}
+	f.eventLocked(inbox.EventCallRinging, inbox.CallPayload{
+		Call:    inbox.Call{ID: callID, Event: inbox.CallRinging, Direction: inbox.DirectionIn, From: number, Extension: "101"},
+		Message: msg, Conversation: &c, ClientID: c.ClientID, ClientName: name, Number: number})
+}
+
+// TestUIBrowserScreenPop: a ringing call pops up at once with the caller's
+// name as text and a button that opens their card; the pop-up goes when
+// the call is answered; the card's phone has a call button.
+func TestUIBrowserScreenPop(t *testing.T) {
+	f, srv := startUIFake(t)
+	// A missed call as leadhub's telephony channels write it.
+	f.addMsg(inbox.Message{ConversationID: 4, Direction: inbox.DirectionIn, Kind: inbox.KindCall,
+		Text: "[incoming call: ended, missed, ext. 101]", Meta: map[string]string{"call_id": "m-1", "call_event": "ended",
+			"call_from": "+79120000003", "call_extension": "101", "call_disposition": "missed"}})
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(4)
+	p.waitJS("the missed call", `Array.from(document.querySelectorAll('#timeline [data-testid="call-direction"]')).some((el) => el.textContent.includes('Missed call'))`)
+	if got := p.text(`#timeline [data-testid="call-extension"]`); got != "Extension 101" {
+		t.Errorf("call extension = %q", got)
+	}
+
+	hostile := `<img src=x onerror="window.__xss=1">Иван`
+	f.ring("call-1", 2, hostile, "+79120000001")
+	p.waitJS("the screen-pop", `(() => { const el = document.querySelector('[data-testid="screenpop"]'); return el && !el.hidden; })()`)
+	if got := p.text(`[data-testid="screenpop-name"]`); got != hostile {
+		t.Errorf("screen-pop name = %q, want the name as text", got)
+	}
+	if got := p.text(`[data-testid="screenpop-number"]`); got != "+79120000001" {
+		t.Errorf("screen-pop number = %q", got)
+	}
+	var imgs int
+	p.eval(`document.querySelectorAll('[data-testid="screenpop"] img').length`, &imgs)
+	if imgs != 0 {
+		t.Errorf("the caller's name became markup")
+	}
+	p.click(`[data-testid="screenpop-open"]`)
+	p.waitJS("the caller's conversation", `window.location.hash === '#c=2' && document.querySelector('#timeline').getAttribute('aria-busy') === 'false'`)
+	p.waitJS("the card", `document.querySelector('[data-testid="card-identities"]')`)
+	p.waitJS("the pop-up gone", `document.querySelector('[data-testid="screenpop"]').hidden`)
+
+	// Answered elsewhere: the pop-up of that call goes by itself.
+	f.ring("call-2", 3, "", "+79120000002")
+	p.waitJS("the second pop-up", `!document.querySelector('[data-testid="screenpop"]').hidden && document.querySelector('[data-testid="screenpop-name"]').textContent === '+79120000002'`)
+	f.mu.Lock()
+	f.eventLocked(inbox.EventCallUpdated, inbox.CallPayload{Call: inbox.Call{ID: "call-2", Event: inbox.CallAnswered, Direction: inbox.DirectionIn}})
+	f.mu.Unlock()
+	p.waitJS("the answered call's pop-up gone", `document.querySelector('[data-testid="screenpop"]').hidden`)
+
+	// Calling from the card.
+	p.click(`[data-testid="call-phone"]`)
+	p.waitJS("the call asked for", `document.querySelector('[data-testid="call-phone"]').textContent === 'Calling…'`)
+	if posts := f.postedTexts(); !slices.Contains(posts, "call 1 +79120000001") {
+		t.Errorf("posts = %q, want the call of client 1's phone", posts)
+	}
+	var xss any
+	p.eval(`window.__xss || null`, &xss)
+	if xss != nil {
+		t.Errorf("script ran from customer text")
 	}
 	p.noCSPViolations()
 }

@@ -45,6 +45,10 @@ type fakeStore struct {
 	filters []inbox.ConversationFilter
 	patches []inbox.ConversationPatch
 	replies []reply
+	// replyFiles are the attachments of each reply that carried any.
+	replyFiles [][]inbox.Attachment
+	// reads are read marks by operator and conversation: true = unread.
+	reads map[[2]int64]bool
 
 	GetConversationFn func(ctx context.Context, id int64) (inbox.Conversation, error)
 	EventsAfterFn     func(ctx context.Context, after int64, limit int) ([]inbox.Event, error)

@@ -97,7 +97,7 @@ func (s *syncBuffer) String() string {
 
 // startHub builds and runs the whole hub on a loopback port until the test
 // ends (or stop is called).
-func startHub(t *testing.T, cfg config.Config) *running {
+func startHub(t testing.TB, cfg config.Config) *running {
 	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -146,7 +146,7 @@ func signedPost(t *testing.T, url, body string) *http.Response {
 
 // createToken makes an admin and a token through the real commands, the way
 // the README tells an admin to.
-func createToken(t *testing.T, cfg config.Config) string {
+func createToken(t testing.TB, cfg config.Config) string {
 	t.Helper()
 	env := envFor(t, cfg)
 	var out bytes.Buffer
@@ -170,7 +170,7 @@ func createToken(t *testing.T, cfg config.Config) string {
 }
 
 // envFor is the environment that points the commands at cfg's backend.
-func envFor(t *testing.T, cfg config.Config) func(string) string {
+func envFor(t testing.TB, cfg config.Config) func(string) string {
 	return func(k string) string {
 		switch k {
 		case "LEADHUB_DATA_DIR":
@@ -184,7 +184,7 @@ func envFor(t *testing.T, cfg config.Config) func(string) string {
 	}
 }
 
-func apiGet(t *testing.T, base, token, path string, v any) int {
+func apiGet(t testing.TB, base, token, path string, v any) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+path, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -349,7 +349,7 @@ func TestSpine(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for !cond() {
@@ -360,7 +360,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func count(t *testing.T, h *hub, table string) int {
+func count(t testing.TB, h *hub, table string) int {
 	t.Helper()
 	var n int
 	if err := h.backend.store.DB().Get(&n, "SELECT count(*) FROM "+table); err != nil {

@@ -74,6 +74,16 @@ func (f *fakeBotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range r.Form {
 		params[k] = v[0]
 	}
+	// Uploaded files are recorded as "upload:<field>" = "<name>:<content>".
+	if r.MultipartForm != nil {
+		for field, fhs := range r.MultipartForm.File {
+			if fr, err := fhs[0].Open(); err == nil {
+				b, _ := io.ReadAll(fr)
+				fr.Close()
+				params["upload:"+field] = fhs[0].Filename + ":" + string(b)
+			}
+		}
+	}
 	f.mu.Lock()
 	if f.calls == nil {
 		f.calls = map[string][]map[string]string{}
@@ -106,6 +116,8 @@ func (f *fakeBotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			body = []byte("[]")
 		}
 		fmt.Fprintf(w, `{"ok":true,"result":%s}`, body)
+	case "sendDocument", "sendPhoto":
+		fmt.Fprintf(w, `{"ok":true,"result":{"message_id":%d,"date":1700000000,"chat":{"id":%s,"type":"private"}}}`, id, params["chat_id"])
 	case "sendMessage":
 		if params["chat_id"] == tgBlocked {
 			w.WriteHeader(http.StatusForbidden)

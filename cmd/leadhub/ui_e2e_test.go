@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -199,10 +200,13 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 		chromedp.Click(`[data-testid="login-submit"]`))
 	p.wait("the websocket", `document.body.dataset.ws === 'open'`)
 	// Record when each marker first becomes visible, as the page renders it.
-	p.eval(`(window.__seen = {}, window.__markers = [], new MutationObserver(() => {
-		const text = document.body.innerText;
-		for (const m of window.__markers) if (!window.__seen[m] && text.includes(m)) window.__seen[m] = Date.now();
-	}).observe(document.body, {subtree: true, childList: true, characterData: true}), 'ok')`)
+	observe := func() {
+		p.eval(`(window.__seen = {}, window.__markers = [], new MutationObserver(() => {
+			const text = document.body.innerText;
+			for (const m of window.__markers) if (!window.__seen[m] && text.includes(m)) window.__seen[m] = Date.now();
+		}).observe(document.body, {subtree: true, childList: true, characterData: true}), 'ok')`)
+	}
+	observe()
 
 	var latencies []time.Duration
 	send := func(channel, marker string, post func() int) {
@@ -251,12 +255,82 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 	send("form", "FORM-LIVE-1", formPost("Мария", "8 912 777-66-55", "FORM-LIVE-1 перезвоните"))
 	send("telegram", "TG-LIVE-1", tgPost(20001, "3333333", "Анна", "TG-LIVE-1 есть в наличии?"))
 
+	// A fresh load of the inbox shows each conversation's last message,
+	// not only its channel.
+	p.do(chromedp.Reload())
+	p.wait("the inbox after reload", `document.querySelectorAll('[data-testid="conversation-row"]').length >= 3`)
+	p.wait("previews on first load", `[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Анна')).querySelector('[data-testid="row-preview"]').textContent.includes('TG-LIVE-1 есть в наличии?')`)
+	p.wait("the websocket after reload", `document.body.dataset.ws === 'open'`)
+	observe()
+
+	// Reading clears the operator's unread badge, in the page and in the
+	// API; "Mark as unread" sets it back.
+	var tokOut bytes.Buffer
+	if err := run(context.Background(), []string{"token", "create", "--operator", uiEmail}, strings.NewReader(""), &tokOut, io.Discard, envFor(t, cfg)); err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(tokOut.String()), "\n")
+	token := strings.TrimSpace(lines[len(lines)-1])
+	apiUnread := func(name string) int {
+		t.Helper()
+		var list struct {
+			Items []struct {
+				ClientName string `json:"client_name"`
+				Unread     int    `json:"unread"`
+			} `json:"items"`
+		}
+		if code := apiGet(t, hub.base, token, "/api/v1/conversations", &list); code != http.StatusOK {
+			t.Fatalf("list: %d", code)
+		}
+		for _, c := range list.Items {
+			if c.ClientName == name {
+				return c.Unread
+			}
+		}
+		t.Fatalf("no conversation of %s", name)
+		return -1
+	}
+	rowUnread := `[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Мария')).dataset.unread`
+	if got := p.eval(rowUnread); got != "1" || apiUnread("Мария") != 1 {
+		t.Fatalf("Мария's lead before reading: badge %s, API %d; want 1", got, apiUnread("Мария"))
+	}
+	p.eval(`[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Мария')).click()`)
+	p.wait("the badge cleared by reading", rowUnread+` === '0'`)
+	for deadline := time.Now().Add(10 * time.Second); apiUnread("Мария") != 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the API still counts the lead unread after the operator read it")
+		}
+	}
+	p.do(chromedp.Click(`[data-testid="mark-unread"]`))
+	p.wait("the badge back after mark as unread", rowUnread+` === '1'`)
+	if n := apiUnread("Мария"); n != 1 {
+		t.Errorf("API unread after mark as unread: %d", n)
+	}
+
 	// 2. Reply from the page; its status goes from queued to sent.
 	p.do(chromedp.Click(`[data-testid="conversation-row"]:has([data-testid="row-name"])`))
 	p.wait("a conversation open", `document.querySelectorAll('#timeline [data-testid="message"]').length > 0`)
 	p.do(chromedp.SendKeys(`[data-testid="reply-text"]`, "Добрый день! Уже отвечаем."),
 		chromedp.Click(`[data-testid="reply-send"]`))
 	p.wait("the reply sent", `[...document.querySelectorAll('[data-testid="message"]')].some(m => m.textContent.includes('Уже отвечаем') && m.dataset.delivery === 'sent')`)
+
+	// A reply with a file: the operator attaches it, Telegram receives the
+	// upload, and the timeline shows the file on the sent reply.
+	p.eval(`[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Анна')).click()`)
+	p.wait("Анна's conversation open", `document.querySelector('#timeline').textContent.includes('TG-LIVE-1')`)
+	offer := filepath.Join(t.TempDir(), "смета-кухни.txt")
+	if err := os.WriteFile(offer, []byte("кухня 350 000 руб."), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.do(chromedp.SetUploadFiles(`[data-testid="reply-attach"]`, []string{offer}))
+	p.wait("the file listed under the reply box", `[...document.querySelectorAll('[data-testid="reply-file"]')].some(f => f.textContent.includes('смета-кухни.txt'))`)
+	p.do(chromedp.SendKeys(`[data-testid="reply-text"]`, "Смета во вложении"),
+		chromedp.Click(`[data-testid="reply-send"]`))
+	p.wait("the reply with its file sent", `[...document.querySelectorAll('[data-testid="message"]')].some(m => m.textContent.includes('Смета во вложении') && m.textContent.includes('смета-кухни.txt') && m.dataset.delivery === 'sent')`)
+	p.wait("the reply box emptied of files", `document.querySelector('[data-testid="reply-files"]').hidden`)
+	if docs := bot.sent("sendDocument"); len(docs) != 1 || docs[0]["upload:document"] != "смета-кухни.txt:кухня 350 000 руб." || docs[0]["caption"] != "Смета во вложении" {
+		t.Errorf("Telegram got documents %v", docs)
+	}
 
 	// The form lead, for the README's picture of the workspace.
 	p.eval(`[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Мария')).click()`)

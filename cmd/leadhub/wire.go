@@ -21,6 +21,8 @@ import (
 	"github.com/leadhub/leadhub/connectors/email"
 	"github.com/leadhub/leadhub/connectors/form"
 	"github.com/leadhub/leadhub/connectors/telegram"
+	"github.com/leadhub/leadhub/connectors/telephony"
+	"github.com/leadhub/leadhub/connectors/vk"
 	"github.com/leadhub/leadhub/inbox"
 	"github.com/leadhub/leadhub/inbox/redisq"
 	"github.com/leadhub/leadhub/inbox/sqlq"
@@ -134,6 +136,10 @@ type wiredChannels struct {
 	senders   map[string]inbox.Sender
 	resolvers map[string]inbox.Resolver
 	status    map[string]func(ctx context.Context) (any, error)
+	// callers are the telephony channels that place calls from cards;
+	// recordings the ones that fetch calls' recordings.
+	callers    map[string]web.Caller
+	recordings map[string]inbox.RecordingFetcher
 	// runners are the channels' own loops (long polling, webhook
 	// registration); each gets the queue to put what it receives in, and
 	// the store for pollers' checkpoints and leases.
@@ -145,10 +151,12 @@ type wiredChannels struct {
 // Connectors report how their provider answers to health.
 func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files fileStorage, health *inbox.HealthBoard) (*wiredChannels, error) {
 	w := &wiredChannels{
-		hooks:     map[string]web.Hook{},
-		senders:   map[string]inbox.Sender{},
-		resolvers: map[string]inbox.Resolver{},
-		status:    map[string]func(ctx context.Context) (any, error){},
+		hooks:      map[string]web.Hook{},
+		senders:    map[string]inbox.Sender{},
+		resolvers:  map[string]inbox.Resolver{},
+		status:     map[string]func(ctx context.Context) (any, error){},
+		callers:    map[string]web.Caller{},
+		recordings: map[string]inbox.RecordingFetcher{},
 	}
 	// One id per process: the holder of its pollers' leases.
 	holder := instanceID()
@@ -156,7 +164,7 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 		log := logger.With("channel", ch.ID)
 		switch ch.Type {
 		case "api":
-			c, err := api.New(api.Options{ChannelID: ch.ID, Secret: ch.Secret, CallbackURL: ch.CallbackURL, Region: cfg.Region})
+			c, err := api.New(api.Options{ChannelID: ch.ID, Secret: ch.Secret, CallbackURL: ch.CallbackURL, Region: cfg.Region, PublicURL: cfg.HTTP.PublicURL})
 			if err != nil {
 				return nil, fmt.Errorf("channel %q: %w", ch.ID, err)
 			}
@@ -179,7 +187,7 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 		case "telegram":
 			c, err := telegram.New(ctx, telegram.Options{
 				ChannelID: ch.ID, Token: ch.Token, Secret: ch.Secret, Mode: ch.Mode, APIURL: ch.APIURL,
-				PublicURL: cfg.HTTP.PublicURL, Region: cfg.Region, Files: files,
+				PublicURL: cfg.HTTP.PublicURL, Region: cfg.Region, Files: files, Source: files,
 				Logger: log.With("component", "telegram"), Holder: holder,
 			})
 			if err != nil {
@@ -208,6 +216,34 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 				w.senders[ch.ID] = c
 			}
 			w.runners = append(w.runners, c.Run)
+		case "vk":
+			c, err := vk.New(vk.Options{
+				ChannelID: ch.ID, GroupID: ch.GroupID, Secret: ch.Secret, Confirmation: ch.Confirmation,
+				Token: ch.Token, APIURL: ch.APIURL, PublicURL: cfg.HTTP.PublicURL,
+				Files: files, Health: health, Logger: log.With("component", "vk"),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("channel %q: %w", ch.ID, err)
+			}
+			w.hooks[ch.ID] = web.Hook{Type: inbox.ChannelVK, Webhook: c}
+			w.senders[ch.ID] = c
+			w.resolvers[ch.ID] = c
+			w.status[ch.ID] = func(ctx context.Context) (any, error) { return c.Status(ctx) }
+		case "telephony":
+			c, err := telephony.New(telephony.Options{
+				ChannelID: ch.ID, Provider: ch.Provider, Secret: ch.Secret, APIKey: ch.APIKey, APISalt: ch.APISalt,
+				Extensions: ch.Extensions, APIURL: ch.APIURL, CallURL: ch.CallURL,
+				CallbackWithin: ch.CallbackWithin.Duration, Region: cfg.Region,
+				Logger: log.With("component", "telephony"), Health: health,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("channel %q: %w", ch.ID, err)
+			}
+			w.hooks[ch.ID] = web.Hook{Type: inbox.ChannelTelephony, Webhook: c}
+			if c.CanCall() {
+				w.callers[ch.ID] = c
+			}
+			w.recordings[ch.ID] = c
 		default:
 			return nil, fmt.Errorf("channel %q: type %q is not available in this version yet", ch.ID, ch.Type)
 		}
@@ -266,9 +302,11 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		Store:     b.store,
 		Sink:      b.queue,
 		Hooks:     chans.hooks,
+		Callers:   chans.callers,
 		Metrics:   metrics,
 		Hub:       wsHub,
 		Files:     files,
+		Uploads:   files,
 
 		ChannelStatus: chans.status,
 		Health:        health,
@@ -297,6 +335,16 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 	})
 	h := &hub{backend: b, server: srv}
 	h.runners = append(h.runners, outbound.Run)
+	if len(chans.recordings) > 0 {
+		// Calls' recordings, fetched into file storage; every instance
+		// runs one, and the store's lease keeps them from fetching one
+		// recording twice.
+		rec := inbox.NewRecordingWorker(inbox.RecordingOptions{
+			Store: b.store, Fetchers: chans.recordings, Files: files, Publisher: publisher,
+			Logger: logger.With("component", "recordings"),
+		})
+		h.runners = append(h.runners, rec.Run)
+	}
 	for i := range cfg.Inbox.Workers {
 		w := inbox.NewWorker(inbox.WorkerOptions{
 			Queue:     b.queue,

@@ -27,6 +27,8 @@ type Options struct {
 	CallbackURL string
 	// Region reads phones without a country code. Default inbox.DefaultRegion.
 	Region string
+	// PublicURL prefixes the hub's own file URLs in callbacks.
+	PublicURL string
 	// Client sends callbacks. Default: a client with a 15 s timeout.
 	Client *http.Client
 	// Now is the clock; tests set it. Default time.Now.
@@ -158,6 +160,10 @@ type Callback struct {
 	Text           string    `json:"text"`
 	ReplyTo        string    `json:"reply_to,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
+	// Attachments are the operator's files; a stored file's URL is on this
+	// hub (absolute when public_url is set) and is fetched with an API
+	// token, like the operator API.
+	Attachments []inbox.Attachment `json:"attachments,omitempty"`
 }
 
 // DeliveryHeader carries the reply's id so receivers can drop our retries.
@@ -176,6 +182,12 @@ func (c *Channel) Send(ctx context.Context, o inbox.Outbound) (string, error) {
 		Text:           o.Message.Text,
 		ReplyTo:        o.ReplyTo,
 		CreatedAt:      o.Message.CreatedAt.UTC(),
+	}
+	for _, a := range o.Message.Attachments {
+		if strings.HasPrefix(a.URL, "/") {
+			a.URL = strings.TrimSuffix(c.opts.PublicURL, "/") + a.URL
+		}
+		cb.Attachments = append(cb.Attachments, a)
 	}
 	prefix := c.opts.ChannelID + ":"
 	for _, id := range o.To {

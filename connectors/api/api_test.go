@@ -213,3 +213,35 @@ func TestSendUnreachableIsRetried(t *testing.T) {
 		t.Fatalf("err = %v, want a retryable error", err)
 	}
 }
+
+// An operator's files go out with the callback, the hub's own ones as
+// absolute URLs an integration can fetch with its API token.
+func TestSendCarriesAttachments(t *testing.T) {
+	var got atomic.Pointer[Callback]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var cb Callback
+		if err := json.NewDecoder(r.Body).Decode(&cb); err != nil {
+			t.Errorf("callback body: %v", err)
+		}
+		got.Store(&cb)
+		io.WriteString(w, `{"id":"ext-10"}`)
+	}))
+	defer srv.Close()
+	c, err := New(Options{ChannelID: "crm", Secret: secret, CallbackURL: srv.URL, PublicURL: "https://hub.example.com/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := outbound()
+	o.Message.Attachments = []inbox.Attachment{
+		{URL: "/files/abc/offer.pdf", Name: "offer.pdf", MIME: "application/pdf", Size: 10},
+		{URL: "https://cdn.example.com/p.jpg", Name: "p.jpg"},
+	}
+	if _, err := c.Send(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	cb := got.Load()
+	if len(cb.Attachments) != 2 || cb.Attachments[0].URL != "https://hub.example.com/files/abc/offer.pdf" ||
+		cb.Attachments[0].Size != 10 || cb.Attachments[1].URL != "https://cdn.example.com/p.jpg" {
+		t.Errorf("attachments = %+v", cb.Attachments)
+	}
+}

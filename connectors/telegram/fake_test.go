@@ -137,6 +137,19 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// closing boundary; Telegram accepts that, and so does the fake. What a
 	// call should carry is asserted by the tests.
 	_ = r.ParseMultipartForm(1 << 20)
+	// Uploaded files show in the recorded form as "upload:<field>" =
+	// "<file name>:<content>".
+	if r.MultipartForm != nil {
+		for field, fhs := range r.MultipartForm.File {
+			for _, fh := range fhs {
+				if fr, err := fh.Open(); err == nil {
+					b, _ := io.ReadAll(fr)
+					fr.Close()
+					r.Form.Add("upload:"+field, fh.Filename+":"+string(b))
+				}
+			}
+		}
+	}
 	f.mu.Lock()
 	f.calls = append(f.calls, call{Method: method, Form: r.Form})
 	fn := f.replies[method]
@@ -312,6 +325,17 @@ func (m *memFiles) Save(ctx context.Context, name, mime string, max int64, r io.
 	}
 	m.saved[name] = b
 	return inbox.Attachment{URL: "/files/0123/" + name, Name: name, MIME: mime, Size: int64(len(b))}, nil
+}
+
+// OpenAttachment opens a file Save stored, as filestore does.
+func (m *memFiles) OpenAttachment(_ context.Context, a inbox.Attachment) (io.ReadCloser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.saved[a.Name]
+	if !ok || !strings.HasPrefix(a.URL, "/files/") {
+		return nil, inbox.Errorf(inbox.ENOTFOUND, "file not in storage")
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
 // sink records envelopes and fails the first fail[key] attempts for a key.

@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -66,7 +67,7 @@ func (c *Channel) Send(ctx context.Context, o inbox.Outbound) (string, error) {
 	}
 	files := make([]outFile, 0, len(o.Message.Attachments))
 	for _, a := range o.Message.Attachments {
-		f, err := outgoing(a)
+		f, err := c.outgoing(a)
 		if err != nil {
 			return "", inbox.Permanent(fmt.Errorf("telegram: send: %w", err))
 		}
@@ -137,19 +138,23 @@ func replyParameters(replyTo string, chatID int64) *models.ReplyParameters {
 	return &models.ReplyParameters{MessageID: id, AllowSendingWithoutReply: true}
 }
 
-// outFile is an attachment as Telegram takes it: by URL or by file_id.
+// outFile is an attachment as Telegram takes it: by URL or by file_id, or
+// a file of ours uploaded with the request.
 type outFile struct {
-	ref   string
-	photo bool
+	ref    string
+	stored inbox.Attachment // set: upload it from storage
+	photo  bool
 }
 
-func outgoing(a inbox.Attachment) (outFile, error) {
+func (c *Channel) outgoing(a inbox.Attachment) (outFile, error) {
 	var f outFile
 	switch {
 	case strings.HasPrefix(a.URL, "https://"), strings.HasPrefix(a.URL, "http://"):
 		f.ref = a.URL
 	case strings.HasPrefix(a.URL, FileScheme) && len(a.URL) > len(FileScheme):
 		f.ref = strings.TrimPrefix(a.URL, FileScheme)
+	case strings.HasPrefix(a.URL, "/files/") && c.opts.Source != nil:
+		f.stored = a
 	default:
 		return f, fmt.Errorf("attachment %q has no public http(s) URL Telegram could fetch", a.Name)
 	}
@@ -160,9 +165,29 @@ func outgoing(a inbox.Attachment) (outFile, error) {
 	return f, nil
 }
 
+// input is the file as the Bot API request carries it; close it after the
+// call.
+func (c *Channel) input(ctx context.Context, f outFile) (models.InputFile, func(), error) {
+	if f.stored.URL == "" {
+		return &models.InputFileString{Data: f.ref}, func() {}, nil
+	}
+	rc, err := c.opts.Source.OpenAttachment(ctx, f.stored)
+	if err != nil {
+		// A file gone from storage will not come back: retrying is useless.
+		return nil, nil, inbox.Permanent(fmt.Errorf("telegram: send: open %q: %w", f.stored.Name, err))
+	}
+	// The library calls reflect's IsNil on Data, which panics on a reader
+	// that is not a pointer: hand it one whatever storage returned.
+	return &models.InputFileUpload{Filename: f.stored.Name, Data: bufio.NewReader(rc)}, func() { rc.Close() }, nil
+}
+
 func (c *Channel) sendFile(ctx context.Context, to inbox.Identity, chatID int64, f outFile, caption string, reply *models.ReplyParameters) (*models.Message, error) {
+	in, done, err := c.input(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	sctx, status := withStatus(ctx)
-	in := &models.InputFileString{Data: f.ref}
 	if f.photo {
 		m, err := c.bot.SendPhoto(sctx, &bot.SendPhotoParams{ChatID: chatID, Photo: in, Caption: caption, ReplyParameters: reply})
 		if err != nil {

@@ -195,6 +195,29 @@ func TestSendAttachments(t *testing.T) {
 	}
 }
 
+// An operator's file, in leadhub's storage, is uploaded with the call; one
+// gone from storage fails for good.
+func TestSendUploadsStoredFiles(t *testing.T) {
+	files := &memFiles{}
+	plan, _ := files.Save(context.Background(), "план.pdf", "application/pdf", 1<<20, strings.NewReader("%PDF plan"))
+	photo, _ := files.Save(context.Background(), "kitchen.jpg", "image/jpeg", 1<<20, strings.NewReader("JPEG"))
+	f := newFake(t)
+	c, _ := newChannel(t, f.srv.URL, func(o *Options) { o.Source = files })
+	if _, err := c.Send(context.Background(), outbound("Проект кухни", plan, photo)); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if got := f.callsOf("sendDocument"); len(got) != 1 || got[0].Form.Get("upload:document") != "план.pdf:%PDF plan" {
+		t.Errorf("sendDocument calls = %v", got)
+	}
+	if got := f.callsOf("sendPhoto"); len(got) != 1 || got[0].Form.Get("upload:photo") != "kitchen.jpg:JPEG" {
+		t.Errorf("sendPhoto calls = %v", got)
+	}
+	gone := inbox.Attachment{URL: "/files/0123/lost.pdf", Name: "lost.pdf", MIME: "application/pdf"}
+	if _, err := c.Send(context.Background(), outbound("", gone)); !isPermanent(err) {
+		t.Errorf("a file gone from storage: err = %v, want permanent", err)
+	}
+}
+
 func TestSendRefusesWhatCannotBeSent(t *testing.T) {
 	long := strings.Repeat("я", maxTextLen+1)
 	tests := []struct {
@@ -206,7 +229,7 @@ func TestSendRefusesWhatCannotBeSent(t *testing.T) {
 		{"identity not a number", func() inbox.Outbound { o := outbound("hi"); o.To[1].Value = "@irina_sm"; return o }(), "not a user id"},
 		{"empty", outbound("  "), "neither text nor attachments"},
 		{"too long", outbound(long), "at most 4096"},
-		{"stored file", outbound("", inbox.Attachment{URL: "/files/ab/plan.pdf", Name: "plan.pdf"}), "public http(s) URL"},
+		{"stored file without a source", outbound("", inbox.Attachment{URL: "/files/ab/plan.pdf", Name: "plan.pdf"}), "public http(s) URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -89,6 +89,9 @@ type Options struct {
 	Region string
 	// Files stores downloaded media. Nil: Download fails.
 	Files inbox.Files
+	// Source opens files operators attach to replies, to upload them.
+	// Nil: such a reply fails.
+	Source inbox.FileSource
 	// Logger is told about updates that are not handled and about
 	// failures of polling. Default: discard.
 	Logger *slog.Logger

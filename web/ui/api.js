@@ -22,14 +22,16 @@ export function createAPI({ onUnauthorized }) {
 
   async function request(method, path, body) {
     const headers = { Accept: 'application/json' };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    // FormData (a reply with files) sets its own multipart Content-Type.
+    const form = body instanceof FormData;
+    if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
     if (method !== 'GET' && method !== 'HEAD' && csrf) headers['X-CSRF-Token'] = csrf;
     let resp;
     try {
       resp = await fetch(`/api/v1${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined || form ? body : JSON.stringify(body),
         credentials: 'same-origin',
         cache: 'no-store',
       });

@@ -13,6 +13,8 @@ import { Live } from './live.js';
 import { renderMessage, preview, channelName } from './messages.js';
 import { renderCard } from './card.js';
 import { Notifier } from './notify.js';
+import { Canned } from './canned.js';
+import { ScreenPop } from './screenpop.js';
 
 const $ = (id) => document.getElementById(id);
 const statuses = ['new', 'open', 'pending', 'closed'];
@@ -36,15 +38,36 @@ const state = {
   msgEls: new Map(),
   previews: new Map(), // conversation id -> one-line preview
   retried: new Set(),
+  replyFiles: [], // File objects to send with the next reply
+  health: new Map(), // channel id -> its health, from /channels/health
+  colleagues: new Map(), // operator id -> name, from /directory
+  teams: [], // the operator's teams, from the session
+  hitSeq: 0,
+  focusMessage: null, // a message to show once the timeline is loaded (a search hit)
   // What this server can do; each turns false when its route is missing.
-  support: { messageNotes: true, cardNotes: true, triage: true, edit: true },
+  support: { messageNotes: true, cardNotes: true, triage: true, edit: true, reads: true, counts: true, search: true },
   cardFocus: '',
   cardStale: false,
   names: new Map(), // client id -> name, for duplicate suggestions
 };
 
 const api = createAPI({ onUnauthorized: () => showLogin() });
+const canned = new Canned({
+  api,
+  context: () => {
+    const c = state.convs.get(state.selectedId);
+    return {
+      clientName: (state.client && state.client.name) || (c && c.client_name) || '',
+      operatorName: (state.me && (state.me.name || state.me.email)) || '',
+      teams: state.teams,
+      role: state.me && state.me.role,
+    };
+  },
+  onInsert: () => { if (state.selectedId) saveDraft(state.selectedId, $('reply-text').value); },
+});
 const notifier = new Notifier();
+// The screen-pop opens the ringing caller's conversation with its card.
+const screenPop = new ScreenPop((id) => openConversation(id));
 const live = new Live({
   onEvent: queueEvent,
   onState: setWSState,
@@ -104,6 +127,8 @@ function resetData() {
   clear($('conversation-list'));
   clear($('timeline'));
   clear($('card'));
+  $('reply-text').value = '';
+  setReplyFiles([]);
   $('conv-body').hidden = true;
   $('conv-placeholder').hidden = false;
 }
@@ -111,6 +136,9 @@ function resetData() {
 function startApp(session) {
   if (!session || !session.operator) { showLogin(); return; }
   state.me = session.operator;
+  state.teams = Array.isArray(session.teams) ? session.teams : [];
+  // Call buttons on phones only for operators with an extension.
+  state.support.call = session.can_call === true;
   api.setCSRF(session.csrf_token);
   document.body.dataset.view = 'app';
   $('login-view').hidden = true;
@@ -123,6 +151,8 @@ function startApp(session) {
   // everything up to it is in the lists the page loads now. Without it the
   // server replays all events, which converges on the same state.
   live.start(Number(session.last_event_id) || 0);
+  loadHealth();
+  loadColleagues();
   const id = hashConversation();
   if (id) openConversation(id);
 }
@@ -176,6 +206,7 @@ function listParams(cursor) {
 async function loadList(more = false) {
   const seq = ++state.listSeq;
   const errEl = $('list-error');
+  if (!more) loadCounts();
   try {
     const res = await api.get(`/conversations${query(listParams(more ? state.next : ''))}`);
     if (seq !== state.listSeq) return;
@@ -386,6 +417,10 @@ async function openConversation(id) {
     clear($('timeline'));
     clear($('card'));
     $('reply-error').hidden = true;
+    // The reply box holds this conversation's own draft, never the last
+    // one's; files cannot be kept, so they go.
+    $('reply-text').value = loadDraft(id);
+    setReplyFiles([]);
   }
   $('conv-placeholder').hidden = true;
   $('conv-body').hidden = false;
@@ -405,10 +440,12 @@ async function openConversation(id) {
     if (client) setClient(client);
     for (const m of msgs) state.messages.set(m.id, m);
     renderTimeline(true);
+    showFocusMessage();
     renderHead();
     renderCardPanel();
     const last = msgs[msgs.length - 1];
     if (last) { state.previews.set(id, preview(last)); renderList(); }
+    if (conv.unread > 0) markRead(id, false);
   } catch (e) {
     if (seq !== state.viewSeq || e.status === 401) return;
     convError(t('conv.loadError', { error: errorText(e) }));
@@ -464,7 +501,7 @@ function renderHead() {
   clear(sub);
   let assigned = t('conv.assignedNone');
   if (c.assignee_id && state.me && c.assignee_id === state.me.id) assigned = t('conv.assignedMe');
-  else if (c.assignee_id) assigned = t('conv.assignedOther', { id: c.assignee_id });
+  else if (c.assignee_id) assigned = t('conv.assignedOther', { name: colleagueName(c.assignee_id) });
   sub.append(channelIcon(c.channel_type), ` ${t('conv.sinceChannel', { channel: channelName(c.channel_type), channelId: c.channel || '' })} · `,
     h('span', { class: `status status--${c.status}`, dataset: { testid: 'conv-status' }, text: t(`status.${c.status}`) }),
     ` · ${assigned}`);
@@ -480,16 +517,221 @@ function renderHead() {
   for (const o of sel.options) o.hidden = o.value === 'new' && c.status !== 'new';
   sel.value = c.status;
 
+  renderChannelWarning(c);
   const dnc = $('dnc-warning');
   const cl = state.client;
+  const denied = vkDenied(c, cl);
   if (cl && cl.do_not_contact) {
     dnc.textContent = t('reply.dnc') + (cl.do_not_contact_reason ? ` (${cl.do_not_contact_reason})` : '');
     dnc.hidden = false;
     showOverride(true);
+  } else if (denied) {
+    // VK refuses the send whatever the operator ticks: no override.
+    dnc.textContent = t('reply.vkDenied', { reason: denied });
+    dnc.hidden = false;
+    showOverride(false);
   } else {
     dnc.hidden = true;
     showOverride(false);
   }
+}
+
+// ---- channel health ----
+
+// loadHealth reads how every channel reaches its provider; the top bar
+// names the channels in trouble and the reply box warns before a reply
+// goes into a channel that is down. Health is polled: it changes rarely
+// and is not an event.
+async function loadHealth() {
+  if (!state.me) return;
+  try {
+    const res = await api.get('/channels/health');
+    state.health = new Map(((res && res.items) || []).map((x) => [x.channel, x]));
+  } catch (e) {
+    if (e.status === 401 || e.missingRoute) return;
+    return; // the next round tries again
+  }
+  renderHealth();
+  const c = state.convs.get(state.selectedId);
+  if (c) renderChannelWarning(c);
+}
+
+function troubled(x) {
+  return x && (x.state === 'down' || x.state === 'degraded');
+}
+
+function renderHealth() {
+  const el = $('channel-health');
+  const bad = Array.from(state.health.values()).filter(troubled);
+  el.hidden = bad.length === 0;
+  el.dataset.state = bad.some((x) => x.state === 'down') ? 'down' : (bad.length ? 'degraded' : 'ok');
+  el.textContent = bad.length ? t('health.problems', {
+    list: bad.map((x) => t('health.item', { channel: x.channel, state: t(`health.state.${x.state}`), error: x.error || '—' })).join(', '),
+  }) : '';
+}
+
+function renderChannelWarning(c) {
+  const el = $('channel-warning');
+  const x = state.health.get(c.channel);
+  el.hidden = !troubled(x);
+  if (!troubled(x)) return;
+  el.dataset.state = x.state;
+  el.textContent = t(x.state === 'down' ? 'reply.channelDown' : 'reply.channelDegraded', { channel: x.channel, error: x.error || '—' });
+}
+
+// refetchConversation reads a conversation again after it moved: still
+// visible, it is updated like any event; gone to a colleague, it leaves
+// the list (and the view, if it was open).
+async function refetchConversation(id) {
+  if (!state.convs.has(id)) return;
+  try {
+    const c = await api.get(`/conversations/${id}`);
+    applyConversation(c);
+    render();
+  } catch (e) {
+    if (e.status !== 404) return;
+    state.convs.delete(id);
+    const i = state.order.indexOf(id);
+    if (i >= 0) state.order.splice(i, 1);
+    if (state.selectedId === id) {
+      closeConversation();
+      announce(t('conv.movedAway'));
+    } else {
+      renderList();
+    }
+  }
+}
+
+// ---- search inside messages ----
+
+// searchMessages shows, under the conversations the search box matched by
+// name, phone or email, the messages that hold its words.
+async function searchMessages() {
+  const seq = ++state.hitSeq;
+  const section = $('message-hits');
+  const ul = $('hit-list');
+  const q = state.q;
+  if (!q || q.replace(/[^\p{L}\p{N}]/gu, '').length < 2 || !state.support.search) {
+    section.hidden = true;
+    clear(ul);
+    return;
+  }
+  let res;
+  try {
+    res = await api.get(`/messages/search${query({ q, limit: 20 })}`);
+  } catch (e) {
+    if (e.missingRoute) state.support.search = false;
+    if (seq === state.hitSeq) section.hidden = true;
+    return;
+  }
+  if (seq !== state.hitSeq) return;
+  clear(ul);
+  const hits = (res && res.items) || [];
+  for (const hit of hits) {
+    const m = hit.message;
+    const c = hit.conversation || {};
+    ul.append(h('li', {},
+      h('button', {
+        type: 'button', class: 'hit', dataset: { testid: 'message-hit', messageId: m.id, conversationId: m.conversation_id },
+        onclick: () => { state.focusMessage = m.id; upsertConv(c); openConversation(m.conversation_id); },
+      },
+      h('span', { class: 'hit__who' }, channelIcon(c.channel_type), ` ${clientName(c)}`),
+      h('span', { class: 'hit__text', text: snippet(m.subject ? `${m.subject} — ${m.text}` : m.text, q) }),
+      h('time', { class: 'hit__at muted', datetime: m.created_at, text: fmtDateTime(m.created_at) }))));
+  }
+  if (!hits.length) ul.append(h('li', { class: 'muted', text: t('hits.none') }));
+  section.hidden = false;
+}
+
+// snippet is the part of text around the first word of q it holds.
+function snippet(text, q) {
+  const flat = String(text || '').replace(/\s+/g, ' ').trim();
+  const words = q.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+  const lower = flat.toLowerCase();
+  let at = -1;
+  for (const w of words) {
+    at = lower.indexOf(w.slice(0, Math.max(3, w.length - 2)));
+    if (at >= 0) break;
+  }
+  const start = Math.max(0, at - 40);
+  const cut = flat.slice(start, start + 140);
+  return (start > 0 ? '…' : '') + cut + (start + 140 < flat.length ? '…' : '');
+}
+
+// showFocusMessage scrolls to and marks the message a search hit pointed to.
+function showFocusMessage() {
+  const id = state.focusMessage;
+  if (!id) return;
+  state.focusMessage = null;
+  const el = state.msgEls.get(id);
+  if (!el) return;
+  el.classList.add('msg--hit');
+  el.dataset.hit = 'true';
+  el.scrollIntoView({ block: 'center' });
+}
+
+// ---- tab counts ----
+
+// loadCounts shows on the tabs how many conversations that are not closed
+// each holds for this operator (in the chosen channel). Live events only
+// say that something changed, so the counts are read again, at most once a
+// second.
+async function loadCounts() {
+  if (!state.me || !state.support.counts) return;
+  try {
+    const n = await api.get(`/conversations/counts${query({ channel: state.channel })}`);
+    for (const tab of ['new', 'mine', 'unassigned', 'open', 'pending']) {
+      const el = document.querySelector(`[data-testid="tab-count-${tab}"]`);
+      const v = (n && n[tab]) || 0;
+      el.textContent = String(v);
+      el.hidden = v === 0;
+    }
+  } catch (e) {
+    if (e.missingRoute) state.support.counts = false;
+  }
+}
+
+let countsTimer = null;
+function loadCountsSoon() {
+  if (countsTimer) return;
+  countsTimer = setTimeout(() => { countsTimer = null; loadCounts(); }, 1000);
+}
+
+// ---- read marks ----
+
+// markRead tells the server this operator read the conversation (or marks
+// it unread) and shows the count it answers with.
+async function markRead(id, unread) {
+  if (!state.support.reads) return;
+  try {
+    const r = await api.post(`/conversations/${id}/${unread ? 'unread' : 'read'}`);
+    const c = state.convs.get(id);
+    if (c && r && typeof r.unread === 'number') {
+      c.unread = r.unread;
+      renderList();
+    }
+  } catch (e) {
+    if (e.missingRoute) state.support.reads = false;
+  }
+}
+
+let readTimer = null;
+function markReadSoon(id) {
+  const c = state.convs.get(id);
+  if (c) { c.unread = 0; dirty.list = true; }
+  clearTimeout(readTimer);
+  readTimer = setTimeout(() => { if (state.selectedId === id) markRead(id, false); }, 300);
+}
+
+// closeConversation leaves the open conversation for the list.
+function closeConversation() {
+  state.selectedId = null;
+  state.viewSeq++;
+  window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  $('conv-body').hidden = true;
+  $('conv-placeholder').hidden = false;
+  renderList();
+  focusList();
 }
 
 function convError(msg) {
@@ -513,7 +755,22 @@ function messageCtx(m) {
     clientName: (state.client && state.client.name) || (conv && conv.client_name) || '',
     retried: state.retried.has(m.id),
     onRetry: retry,
+    colleague: (id) => state.colleagues.get(id),
   };
+}
+
+// loadColleagues reads every operator's name, to name assignees and the
+// authors of replies.
+async function loadColleagues() {
+  try {
+    const res = await api.get('/directory');
+    state.colleagues = new Map(((res && res.items) || []).map((o) => [o.id, o.name]));
+    if (state.selectedId) { renderHead(); renderTimeline(false); }
+  } catch (_) { /* names fall back to numbers */ }
+}
+
+function colleagueName(id) {
+  return state.colleagues.get(id) || t('msg.operator', { id });
 }
 
 function atBottom(el) {
@@ -637,6 +894,21 @@ function applyNoteSupport() {
   updateReplyMode();
 }
 
+// vkDenied is why a VK conversation's client cannot be messaged (every VK
+// identity of theirs unreachable), or '' when they can.
+function vkDenied(c, cl) {
+  if (!c || c.channel_type !== 'vk' || !cl || !Array.isArray(cl.identities)) return '';
+  const vk = cl.identities.filter((i) => i.kind === 'vk');
+  const marks = Array.isArray(cl.unreachable) ? cl.unreachable : [];
+  let reason = '';
+  for (const id of vk) {
+    const u = marks.find((x) => x.kind === 'vk' && x.value === id.value);
+    if (!u) return '';
+    reason = u.reason || reason;
+  }
+  return vk.length ? reason || '?' : '';
+}
+
 function showOverride(on) {
   $('dnc-override-label').hidden = !on;
   if (!on) $('dnc-override').checked = false;
@@ -647,9 +919,10 @@ function updateReplyMode() {
   $('reply-form').classList.toggle('reply--note', note);
   $('reply-text').setAttribute('placeholder', note ? t('reply.notePlaceholder') : t('reply.placeholder'));
   $('reply-send').textContent = note ? t('reply.addNote') : t('reply.send');
+  $('reply-attach-label').hidden = note;
 }
 
-async function post(convId, text, kind) {
+async function post(convId, text, kind, files) {
   if (kind === 'note' && noteTarget() === 'card') {
     const client = state.client;
     try {
@@ -664,8 +937,15 @@ async function post(convId, text, kind) {
       state.support.cardNotes = false;
     }
   }
-  const body = kind === 'note' ? { text, kind: 'note' } : { text };
+  let body = kind === 'note' ? { text, kind: 'note' } : { text };
   if (kind !== 'note' && $('dnc-override').checked) body.override_dnc = true;
+  if (kind !== 'note' && files && files.length) {
+    const form = new FormData();
+    form.append('text', text);
+    if (body.override_dnc) form.append('override_dnc', 'true');
+    for (const f of files) form.append('files', f, f.name);
+    body = form;
+  }
   const m = await api.post(`/conversations/${convId}/messages`, body);
   if (m && m.id && belongsToOpenClient(m, null)) putMessage(m);
   if (m && m.id) { state.previews.set(convId, preview(m)); renderList(); }
@@ -676,14 +956,22 @@ async function onReply(e) {
   e.preventDefault();
   const ta = $('reply-text');
   const text = ta.value;
-  if (!text.trim() || !state.selectedId) return;
   const kind = replyMode() === 'note' ? 'note' : 'text';
+  const files = kind === 'note' ? [] : state.replyFiles.slice();
+  const convId = state.selectedId;
+  if ((!text.trim() && !files.length) || !convId) return;
   const err = $('reply-error');
   const btn = $('reply-send');
   btn.disabled = true;
   try {
-    await post(state.selectedId, text, kind);
-    ta.value = '';
+    await post(convId, text, kind, files);
+    saveDraft(convId, '');
+    // The operator may have moved on while it was sending: clear only the
+    // box that held this reply.
+    if (state.selectedId === convId) {
+      ta.value = '';
+      setReplyFiles([]);
+    }
     err.hidden = true;
     if (kind !== 'note') announce(t('reply.sent'));
   } catch (ex) {
@@ -695,7 +983,7 @@ async function onReply(e) {
       err.textContent = t('reply.notesUnsupported');
     } else if (ex.status === 409 && state.client && state.client.do_not_contact) {
       showOverride(true);
-      err.textContent = t('reply.dncConflict', { error: ex.message });
+      err.textContent = t('reply.dncConflict', { error: errorText(ex) });
     } else {
       err.textContent = t('reply.error', { error: errorText(ex) });
     }
@@ -703,6 +991,45 @@ async function onReply(e) {
   } finally {
     btn.disabled = false;
   }
+}
+
+// ---- drafts ----
+
+// A draft belongs to one conversation and one operator. It lives in the
+// browser's storage, so a reload keeps it, and it shows only in its own
+// conversation's reply box.
+function draftKey(convId) {
+  return `leadhub.draft.${state.me ? state.me.id : 0}.${convId}`;
+}
+
+function loadDraft(convId) {
+  try { return localStorage.getItem(draftKey(convId)) || ''; } catch (_) { return ''; }
+}
+
+function saveDraft(convId, text) {
+  try {
+    if (text.trim()) localStorage.setItem(draftKey(convId), text);
+    else localStorage.removeItem(draftKey(convId));
+  } catch (_) { /* storage full or disabled: the draft lives only in the box */ }
+}
+
+// setReplyFiles replaces the files waiting to go out with the next reply
+// and lists them under the text box, each with a button that removes it.
+function setReplyFiles(files) {
+  state.replyFiles = files;
+  const ul = $('reply-files');
+  clear(ul);
+  for (const f of files) {
+    ul.append(h('li', { class: 'reply__file', dataset: { testid: 'reply-file' } },
+      h('span', { text: f.name }),
+      h('button', {
+        type: 'button', class: 'btn btn--ghost btn--small', text: '×',
+        'aria-label': t('reply.removeFile', { name: f.name }),
+        onclick: () => setReplyFiles(state.replyFiles.filter((x) => x !== f)),
+      })));
+  }
+  ul.hidden = files.length === 0;
+  $('reply-attach').value = '';
 }
 
 // retry sends the text of a failed reply again, as a new message.
@@ -832,8 +1159,16 @@ function render() {
   dirty.card = false;
 }
 
-function applyConversation(c) {
+// applyConversation takes a conversation from an event. Events carry the
+// count of client messages nobody answered; this operator's own count is
+// what came after they read it, so it never jumps above the count it had
+// plus the inbound message that came with the event.
+function applyConversation(c, inbound) {
   if (!c || !c.id) return;
+  const old = state.convs.get(c.id);
+  if (old && typeof c.unread === 'number' && typeof old.unread === 'number') {
+    c = { ...c, unread: Math.min(c.unread, old.unread + (inbound ? 1 : 0)) };
+  }
   const merged = upsertConv(c);
   const m = matches(merged);
   const i = state.order.indexOf(c.id);
@@ -852,11 +1187,17 @@ function applyConversation(c) {
 
 function applyEvent(ev) {
   const d = ev.data || {};
+  if (ev.type.startsWith('conversation.') || ev.type === 'message.created') loadCountsSoon();
   switch (ev.type) {
     case 'message.created':
     case 'message.updated': {
-      if (d.conversation) applyConversation(d.conversation);
       const m = d.message;
+      const inbound = ev.type === 'message.created' && m && m.direction === 'in';
+      if (d.conversation) applyConversation(d.conversation, inbound);
+      if (inbound && state.support.reads && m.conversation_id === state.selectedId && document.visibilityState === 'visible') {
+        // The operator is looking at it: read as it arrives.
+        markReadSoon(m.conversation_id);
+      }
       if (!m || !m.id) break;
       if (ev.type === 'message.created') {
         state.previews.set(m.conversation_id, preview(m));
@@ -886,6 +1227,20 @@ function applyEvent(ev) {
     case 'conversation.updated':
       applyConversation(d.conversation);
       break;
+    case 'conversation.moved':
+      // It changed hands: ask whether this operator still sees it.
+      refetchConversation(d.conversation_id);
+      break;
+    case 'conversation.read': {
+      // This operator read it or marked it unread, maybe in another tab.
+      const c = state.convs.get(d.conversation_id);
+      if (c && typeof d.unread === 'number') {
+        c.unread = d.unread;
+        dirty.list = true;
+        if (c.id === state.selectedId) dirty.head = true;
+      }
+      break;
+    }
     case 'client.updated': {
       const c = d.client;
       if (!c || !c.id) break;
@@ -902,6 +1257,17 @@ function applyEvent(ev) {
       }
       break;
     }
+    case 'call.ringing':
+      screenPop.ringing(d);
+      announce(t('pop.announce', { name: d.client_name || d.number || '' }));
+      break;
+    case 'call.updated':
+      screenPop.updated(d);
+      break;
+    case 'task.created':
+    case 'task.updated':
+      if (state.client && d.task && d.task.client_id === state.client.id) reloadClientSoon();
+      break;
     default:
       // client.merged, duplicate suggestions and other card events: the
       // open card is read again.
@@ -928,9 +1294,24 @@ function announce(text) {
   setTimeout(() => { el.textContent = text; }, 30);
 }
 
+// errorText is what the operator reads about a failed request, in their
+// language: the server names the reason of the errors operators meet, and
+// the code of all others; only an unknown reason falls back to the
+// server's English message.
 function errorText(e) {
   if (e.status === 0) return t('error.network');
   if (e.missingRoute) return t('error.notFound');
+  const d = (e.body && typeof e.body === 'object') ? e.body : {};
+  if (typeof d.reason === 'string' && d.reason) {
+    const params = (d.params && typeof d.params === 'object') ? d.params : {};
+    // A reason whose detail is empty has a shorter wording.
+    const key = `error.reason.${d.reason}${Object.values(params).some((v) => v === '') ? '.plain' : ''}`;
+    const s = t(key, params);
+    if (s !== key) return s;
+  }
+  if (['not_found', 'forbidden', 'rate_limited', 'unavailable', 'internal', 'too_large'].includes(d.code)) {
+    return t(`error.code.${d.code}`);
+  }
   if (e.status === 403) return e.message || t('error.forbidden');
   return e.message;
 }
@@ -988,10 +1369,10 @@ function wire() {
   let searchTimer = 0;
   $('search').addEventListener('input', (e) => {
     clearTimeout(searchTimer);
-    searchTimer = setTimeout(() => { state.q = e.target.value.trim(); loadList(); }, 300);
+    searchTimer = setTimeout(() => { state.q = e.target.value.trim(); loadList(); searchMessages(); }, 300);
   });
   $('search').addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') { e.preventDefault(); clearTimeout(searchTimer); state.q = e.target.value.trim(); loadList(); }
+    if (e.key === 'Enter') { e.preventDefault(); clearTimeout(searchTimer); state.q = e.target.value.trim(); loadList(); searchMessages(); }
   });
   $('load-more').addEventListener('click', () => loadList(true));
   $('conversation-list').addEventListener('keydown', onListKey);
@@ -999,6 +1380,12 @@ function wire() {
     patchConversation({ assignee_id: e.currentTarget.dataset.action === 'unassign' ? null : state.me.id });
   });
   $('status-select').addEventListener('change', (e) => patchConversation({ status: e.target.value }));
+  $('btn-unread').addEventListener('click', async () => {
+    const id = state.selectedId;
+    if (!id) return;
+    closeConversation();
+    await markRead(id, true);
+  });
   $('btn-accept').addEventListener('click', () => triage('accept'));
   $('btn-reject').addEventListener('click', () => triage('reject'));
   $('btn-card').addEventListener('click', (e) => {
@@ -1006,7 +1393,11 @@ function wire() {
     e.currentTarget.setAttribute('aria-expanded', String(shown));
   });
   $('reply-form').addEventListener('submit', onReply);
+  canned.wire($('reply-text'), $('canned-picker'), $('canned-dialog'));
+  $('canned-manage').addEventListener('click', () => canned.open());
+  $('reply-attach').addEventListener('change', (e) => setReplyFiles(state.replyFiles.concat(Array.from(e.target.files || []))));
   $('reply-form').addEventListener('change', (e) => { if (e.target.name === 'mode') updateReplyMode(); });
+  $('reply-text').addEventListener('input', (e) => { if (state.selectedId) saveDraft(state.selectedId, e.target.value); });
   $('reply-text').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); $('reply-form').requestSubmit(); }
   });
@@ -1027,6 +1418,7 @@ function wire() {
     if (id && id !== state.selectedId && state.me) openConversation(id);
   });
   setInterval(refreshTimes, 30000);
+  setInterval(loadHealth, 30000);
 }
 
 boot();

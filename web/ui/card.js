@@ -81,8 +81,15 @@ export function renderCard(root, d, ctx) {
   const raw = Array.isArray(d.raw_phones) ? d.raw_phones : [];
   if (ids.length || raw.length) {
     const ul = h('ul', { class: 'plain', dataset: { testid: 'card-identities' } });
+    // Identities replies cannot reach (a VK client who denied the
+    // community messages, a Telegram user who blocked the bot) say why.
+    const unreachable = Array.isArray(d.unreachable) ? d.unreachable : [];
     for (const id of ids) {
-      ul.append(h('li', null, h('span', { class: 'muted', text: `${identityName(id.kind)}: ` }), h('span', { class: 'mono', text: id.value })));
+      const li = h('li', null, h('span', { class: 'muted', text: `${identityName(id.kind)}: ` }), h('span', { class: 'mono', text: id.value }),
+        id.kind === 'phone' && ctx.support && ctx.support.call ? callButton(d, id.value, ctx, showError) : null);
+      const u = unreachable.find((x) => x.kind === id.kind && x.value === id.value);
+      if (u) li.append(' ', h('span', { class: 'warning', dataset: { testid: 'card-unreachable' }, text: t('card.unreachable', { reason: u.reason || '' }) }));
+      ul.append(li);
     }
     for (const p of raw) {
       ul.append(h('li', null, h('span', { class: 'muted', text: `${t('card.rawPhone')}: ` }), h('span', { class: 'mono', text: p })));
@@ -220,6 +227,29 @@ function notesSection(d, ctx) {
   return section(t('card.notes'), ul);
 }
 
+// callButton asks the telephony channel to ring the operator's extension,
+// then the number (POST /clients/{id}/call); the call then shows in the
+// conversation like any other.
+function callButton(d, number, ctx, showError) {
+  const btn = h('button', {
+    type: 'button', class: 'btn btn--small btn--call', dataset: { testid: 'call-phone' }, text: t('card.call'),
+    'aria-label': t('card.callNumber', { number }),
+    onClick: async () => {
+      btn.disabled = true;
+      showError('');
+      try {
+        await ctx.api.post(`/clients/${d.id}/call`, { phone: number });
+        btn.textContent = t('card.calling');
+      } catch (ex) {
+        showError(t('card.callError', { error: (ex && ex.message) || '' }));
+      } finally {
+        btn.disabled = false;
+      }
+    },
+  });
+  return btn;
+}
+
 // tasksSection lists the callbacks with their due times and adds new ones.
 function tasksSection(d, ctx, showError) {
   const ul = h('ul', { class: 'plain tasks', dataset: { testid: 'card-tasks' } });
@@ -232,7 +262,8 @@ function tasksSection(d, ctx, showError) {
       h('span', { text: scalar(task.title) }),
       due ? h('span', { class: 'muted', text: ` · ${t('card.taskDue', { when: fmtDateTime(due) })}` }) : null,
       overdue ? h('span', { class: 'bad', text: ` · ${t('card.overdue')}` }) : null,
-      done ? h('span', { class: 'good', text: ` · ${t('card.done')}` }) : null));
+      done ? h('span', { class: 'good', text: ` · ${t('card.done')}` }) : null,
+      done && task.done_note ? h('span', { class: 'muted', dataset: { testid: 'task-note' }, text: ` (${scalar(task.done_note)})` }) : null));
   }
   const title = h('input', { type: 'text', dataset: { testid: 'task-title' }, placeholder: t('card.taskTitle') });
   title.setAttribute('aria-label', t('card.taskTitle'));

@@ -5,7 +5,9 @@ import { h, safeURL, isOwnFile, channelIcon } from './dom.js';
 import { t, fmtTime, fmtDateTime, fmtDuration, fmtSize } from './i18n.js';
 
 const sourceKeys = new Set(['page_url', 'referrer']);
-const callKeys = new Set(['direction', 'duration', 'recording_url', 'status']);
+const callKeys = new Set(['direction', 'duration', 'recording_url', 'status', 'call_id', 'call_event', 'call_from', 'call_to',
+  'call_extension', 'call_operator', 'call_disposition', 'call_duration', 'call_recording_url', 'call_started_at',
+  'call_answered_at', 'call_ended_at', 'call_recording']);
 const missedCall = new Set(['missed', 'no_answer', 'noanswer', 'busy', 'failed', 'cancel', 'canceled', 'cancelled']);
 
 export function channelName(type) {
@@ -75,7 +77,7 @@ function safeToken(s) {
 function author(m, ctx) {
   if (m.direction !== 'out') return ctx.clientName || t('msg.client');
   if (m.author_id && ctx.me && m.author_id === ctx.me.id) return t('msg.you');
-  if (m.author_id) return t('msg.operator', { id: m.author_id });
+  if (m.author_id) return (ctx.colleague && ctx.colleague(m.author_id)) || t('msg.operator', { id: m.author_id });
   return 'leadhub';
 }
 
@@ -132,16 +134,25 @@ function renderForm(bubble, m) {
 function renderCall(bubble, m) {
   const meta = m.meta || {};
   const dir = meta.direction || m.direction;
-  const status = String(meta.status || '').toLowerCase();
+  // leadhub's telephony channels write call_* keys (one entry per call,
+  // updated as its events arrive); older or imported entries the plain ones.
+  const status = String(meta.call_disposition || meta.status || '').toLowerCase();
   let label = dir === 'out' || dir === 'outbound' || dir === 'outgoing' ? t('msg.callOut') : t('msg.callIn');
   if (missedCall.has(status)) label = t('msg.callMissed');
   const head = h('div', { class: 'msg__label', dataset: { testid: 'call-direction' } }, channelIcon('telephony'), label);
   bubble.append(head);
-  if (meta.duration !== undefined && meta.duration !== '') {
-    const d = fmtDuration(meta.duration);
+  const duration = meta.call_duration !== undefined ? meta.call_duration : meta.duration;
+  if (duration !== undefined && duration !== '') {
+    const d = fmtDuration(duration);
     if (d) bubble.append(h('div', { class: 'msg__duration', dataset: { testid: 'call-duration' }, text: t('msg.duration', { d }) }));
   }
-  const rec = safeURL(meta.recording_url);
+  if (meta.call_extension) {
+    bubble.append(h('div', { class: 'muted', dataset: { testid: 'call-extension' }, text: t('msg.callExtension', { ext: meta.call_extension }) }));
+  }
+  if (meta.call_recording === 'pending' || meta.call_recording === 'failed') {
+    bubble.append(h('div', { class: 'muted', dataset: { testid: 'call-recording-state' }, text: t(`msg.recording.${meta.call_recording}`) }));
+  }
+  const rec = safeURL(meta.recording_url || meta.call_recording_url);
   if (rec) {
     if (isOwnFile(rec) || rec.startsWith('https:')) {
       bubble.append(h('audio', { controls: true, preload: 'none', src: rec, 'aria-label': t('msg.recording'), dataset: { testid: 'call-recording' } }));
