@@ -338,11 +338,13 @@ func CredentialsRevoked(operatorID int64) PendingEvent {
 		Audience{Kind: AudienceNobody, OperatorID: operatorID}}
 }
 
-// CallRingingEvent tells operatorID (0: the channel's team) that call c rings.
+// CallRingingEvent tells operatorID (0: the channel's team) that call c
+// rings. A ringing phone is that operator's alone: not even supervisors get
+// a pop-up for a colleague's extension.
 func CallRingingEvent(p CallPayload, channelID string, operatorID int64) PendingEvent {
 	a := Audience{Kind: AudienceChannel, ChannelID: channelID, ClientID: p.ClientID}
 	if operatorID != 0 {
-		a = Audience{Kind: AudienceOperator, OperatorID: operatorID, ClientID: p.ClientID}
+		a = Audience{Kind: AudienceSelf, OperatorID: operatorID, ClientID: p.ClientID}
 	}
 	return PendingEvent{EventCallRinging, p, a}
 }

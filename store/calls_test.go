@@ -251,7 +251,7 @@ func testCallRingingAudience(t *testing.T, s *store.Store) {
 		return inbox.Event{}
 	}
 	e := ring("r-1", "101", "olga@example.com")
-	if e.Audience.Kind != inbox.AudienceOperator || e.Audience.OperatorID != olga.ID {
+	if e.Audience.Kind != inbox.AudienceSelf || e.Audience.OperatorID != olga.ID {
 		t.Errorf("mapped extension: audience %+v", e.Audience)
 	}
 	p := decode[inbox.CallPayload](t, e)

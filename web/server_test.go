@@ -158,7 +158,7 @@ func TestPanicRecovered(t *testing.T) {
 	}
 	for range 3 {
 		code, body := get("/api/v1/conversations/1")
-		if code != 500 || body != `{"error":"internal error"}` {
+		if code != 500 || body != `{"error":"internal error","code":"internal"}` {
 			t.Errorf("panicking handler: %d %s, want 500 internal error", code, body)
 		}
 	}

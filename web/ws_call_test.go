@@ -13,16 +13,18 @@ import (
 )
 
 // TestWSCallRinging: call.ringing reaches the operator whose extension
-// rings and nobody else among operators; a ringing extension that maps to
-// nobody reaches the channel's team only.
+// rings and nobody else, supervisors included; a ringing extension that
+// maps to nobody reaches the channel's team (and those who see every
+// channel).
 func TestWSCallRinging(t *testing.T) {
 	fx := newFixture(t, Options{})
 	srv := httptest.NewServer(fx.h)
 	defer srv.Close()
 	ctx := context.Background()
 	start, _ := fx.st.LastEventID(ctx)
-	olgaWS := dialAs(t, srv.URL, fx.login("olga@example.com"), start) // sales: channel "shop"
-	petrWS := dialAs(t, srv.URL, fx.login("petr@example.com"), start) // support: channel "help"
+	olgaWS := dialAs(t, srv.URL, fx.login("olga@example.com"), start)   // sales: channel "shop"
+	petrWS := dialAs(t, srv.URL, fx.login("petr@example.com"), start)   // support: channel "help"
+	superWS := dialAs(t, srv.URL, fx.login("super@example.com"), start) // sees every conversation
 
 	ring := func(channel, callID, operator string) {
 		t.Helper()
@@ -76,5 +78,10 @@ func TestWSCallRinging(t *testing.T) {
 	}
 	if got := ringing(eventsUntil(t, petrWS, isMarker)); !slices.Equal(got, []string{"to-petr", "to-support"}) {
 		t.Errorf("petr's screen-pops = %v, want [to-petr to-support]", got)
+	}
+	// A supervisor sees every channel, so the unmapped ring is theirs too,
+	// but a colleague's own extension is not.
+	if got := ringing(eventsUntil(t, superWS, isMarker)); !slices.Equal(got, []string{"to-support"}) {
+		t.Errorf("the supervisor's screen-pops = %v, want [to-support]", got)
 	}
 }
