@@ -163,19 +163,26 @@ type Channel struct {
 	Labels string `toml:"labels"`
 
 	// email
-	IMAPHost     string   `toml:"imap_host"`
-	IMAPPort     int      `toml:"imap_port"`
-	IMAPTLS      string   `toml:"imap_tls"`
-	Username     string   `toml:"username"`
-	Password     string   `toml:"password"`
-	Mailbox      string   `toml:"mailbox"`
-	SentMailbox  string   `toml:"sent_mailbox"`
-	SMTPHost     string   `toml:"smtp_host"`
-	SMTPPort     int      `toml:"smtp_port"`
-	SMTPTLS      string   `toml:"smtp_tls"`
-	FromAddress  string   `toml:"from_address"`
-	FromName     string   `toml:"from_name"`
+	IMAPHost    string `toml:"imap_host"`
+	IMAPPort    int    `toml:"imap_port"`
+	IMAPTLS     string `toml:"imap_tls"`
+	Username    string `toml:"username"`
+	Password    string `toml:"password"`
+	Mailbox     string `toml:"mailbox"`
+	SentMailbox string `toml:"sent_mailbox"`
+	SMTPHost    string `toml:"smtp_host"`
+	SMTPPort    int    `toml:"smtp_port"`
+	SMTPTLS     string `toml:"smtp_tls"`
+	FromAddress string `toml:"from_address"`
+	FromName    string `toml:"from_name"`
+	// PollInterval is the time between polls of a mailbox whose server has
+	// no IDLE. Default 1m.
 	PollInterval Duration `toml:"poll_interval"`
+	// Backfill is how far back mail is read on the first connection to a
+	// mailbox ("72h"); "0s" reads only mail that arrives later. Default
+	// 72h. (An email channel's attachments are bounded by max_file_size,
+	// default and most 20 MiB.)
+	Backfill *Duration `toml:"backfill"`
 
 	// telegram, vk; APIURL also overrides a telephony provider's API
 	// address (Novofon: https://api.novofon.com).
@@ -424,11 +431,31 @@ func (c *Config) Validate() error {
 					add("%s: callback_url %q is not an http(s) URL", where, ch.CallbackURL)
 				}
 			}
+		case "email":
+			// The connector checks the rest when it is built; these are
+			// the keys it cannot judge.
+			if ch.IMAPHost == "" || ch.Username == "" || ch.Password == "" {
+				add("%s: an email channel needs imap_host, username and password", where)
+			}
+			for key, mode := range map[string]string{"imap_tls": ch.IMAPTLS, "smtp_tls": ch.SMTPTLS} {
+				if mode != "" && mode != "tls" && mode != "starttls" && mode != "none" {
+					add("%s: %s must be tls, starttls or none", where, key)
+				}
+			}
+			if ch.Backfill != nil && ch.Backfill.Duration < 0 {
+				add("%s: backfill must not be negative", where)
+			}
+			if ch.MaxFileSize < 0 || ch.MaxFileSize > 20<<20 {
+				add("%s: max_file_size must be between 0 (the default, 20 MiB) and 20 MiB", where)
+			}
+			if ch.PollInterval.Duration < 0 {
+				add("%s: poll_interval must not be negative", where)
+			}
 		case "telephony":
 			for _, e := range validateTelephony(ch) {
 				add("%s: %s", where, e)
 			}
-		case "form", "email", "telegram", "vk":
+		case "form", "telegram", "vk":
 			// Connectors for these types validate their own keys when they
 			// are built; the type is known.
 		default:

@@ -78,6 +78,10 @@ func TestInvalid(t *testing.T) {
 		{"tiny conn lifetime", "[database]\nconn_max_lifetime = \"10ms\"\n", nil, "database.conn_max_lifetime"},
 		{"negative idle time", "[database]\nconn_max_idle_time = \"-5m\"\n", nil, "database.conn_max_idle_time"},
 		{"bad idle time", "[database]\nconn_max_idle_time = \"a while\"\n", nil, "conn_max_idle_time"},
+		{"email without imap", "[[channels]]\nid = \"m\"\ntype = \"email\"\n", nil, "needs imap_host, username and password"},
+		{"email bad tls", "[[channels]]\nid = \"m\"\ntype = \"email\"\nimap_host = \"h\"\nusername = \"u\"\npassword = \"p\"\nsmtp_tls = \"ssl\"\n", nil, "smtp_tls must be"},
+		{"email negative backfill", "[[channels]]\nid = \"m\"\ntype = \"email\"\nimap_host = \"h\"\nusername = \"u\"\npassword = \"p\"\nbackfill = \"-1h\"\n", nil, "backfill"},
+		{"email huge attachments", "[[channels]]\nid = \"m\"\ntype = \"email\"\nimap_host = \"h\"\nusername = \"u\"\npassword = \"p\"\nmax_file_size = 999999999\n", nil, "max_file_size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,7 +9,7 @@
 //	api:<channel>:<caller's id>
 //	tg:<channel>:<update_id>
 //	vk:<channel>:<event_id>
-//	email:<channel>:<Message-ID>   (or <uidvalidity>:<uid> without one)
+//	email:<channel>:<Message-ID>   (a mail without one gets <hash of its bytes>@no-message-id.leadhub.invalid, so a re-scan finds it again)
 //	call:<channel>:<call id>:<event>
 //	form:<channel>:<hash of fields>:<5-minute bucket>   (Tilda: form:<channel>:tilda:<tranid>)
 package connectors

@@ -113,6 +113,22 @@ type ReplyRequest struct {
 	OverrideDNC bool
 }
 
+// StartRequest is an operator starting a conversation with a client in a
+// channel: a new mail to one of the card's addresses (a lead that came
+// through a form or Telegram). The first message is queued like a reply.
+type StartRequest struct {
+	ClientID    int64
+	ChannelID   string
+	ChannelType ChannelType
+	AuthorID    int64
+	// To is the address (an identity of Kind on the card) it goes to.
+	To      Identity
+	Subject string
+	Text    string
+	// Meta is kept on the message for the channel's sender (email: "to").
+	Meta map[string]string
+}
+
 // AuditEntry records who did what to which entity.
 type AuditEntry struct {
 	ID         int64           `json:"id"`

@@ -93,6 +93,12 @@ type Envelope struct {
 	Meta        map[string]string `json:"meta,omitempty"`
 	// ExternalID is the provider's own id of the message, kept for replies.
 	ExternalID string `json:"external_id,omitempty"`
+	// Thread names earlier messages of the channel this one answers, by
+	// their ExternalID, the most recent first (a mail's In-Reply-To, then
+	// its References from last to first). A customer's message whose
+	// thread is another card's open conversation goes there (a colleague
+	// answering all, a client writing from another address).
+	Thread []string `json:"thread,omitempty"`
 	// Edit is how envelopes queued before Item existed said ItemEdit. It is
 	// still read (Carries) so that they are filed right after an upgrade;
 	// connectors set Item instead.

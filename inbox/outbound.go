@@ -20,6 +20,10 @@ type Outbound struct {
 	// ReplyTo is the provider's id of the latest inbound message in the
 	// conversation, for channels that thread replies.
 	ReplyTo string
+	// Parent is that latest inbound message itself (nil when there is
+	// none), for channels that thread with more than its id: a mail reply
+	// takes its subject and its References.
+	Parent *Message
 	// Attempt is 1 on the first try.
 	Attempt int
 }

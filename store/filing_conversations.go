@@ -19,10 +19,17 @@ import (
 // entries in one global order and never deadlock on each other. The pairs of
 // spam cards get their latest closed conversation instead.
 func (f *filing) resolveConversations(ctx context.Context) error {
+	threaded, err := f.threadConversations(ctx)
+	if err != nil {
+		return err
+	}
 	var keys, quiet []convKey
 	firstEnv := make(map[convKey]int)
 	for _, i := range f.todo {
 		if !f.inConversation(i) {
+			continue
+		}
+		if _, ok := threaded[i]; ok {
 			continue
 		}
 		k := convKey{f.clientOf[i], f.envs[i].ChannelID}
@@ -61,9 +68,14 @@ func (f *filing) resolveConversations(ctx context.Context) error {
 		return err
 	}
 	for _, i := range f.todo {
-		if f.inConversation(i) {
-			f.convOf[i] = f.convs[convKey{f.clientOf[i], f.envs[i].ChannelID}]
+		if !f.inConversation(i) {
+			continue
 		}
+		if k, ok := threaded[i]; ok {
+			f.convOf[i] = f.convs[k]
+			continue
+		}
+		f.convOf[i] = f.convs[convKey{f.clientOf[i], f.envs[i].ChannelID}]
 	}
 	return nil
 }

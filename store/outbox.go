@@ -86,9 +86,18 @@ func (s *Store) outbound(ctx context.Context, tx *sqlx.Tx, messageID int64) (inb
 		out.ChannelID, out.ChannelType = via, inbox.ChannelType(typ)
 		return out, nil
 	}
-	err = tx.GetContext(ctx, &out.ReplyTo, s.q.LatestInboundExternalID, conv.ID, string(inbox.DirectionIn))
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+	var parent messageRow
+	err = tx.GetContext(ctx, &parent, s.q.LatestInbound, conv.ID, string(inbox.DirectionIn))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
 		return inbox.Outbound{}, fmt.Errorf("read reply-to of message %d: %w", messageID, err)
+	default:
+		p, err := parent.message()
+		if err != nil {
+			return inbox.Outbound{}, err
+		}
+		out.ReplyTo, out.Parent = p.ExternalID, &p
 	}
 	return out, nil
 }

@@ -38,6 +38,8 @@ type queries struct {
 	auditQueries
 	channelQueries
 	pollerQueries
+	newMailQueries
+	threadQueries
 	readQueries
 	cannedQueries
 	searchQueries
@@ -81,6 +83,8 @@ func baseQueries() queries {
 		auditQueries:        baseAuditQueries(),
 		channelQueries:      baseChannelQueries(),
 		pollerQueries:       basePollerQueries(),
+		newMailQueries:      baseNewMailQueries(),
+		threadQueries:       baseThreadQueries(),
 		readQueries:         baseReadQueries(),
 		cannedQueries:       baseCannedQueries(),
 		searchQueries:       baseSearchQueries(),
@@ -127,6 +131,7 @@ func postgresOverrides(q *queries) {
 	q.eventQueries.postgres()
 	q.credentialQueries.postgres()
 	q.channelQueries.postgres()
+	q.threadQueries.postgres()
 	q.readQueries.postgres()
 	q.searchQueries.postgres()
 	q.callQueries.postgres()

@@ -2,23 +2,23 @@ package store
 
 // messageQueries are the statements about messages, inbound and outbound, and edits of them.
 type messageQueries struct {
-	MessagesByDedupeKeys    string
-	InsertMessages          string
-	MessageByExternalID     string
-	InsertEdit              string
-	EditMessage             string
-	ListMessages            string
-	InsertOutboundMessage   namedQuery[replyInsert]
-	LatestMessagesOfClient  string
-	LastMessages            string
-	MessageByID             string
-	FileVisible             string
-	LatestInboundExternalID string
-	MoveMessages            string
-	AllMessagesOfClient     string
-	DedupeKeysOfClient      string
-	BlankMessages           string
-	CancelQueuedReplies     string
+	MessagesByDedupeKeys   string
+	InsertMessages         string
+	MessageByExternalID    string
+	InsertEdit             string
+	EditMessage            string
+	ListMessages           string
+	InsertOutboundMessage  namedQuery[replyInsert]
+	LatestMessagesOfClient string
+	LastMessages           string
+	MessageByID            string
+	FileVisible            string
+	LatestInbound          string
+	MoveMessages           string
+	AllMessagesOfClient    string
+	DedupeKeysOfClient     string
+	BlankMessages          string
+	CancelQueuedReplies    string
 }
 
 func baseMessageQueries() messageQueries {
@@ -65,7 +65,7 @@ func baseMessageQueries() messageQueries {
 			FROM (SELECT j.value AS id FROM json_each(?) AS j) AS s)`,
 		MessageByID: `SELECT ` + messageCols + ` FROM messages WHERE id = ?`,
 		// Parameters: conversation, direction (inbound: what a reply answers).
-		LatestInboundExternalID: `SELECT external_id FROM messages
+		LatestInbound: `SELECT ` + messageCols + ` FROM messages
 			WHERE conversation_id = ? AND direction = ? AND external_id <> ''
 			ORDER BY id DESC LIMIT 1`,
 		MoveMessages: `UPDATE messages SET conversation_id = ? WHERE conversation_id = ?`,

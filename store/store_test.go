@@ -50,6 +50,8 @@ func runSuite(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"Clients", testClients},
 		{"NotFound", testNotFound},
 		{"Edits", testEdits},
+		{"StartConversation", testStartConversation},
+		{"ThreadAcrossCards", testThreadAcrossCards},
 		{"CardFields", testCardFields},
 	}
 	tests = append(tests, cardCases...)

@@ -80,7 +80,9 @@ func newFixture(t *testing.T, opts Options) *fixture {
 		opts.Callers = map[string]Caller{"pbx": &fakeCaller{}}
 	}
 	opts.ChannelTeams = map[string]string{"shop": "sales", "help": "support"}
-	opts.Channels = []ChannelInfo{{ID: "crm", Type: inbox.ChannelAPI, Status: "enabled"}}
+	// More channels (an email channel for the matrix) come after "crm".
+	opts.Channels = append([]ChannelInfo{{ID: "crm", Type: inbox.ChannelAPI, Status: "enabled"}}, opts.Channels...)
+	opts.Starter = st
 	opts.ChannelStatus = map[string]func(context.Context) (any, error){
 		"crm": func(context.Context) (any, error) { return map[string]bool{"ok": true}, nil },
 	}
@@ -328,6 +330,28 @@ func onClient(channel string, build func(p string) call) func(fx *fixture, c cre
 	return func(fx *fixture, _ creds) call { return build(clientPath(fx.conv(channel).ClientID)) }
 }
 
+// mailTo starts a mail, in the email channel "mail", to the address of a
+// new card whose lead came in channel.
+func mailTo(channel string) func(fx *fixture, c creds) call {
+	return func(fx *fixture, _ creds) call {
+		n := fx.seq.Add(1)
+		addr := fmt.Sprintf("lead%d@example.com", n)
+		filed, _, err := fx.st.FileBatch(context.Background(), []inbox.Envelope{{
+			DedupeKey: fmt.Sprintf("test:%s:%d", channel, n), ChannelID: channel, ChannelType: inbox.ChannelForm,
+			Kind: inbox.KindForm, Text: "перезвоните", ReceivedAt: time.Now(),
+			From: inbox.Contact{Identities: []inbox.Identity{{Kind: inbox.IdentityEmail, Value: addr}}},
+		}})
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		c, err := fx.st.GetConversation(context.Background(), filed[0].Message.ConversationID)
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		return post(clientPath(c.ClientID)+"/conversations", fmt.Sprintf(`{"channel":"mail","to":%q,"subject":"Заказ","text":"Здравствуйте!"}`, addr))
+	}
+}
+
 // onTask builds a request on a fresh task about a fresh card of channel.
 func onTask(channel string, build func(p string) call) func(fx *fixture, c creds) call {
 	return func(fx *fixture, _ creds) call {
@@ -436,6 +460,8 @@ var matrix = map[string]entry{
 	"POST /api/v1/clients/{id}/tasks": {level: levelOperator, ok: 201,
 		req:     onClient("shop", func(p string) call { return post(p+"/tasks", `{"title":"позвонить"}`) }),
 		foreign: onClient("help", func(p string) call { return post(p+"/tasks", `{"title":"позвонить"}`) })},
+	"POST /api/v1/clients/{id}/conversations": {level: levelOperator, ok: 202,
+		req: mailTo("shop"), foreign: mailTo("help")},
 	"POST /api/v1/clients/{id}/call": {level: levelOperator, ok: 202,
 		req:     onClient("shop", func(p string) call { return post(p+"/call", `{}`) }),
 		foreign: onClient("help", func(p string) call { return post(p+"/call", `{}`) })},
@@ -553,7 +579,7 @@ func expected(e entry, c who, method string) int {
 // caller and checks the status; routes with a "foreign" request also check
 // that an operator cannot reach another team's conversations and cards.
 func TestRoleRouteMatrix(t *testing.T) {
-	fx := newFixture(t, Options{})
+	fx := newFixture(t, Options{Channels: []ChannelInfo{{ID: "mail", Type: inbox.ChannelEmail, Status: "enabled"}}})
 	fx.file("site", "abc") // the file the route serves came with a message everyone sees
 	table := fx.srv.routeTable()
 	seen := map[string]bool{}

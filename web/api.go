@@ -28,6 +28,7 @@ type apiHandler struct {
 	hub      *Hub
 	channels []ChannelInfo
 	health   *inbox.HealthBoard
+	starter  ConversationStarter
 	// uploads keeps files operators attach to replies; nil refuses them.
 	uploads inbox.Files
 	// admin is the admin use cases, shared with the command line.

@@ -69,6 +69,7 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/clients/{id}/notes", levelOperator, f(a.addNote)},
 		{"POST /api/v1/clients/{id}/consents", levelOperator, f(a.addConsent)},
 		{"POST /api/v1/clients/{id}/tasks", levelOperator, f(a.createTask)},
+		{"POST /api/v1/clients/{id}/conversations", levelOperator, f(a.startConversation)},
 		{"GET /api/v1/clients/{id}/duplicates", levelOperator, f(a.listClientDuplicates)},
 		{"POST /api/v1/clients/{id}/call", levelOperator, f(a.callClient)},
 		{"GET /api/v1/tasks", levelOperator, f(a.listTasks)},

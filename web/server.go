@@ -247,6 +247,9 @@ type Options struct {
 	ChannelTeams map[string]string
 	// Channels are listed to admins by GET /api/v1/channels.
 	Channels []ChannelInfo
+	// Starter starts conversations (POST /api/v1/clients/{id}/conversations);
+	// nil answers 503.
+	Starter ConversationStarter
 	// Health is what the channels' connectors last reported; nil means
 	// every channel shows as unknown.
 	Health *inbox.HealthBoard
@@ -389,6 +392,7 @@ func New(opts Options) (*Server, error) {
 			hub:      hub,
 			channels: nonNil(opts.Channels),
 			health:   opts.Health,
+			starter:  opts.Starter,
 			uploads:  opts.Uploads,
 			admin:    auth.admin,
 			callers:  opts.Callers,

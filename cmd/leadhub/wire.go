@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 
 	"github.com/leadhub/leadhub/config"
 	"github.com/leadhub/leadhub/connectors/api"
+	"github.com/leadhub/leadhub/connectors/email"
 	"github.com/leadhub/leadhub/connectors/form"
 	"github.com/leadhub/leadhub/connectors/telegram"
 	"github.com/leadhub/leadhub/connectors/telephony"
@@ -205,6 +207,15 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 				}
 				return c.Run(ctx, sink, pollers)
 			})
+		case "email":
+			c, err := email.New(emailOptions(ch, files, health, log, holder))
+			if err != nil {
+				return nil, fmt.Errorf("channel %q: %w", ch.ID, err)
+			}
+			if ch.SMTPHost != "" {
+				w.senders[ch.ID] = c
+			}
+			w.runners = append(w.runners, c.Run)
 		case "vk":
 			c, err := vk.New(vk.Options{
 				ChannelID: ch.ID, GroupID: ch.GroupID, Secret: ch.Secret, Confirmation: ch.Confirmation,
@@ -307,6 +318,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		HookChannelRate: cfg.HTTP.HookChannelRate,
 		ChannelTeams:    channelTeams(cfg),
 		Channels:        channelInfos(cfg, func(id string) bool { return chans.senders[id] != nil }),
+		Starter:         b.store,
 		Auth:            authOptions(cfg),
 		Timeouts:        timeouts(cfg),
 	})
@@ -430,3 +442,46 @@ func migrate(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout
 // eventsChannel is the Redis pub/sub channel on which every instance, and
 // every command that changes something, says that new events were written.
 func eventsChannel(cfg config.Config) string { return cfg.Redis.Stream + ":events" }
+
+// emailOptions turns an email channel's keys into the connector's options.
+// Ports left out are the usual ones for the TLS mode (IMAP 993 or 143,
+// SMTP 465 or 587).
+func emailOptions(ch config.Channel, files fileStorage, health *inbox.HealthBoard, log *slog.Logger, holder string) email.Options {
+	addr := func(host string, port int, tlsMode string, implicit, plain int) string {
+		if host == "" {
+			return ""
+		}
+		if port == 0 {
+			port = plain
+			if tlsMode == "" || tlsMode == email.TLSImplicit {
+				port = implicit
+			}
+		}
+		return net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	backfill := time.Duration(-1) // the connector's default
+	if ch.Backfill != nil {
+		backfill = ch.Backfill.Duration
+	}
+	return email.Options{
+		ChannelID:    ch.ID,
+		IMAPAddr:     addr(ch.IMAPHost, ch.IMAPPort, ch.IMAPTLS, 993, 143),
+		IMAPTLS:      ch.IMAPTLS,
+		Username:     ch.Username,
+		Password:     ch.Password,
+		Mailbox:      ch.Mailbox,
+		SentMailbox:  ch.SentMailbox,
+		SMTPAddr:     addr(ch.SMTPHost, ch.SMTPPort, ch.SMTPTLS, 465, 587),
+		SMTPTLS:      ch.SMTPTLS,
+		FromAddress:  ch.FromAddress,
+		FromName:     ch.FromName,
+		PollInterval: ch.PollInterval.Duration,
+		Backfill:     backfill,
+		MaxFileSize:  ch.MaxFileSize,
+		Files:        files,
+		FileSource:   files,
+		Health:       health,
+		Logger:       log.With("component", "email"),
+		Holder:       holder,
+	}
+}
