@@ -1940,3 +1940,30 @@ func TestUIBrowserScreenPop(t *testing.T) {
 	}
 	p.noCSPViolations()
 }
+
+// A mail shows its text; the quoted history is folded away, automatic
+// mail is marked, and the stored HTML is never rendered as markup.
+func TestUIBrowserEmailMessage(t *testing.T) {
+	f, srv := startUIFake(t)
+	f.addMsg(inbox.Message{ConversationID: 3, Direction: inbox.DirectionIn, Kind: inbox.KindEmail, Subject: "Re: Счёт",
+		Text: "Спасибо, оплатим завтра.", Meta: map[string]string{
+			"quoted": "> Добрый день! Высылаем счёт.", "html": `<p>Спасибо<img src=x onerror="window.__xss=1"></p>`,
+			"auto": "auto-reply", "message_id": "abc@mail.example"}})
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(3)
+	p.waitJS("the mail", messageWithText("оплатим завтра"))
+	if got := p.text(`[data-testid="email-flags"]`); got != "Auto-reply" {
+		t.Errorf("flags %q", got)
+	}
+	var open bool
+	p.eval(`document.querySelector('[data-testid="email-quoted"]').open`, &open)
+	if open || !strings.Contains(p.text(`[data-testid="email-quoted"]`), "Высылаем счёт") {
+		t.Errorf("quoted history: open %v, text %q", open, p.text(`[data-testid="email-quoted"]`))
+	}
+	var xss string
+	p.eval(`typeof window.__xss`, &xss)
+	if xss != "undefined" || strings.Contains(p.text(`#timeline`), "<p>Спасибо") {
+		t.Errorf("the stored HTML was shown or ran: %s", xss)
+	}
+}

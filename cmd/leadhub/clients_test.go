@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,7 +81,10 @@ func urlQuery(q string) string {
 func TestClientCardsAPI(t *testing.T) {
 	for _, s := range setups[:2] {
 		t.Run(s.name, func(t *testing.T) {
-			cfg := testConfig(t, s.postgres, s.rds, "")
+			// The CRM takes replies, so a reply with the override goes out.
+			crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"id":"crm-reply"}`) }))
+			defer crm.Close()
+			cfg := testConfig(t, s.postgres, s.rds, crm.URL)
 			token := createToken(t, cfg)
 			r := startHub(t, cfg)
 			ws := dialWS(t, r.base, token, 0)

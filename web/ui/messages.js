@@ -100,11 +100,31 @@ function renderNote(bubble, m) {
   renderText(bubble, m, new Set());
 }
 
+// emailOwnMeta are the email meta keys shown in their own way (or, for the
+// sanitized HTML and the stored original, not at all: the text is what the
+// page shows, and customer HTML is never rendered as markup).
+const emailOwnMeta = new Set(['quoted', 'html', 'raw_url', 'auto', 'malformed', 'bounced', 'dropped_attachments',
+  'synthetic_message_id', 'message_id', 'in_reply_to', 'references']);
+
 function renderEmail(bubble, m) {
+  const meta = m.meta || {};
+  const flags = [];
+  if (meta.auto) flags.push(t(`msg.email.auto.${{ 'auto-reply': 'autoreply', bulk: 'autobulk', bounce: 'autobounce' }[meta.auto] || 'text'}`));
+  if (meta.malformed) flags.push(t('msg.email.malformed'));
+  if (flags.length) {
+    bubble.append(h('div', { class: 'msg__flags', dataset: { testid: 'email-flags' } },
+      ...flags.map((f) => h('span', { class: 'chip', text: f }))));
+  }
   if (m.subject) {
     bubble.append(h('div', { class: 'msg__subject' }, h('span', { class: 'sr-only', text: `${t('msg.subject')}: ` }), m.subject));
   }
-  renderText(bubble, m, new Set());
+  bubble.append(...[textBlock(m.text), attachments(m.attachments)].filter(Boolean));
+  if (meta.quoted) {
+    bubble.append(h('details', { class: 'msg__quoted', dataset: { testid: 'email-quoted' } },
+      h('summary', { text: t('msg.email.quoted') }), h('div', { class: 'msg__text muted', text: meta.quoted })));
+  }
+  const d = details(meta, emailOwnMeta);
+  if (d) bubble.append(d);
 }
 
 function renderForm(bubble, m) {
