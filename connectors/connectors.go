@@ -18,6 +18,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"net/url"
 	"strings"
 )
 
@@ -45,4 +47,39 @@ func VerifySignature(secret string, body []byte, header string) bool {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
 	return hmac.Equal(gotRaw, m.Sum(nil))
+}
+
+// redacted is an error whose text has secrets scrubbed out. The library's
+// own error stays reachable through Unwrap for errors.Is and errors.As.
+type redacted struct {
+	msg string
+	err error
+}
+
+func (e *redacted) Error() string { return e.msg }
+func (e *redacted) Unwrap() error { return e.err }
+
+// Redact hides secrets in err's text (a provider may echo a token back, and
+// a *url.Error prints the URL that may hold one), keeping err reachable.
+func Redact(err error, secrets ...string) error {
+	if err == nil {
+		return nil
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = Scrub(ue.URL, secrets...)
+	}
+	return &redacted{msg: Scrub(err.Error(), secrets...), err: err}
+}
+
+// Scrub replaces every secret, as written and URL-encoded, in s.
+func Scrub(s string, secrets ...string) string {
+	for _, t := range secrets {
+		if t == "" {
+			continue
+		}
+		s = strings.ReplaceAll(s, t, "<token>")
+		s = strings.ReplaceAll(s, url.QueryEscape(t), "<token>")
+	}
+	return s
 }

@@ -137,23 +137,7 @@ func (w *OutboundWorker) Kick() {
 
 // Run drains the outbox until ctx ends.
 func (w *OutboundWorker) Run(ctx context.Context) error {
-	t := time.NewTicker(w.opts.Poll)
-	defer t.Stop()
-	for {
-		n, err := w.drain(ctx)
-		if err != nil && ctx.Err() == nil {
-			w.opts.Logger.Error("outbound claim", "err", err)
-		}
-		if n > 0 && err == nil {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		case <-w.kick:
-		}
-	}
+	return drain(ctx, w.opts.Poll, w.kick, w.opts.Logger, "outbound claim", w.drain)
 }
 
 // drain claims one batch and sends it; it returns how many it claimed.

@@ -102,22 +102,7 @@ func RecordingBackoff(n int) time.Duration {
 
 // Run fetches due recordings until ctx ends.
 func (w *RecordingWorker) Run(ctx context.Context) error {
-	t := time.NewTicker(w.opts.Poll)
-	defer t.Stop()
-	for {
-		n, err := w.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
-			w.opts.Logger.Error("recordings claim", "err", err)
-		}
-		if n > 0 && err == nil {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	return drain(ctx, w.opts.Poll, nil, w.opts.Logger, "recordings claim", w.RunOnce)
 }
 
 // RunOnce claims one batch of due recordings and fetches them; it returns

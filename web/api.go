@@ -505,6 +505,25 @@ func idFromPath(w http.ResponseWriter, r *http.Request) (id int64, ok bool) {
 	return id, true
 }
 
+// clientAndBody reads the path's client id, checks that the operator may
+// see the card and decodes the JSON body into v; when it fails it has
+// answered already.
+func (a *apiHandler) clientAndBody(w http.ResponseWriter, r *http.Request, v any) (int64, bool) {
+	id, ok := idFromPath(w, r)
+	if !ok {
+		return 0, false
+	}
+	if _, err := a.access.client(r, id); err != nil {
+		writeError(w, r, err)
+		return 0, false
+	}
+	if err := decodeJSON(w, r, v); err != nil {
+		writeError(w, r, err)
+		return 0, false
+	}
+	return id, true
+}
+
 // idAndBody reads the path id and decodes the JSON body into v, answering
 // the error itself; ok is false then.
 func idAndBody(w http.ResponseWriter, r *http.Request, v any) (id int64, ok bool) {

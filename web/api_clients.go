@@ -32,17 +32,9 @@ type clientPatchBody struct {
 }
 
 func (a *apiHandler) patchClient(w http.ResponseWriter, r *http.Request) {
-	id, ok := idFromPath(w, r)
-	if !ok {
-		return
-	}
-	if _, err := a.access.client(r, id); err != nil {
-		writeError(w, r, err)
-		return
-	}
 	var b clientPatchBody
-	if err := decodeJSON(w, r, &b); err != nil {
-		writeError(w, r, err)
+	id, ok := a.clientAndBody(w, r, &b)
+	if !ok {
 		return
 	}
 	p := inbox.ClientPatch{Name: b.Name, Company: b.Company, Tags: b.Tags, CustomFields: b.CustomFields,
@@ -81,17 +73,9 @@ type noteBody struct {
 }
 
 func (a *apiHandler) addNote(w http.ResponseWriter, r *http.Request) {
-	id, ok := idFromPath(w, r)
-	if !ok {
-		return
-	}
-	if _, err := a.access.client(r, id); err != nil {
-		writeError(w, r, err)
-		return
-	}
 	var b noteBody
-	if err := decodeJSON(w, r, &b); err != nil {
-		writeError(w, r, err)
+	id, ok := a.clientAndBody(w, r, &b)
+	if !ok {
 		return
 	}
 	if strings.TrimSpace(b.Text) == "" {
@@ -111,17 +95,9 @@ type consentBody struct {
 }
 
 func (a *apiHandler) addConsent(w http.ResponseWriter, r *http.Request) {
-	id, ok := idFromPath(w, r)
-	if !ok {
-		return
-	}
-	if _, err := a.access.client(r, id); err != nil {
-		writeError(w, r, err)
-		return
-	}
 	var b consentBody
-	if err := decodeJSON(w, r, &b); err != nil {
-		writeError(w, r, err)
+	id, ok := a.clientAndBody(w, r, &b)
+	if !ok {
 		return
 	}
 	c := inbox.Consent{Kind: b.Kind, TextVersion: b.TextVersion, IP: b.IP, Source: b.Source}
@@ -140,17 +116,9 @@ type taskBody struct {
 }
 
 func (a *apiHandler) createTask(w http.ResponseWriter, r *http.Request) {
-	id, ok := idFromPath(w, r)
-	if !ok {
-		return
-	}
-	if _, err := a.access.client(r, id); err != nil {
-		writeError(w, r, err)
-		return
-	}
 	var b taskBody
-	if err := decodeJSON(w, r, &b); err != nil {
-		writeError(w, r, err)
+	id, ok := a.clientAndBody(w, r, &b)
+	if !ok {
 		return
 	}
 	if strings.TrimSpace(b.Title) == "" {

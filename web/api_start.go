@@ -34,17 +34,9 @@ type started struct {
 // the mail like a reply: 202 with the conversation and the message, whose
 // delivery follows as message.updated events.
 func (a *apiHandler) startConversation(w http.ResponseWriter, r *http.Request) {
-	id, ok := idFromPath(w, r)
-	if !ok {
-		return
-	}
-	if _, err := a.access.client(r, id); err != nil {
-		writeError(w, r, err)
-		return
-	}
 	var b startBody
-	if err := decodeJSON(w, r, &b); err != nil {
-		writeError(w, r, err)
+	id, ok := a.clientAndBody(w, r, &b)
+	if !ok {
 		return
 	}
 	var ch *ChannelInfo

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/go-telegram/bot"
+	"github.com/leadhub/leadhub/connectors"
 	"github.com/leadhub/leadhub/inbox"
 )
 
@@ -355,39 +356,18 @@ func withStatus(ctx context.Context) (context.Context, *int) {
 	return context.WithValue(ctx, statusKey{}, p), p
 }
 
-// redacted is an error whose text has the bot token scrubbed out. The
-// library's own errors stay reachable through Unwrap for errors.Is/As.
-type redacted struct {
-	msg string
-	err error
-}
-
-func (e *redacted) Error() string { return e.msg }
-func (e *redacted) Unwrap() error { return e.err }
-
 // redact hides the token in err: a *url.Error prints the request URL, and
 // every Bot API URL holds /bot<token>/.
-func (c *Channel) redact(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		ue.URL = c.scrub(ue.URL)
-	}
-	return &redacted{msg: c.scrub(err.Error()), err: err}
-}
+func (c *Channel) redact(err error) error { return connectors.Redact(err, c.secrets()...) }
 
 // scrub replaces the token, and its secret half in any encoding, in s.
-func (c *Channel) scrub(s string) string {
+func (c *Channel) scrub(s string) string { return connectors.Scrub(s, c.secrets()...) }
+
+// secrets are the token and its secret half (after the bot id and ":").
+func (c *Channel) secrets() []string {
 	token := c.opts.Token
-	if token == "" {
-		return s
+	if _, secret, ok := strings.Cut(token, ":"); ok {
+		return []string{token, secret}
 	}
-	s = strings.ReplaceAll(s, token, "<token>")
-	if _, secret, ok := strings.Cut(token, ":"); ok && secret != "" {
-		s = strings.ReplaceAll(s, secret, "<token>")
-		s = strings.ReplaceAll(s, url.QueryEscape(secret), "<token>")
-	}
-	return s
+	return []string{token}
 }

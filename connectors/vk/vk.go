@@ -40,6 +40,7 @@ import (
 	"github.com/SevereCloud/vksdk/v3/api"
 	"golang.org/x/time/rate"
 
+	"github.com/leadhub/leadhub/connectors"
 	"github.com/leadhub/leadhub/inbox"
 )
 
@@ -230,36 +231,10 @@ func (c *Channel) secretOK(got string) bool {
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
-// redacted is an error whose text has the access token scrubbed out. The
-// library's own error stays reachable through Unwrap for errors.As.
-type redacted struct {
-	msg string
-	err error
-}
-
-func (e *redacted) Error() string { return e.msg }
-func (e *redacted) Unwrap() error { return e.err }
-
 // redact hides the token in err. The library sends it in a header, but an
 // error may still quote it: VK echoes request parameters, a proxy may echo
 // headers, and a *url.Error prints the URL.
-func (c *Channel) redact(err error) error {
-	if err == nil {
-		return nil
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		ue.URL = c.scrub(ue.URL)
-	}
-	return &redacted{msg: c.scrub(err.Error()), err: err}
-}
+func (c *Channel) redact(err error) error { return connectors.Redact(err, c.opts.Token) }
 
 // scrub replaces the token, in any encoding, in s.
-func (c *Channel) scrub(s string) string {
-	t := c.opts.Token
-	if t == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, t, "<token>")
-	return strings.ReplaceAll(s, url.QueryEscape(t), "<token>")
-}
+func (c *Channel) scrub(s string) string { return connectors.Scrub(s, c.opts.Token) }
