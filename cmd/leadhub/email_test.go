@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
@@ -157,7 +159,15 @@ func TestEmailThroughTheHub(t *testing.T) {
 
 	// An operator answers the Gmail customer.
 	anna := convOf("CAF=gmail-0001@mail.gmail.com")
-	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/api/v1/conversations/%d/messages", r.base, anna), strings.NewReader(`{"text":"Доставим в четверг."}`))
+	// With a file, uploaded the way the page does (multipart).
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	mw.WriteField("text", "Доставим в четверг.")
+	fw, _ := mw.CreateFormFile("files", "смета.pdf")
+	io.WriteString(fw, "%PDF-1.4 смета 350 000")
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/api/v1/conversations/%d/messages", r.base, anna), &form)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -186,6 +196,22 @@ func TestEmailThroughTheHub(t *testing.T) {
 	subj, _ := mr.Header.Subject()
 	if len(irt) != 1 || irt[0] != "CAF=gmail-0001@mail.gmail.com" || strings.Join(refs, " ") != "leadhub.1.abc@shop.test CAF=gmail-0001@mail.gmail.com" || subj != "Re: Заказ №42 — доставка" {
 		t.Errorf("reply headers: In-Reply-To %q, References %q, Subject %q", irt, refs, subj)
+	}
+	// The operator's file went out as an attachment of the mail.
+	var attached []string
+	for {
+		p, err := mr.NextPart()
+		if err != nil {
+			break
+		}
+		if h, ok := p.Header.(*mail.AttachmentHeader); ok {
+			name, _ := h.Filename()
+			body, _ := io.ReadAll(p.Body)
+			attached = append(attached, name+":"+string(body))
+		}
+	}
+	if len(attached) != 1 || attached[0] != "смета.pdf:%PDF-1.4 смета 350 000" {
+		t.Errorf("the reply's attachments: %q", attached)
 	}
 	var ext string
 	db.Get(&ext, "SELECT external_id FROM messages WHERE direction = 'out'")
