@@ -361,6 +361,45 @@ func (f *uiFake) handler() http.Handler {
 		}
 		uiJSON(w, 200, map[string]any{"items": hits, "next": ""})
 	})
+	api("GET /api/v1/conversations/{id}/routes", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		c := f.convs[uiPathID(r)]
+		if c == nil {
+			uiError(w, 404, "conversation not found")
+			return
+		}
+		routes := []inbox.ReplyRoute{}
+		if c.ChannelType != inbox.ChannelForm {
+			routes = append(routes, inbox.ReplyRoute{Channel: c.ChannelID, Type: c.ChannelType, To: "", Current: true})
+		}
+		for _, id := range f.clients[c.ClientID].Identities {
+			if id.Kind == inbox.IdentityEmail && c.ChannelID != "mail" {
+				routes = append(routes, inbox.ReplyRoute{Channel: "mail", Type: inbox.ChannelEmail, To: id.Value})
+			}
+		}
+		uiJSON(w, 200, map[string]any{"items": routes, "next": ""})
+	})
+	api("POST /api/v1/clients/{id}/conversations", func(w http.ResponseWriter, r *http.Request) {
+		var b struct{ Channel, To, Subject, Text string }
+		if err := json.NewDecoder(r.Body).Decode(&b); err != nil {
+			uiError(w, 400, "malformed JSON")
+			return
+		}
+		f.mu.Lock()
+		cid := uiPathID(r)
+		id := int64(len(f.convs) + 100)
+		f.mu.Unlock()
+		f.addConv(id, cid, f.clients[cid].Name, b.Channel, inbox.ChannelEmail, inbox.StatusOpen, nil, 0)
+		op := uiOpID
+		m := f.addMsg(inbox.Message{ConversationID: id, Direction: inbox.DirectionOut, Kind: inbox.KindEmail, Subject: b.Subject,
+			Text: b.Text, AuthorID: &op, Delivery: inbox.DeliveryQueued, Meta: map[string]string{"to": b.To}})
+		f.mu.Lock()
+		conv := *f.convs[id]
+		f.posts = append(f.posts, "mail to "+b.To+": "+b.Subject)
+		f.mu.Unlock()
+		uiJSON(w, 202, map[string]any{"conversation": conv, "message": m})
+	})
 	api("GET /api/v1/canned-replies", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
@@ -1154,6 +1193,15 @@ func TestUIBrowserInbox(t *testing.T) {
 		if !strings.Contains(form.Source, want) {
 			t.Errorf("form source %q lacks %q", form.Source, want)
 		}
+	}
+	// Compact: one line of source / medium / campaign, the marks folded.
+	if got := p.text(`#timeline [data-kind="form"] [data-testid="form-source-summary"]`); !strings.Contains(got, "yandex") || !strings.Contains(got, "spring") {
+		t.Errorf("source summary %q", got)
+	}
+	var folded bool
+	p.eval(`!document.querySelector('#timeline [data-kind="form"] details.msg__source').open`, &folded)
+	if !folded {
+		t.Error("the campaign marks are not folded away")
 	}
 	if !slices.Equal(form.Links, []string{"https://shop.example/landing?x=1"}) {
 		t.Errorf("form links %q: want only the page URL (the javascript: referrer stays text)", form.Links)
@@ -1965,5 +2013,25 @@ func TestUIBrowserEmailMessage(t *testing.T) {
 	p.eval(`typeof window.__xss`, &xss)
 	if xss != "undefined" || strings.Contains(p.text(`#timeline`), "<p>Спасибо") {
 		t.Errorf("the stored HTML was shown or ran: %s", xss)
+	}
+}
+
+// A new mail to an address on the card opens its email conversation.
+func TestUIBrowserWriteMail(t *testing.T) {
+	f, srv := startUIFake(t)
+	f.mu.Lock()
+	f.clients[1].Identities = append(f.clients[1].Identities, inbox.Identity{Kind: inbox.IdentityEmail, Value: "ivan@example.com"})
+	f.mu.Unlock()
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(1)
+	p.waitJS("the write button", `document.querySelector('[data-testid="write-mail"]')`)
+	p.click(`[data-testid="write-mail"]`)
+	p.do(chromedp.SendKeys(chromedp.CSS(`[data-testid="write-mail-subject"]`), "Смета"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="write-mail-text"]`), "Высылаем смету кухни."))
+	p.click(`[data-testid="write-mail-send"]`)
+	p.waitJS("the mail's conversation open", `document.querySelector('#timeline').textContent.includes('Высылаем смету кухни.')`)
+	if posts := f.postedTexts(); !slices.Contains(posts, "mail to ivan@example.com: Смета") {
+		t.Errorf("posted %q", posts)
 	}
 }

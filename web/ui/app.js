@@ -622,6 +622,7 @@ async function loadRoutes(id) {
     state.routes = (res && res.items) || [];
     state.routesLoaded = true;
     renderRoutes(id);
+    if (state.routes.some((r) => r.type === 'email')) renderCardPanel();
   } catch (e) {
     if (e.missingRoute) state.support.routes = false;
   }
@@ -1130,6 +1131,8 @@ function renderCardPanel(force) {
     support: state.support,
     names: state.names,
     focusField: focus,
+    // The email channel that reaches this client, for new mails from the card.
+    emailChannel: (state.routes.find((r) => r.type === 'email') || {}).channel || '',
     onPatched: (c, key) => {
       const { conversations, messages, notes, consents, tasks, duplicates } = state.client;
       Object.assign(state.client, c, { conversations, messages, notes, consents, tasks, duplicates });

@@ -89,6 +89,7 @@ export function renderCard(root, d, ctx) {
         id.kind === 'phone' && ctx.support && ctx.support.call ? callButton(d, id.value, ctx, showError) : null);
       const u = unreachable.find((x) => x.kind === id.kind && x.value === id.value);
       if (u) li.append(' ', h('span', { class: 'warning', dataset: { testid: 'card-unreachable' }, text: t('card.unreachable', { reason: u.reason || '' }) }));
+      if (id.kind === 'email' && !u && ctx.emailChannel) li.append(' ', writeMail(d, id.value, ctx, showError));
       ul.append(li);
     }
     for (const p of raw) {
@@ -230,6 +231,38 @@ function notesSection(d, ctx) {
 // callButton asks the telephony channel to ring the operator's extension,
 // then the number (POST /clients/{id}/call); the call then shows in the
 // conversation like any other.
+// writeMail is a button that opens a small form for a new mail to an
+// address on the card; sent, the mail's conversation opens.
+function writeMail(d, to, ctx, showError) {
+  const wrap = h('span', { class: 'write-mail' });
+  const form = h('form', { class: 'write-mail__form', dataset: { testid: 'write-mail-form' }, hidden: true });
+  const subject = h('input', { type: 'text', maxlength: '200', placeholder: t('card.mailSubject'), 'aria-label': t('card.mailSubject'), dataset: { testid: 'write-mail-subject' } });
+  const text = h('textarea', { rows: '4', required: true, placeholder: t('card.mailText'), 'aria-label': t('card.mailText'), dataset: { testid: 'write-mail-text' } });
+  const send = h('button', { type: 'submit', class: 'btn btn--primary btn--small', text: t('card.mailSend'), dataset: { testid: 'write-mail-send' } });
+  form.append(subject, text, send);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!text.value.trim()) return;
+    send.disabled = true;
+    showError('');
+    try {
+      const res = await ctx.api.post(`/clients/${d.id}/conversations`, { channel: ctx.emailChannel, to, subject: subject.value, text: text.value });
+      form.hidden = true;
+      if (res && res.conversation && ctx.onOpenConversation) ctx.onOpenConversation(res.conversation.id);
+    } catch (ex) {
+      showError(t('card.mailError', { error: (ex && ex.message) || '' }));
+    } finally {
+      send.disabled = false;
+    }
+  });
+  const btn = h('button', {
+    type: 'button', class: 'btn btn--small', text: t('card.mailWrite'), 'aria-label': t('card.mailWriteTo', { to }),
+    dataset: { testid: 'write-mail' }, onClick: () => { form.hidden = !form.hidden; if (!form.hidden) subject.focus(); },
+  });
+  wrap.append(btn, form);
+  return wrap;
+}
+
 function callButton(d, number, ctx, showError) {
   const btn = h('button', {
     type: 'button', class: 'btn btn--small btn--call', dataset: { testid: 'call-phone' }, text: t('card.call'),

@@ -149,12 +149,21 @@ function renderForm(bubble, m) {
     source.append(h('dt', { text: k }), h('dd', null, url ? link(url, v) : v));
   }
   if (source.childNodes.length) {
-    bubble.append(h('div', { class: 'msg__sublabel', text: t('msg.source') }), source);
+    // One line says where the lead came from; every mark is one click away.
+    const summary = [meta.utm_source, meta.utm_medium, meta.utm_campaign].filter(Boolean).join(' / ') || hostOf(meta.referrer) || '—';
+    bubble.append(h('details', { class: 'msg__source' },
+      h('summary', { dataset: { testid: 'form-source-summary' } }, h('span', { class: 'muted', text: `${t('msg.source')}: ` }), summary),
+      source));
   }
   const att = attachments(m.attachments);
   if (att) bubble.append(att);
   const rest = details(meta, used);
   if (rest) bubble.append(rest);
+}
+
+// hostOf is a URL's host, or "".
+function hostOf(u) {
+  try { return u ? new URL(u).host : ''; } catch (_) { return ''; }
 }
 
 function renderCall(bubble, m) {
