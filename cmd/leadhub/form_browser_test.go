@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -23,9 +24,15 @@ func TestFormInBrowser(t *testing.T) {
 	var hubURL atomic.Value
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hub := hubURL.Load().(string)
+		if r.URL.Path == "/site.css" {
+			// The marketer's own rule about the form beats leadhub's default.
+			w.Header().Set("Content-Type", "text/css")
+			io.WriteString(w, `.leadhub-field textarea { border-color: rgb(0, 128, 0); }`)
+			return
+		}
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; script-src "+hub+"; connect-src "+hub+"; style-src 'self'")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		fmt.Fprintf(w, `<!doctype html><html lang="ru"><head><title>Доставка по России</title></head><body>
+		fmt.Fprintf(w, `<!doctype html><html lang="ru"><head><title>Доставка по России</title><link rel="stylesheet" href="/site.css"></head><body>
 <h1>Оставьте заявку</h1><div data-leadhub-form></div>
 <script src="%s/hooks/form/site/embed.js" async></script></body></html>`, hub)
 	}))
@@ -43,6 +50,19 @@ func TestFormInBrowser(t *testing.T) {
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(page.URL+"/landing?utm_source=yandex&utm_medium=cpc&utm_campaign=spring_sale"),
 		chromedp.WaitVisible(form+`input[name=name]`),
+	); err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	// leadhub's clean default look, under the page's strict style-src, and
+	// the page's own rule wins where it has one.
+	look, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const f = document.querySelector('form[data-leadhub-rendered]');
+		return getComputedStyle(f.querySelector('button[type=submit]')).backgroundColor + '|' +
+			getComputedStyle(f.querySelector('textarea')).borderTopColor + '|' + getComputedStyle(f).display; })()`))
+	if err != nil || look != "rgb(37, 99, 235)|rgb(0, 128, 0)|grid" {
+		t.Errorf("form look %q (%v): want leadhub's blue button, the page's green border, a grid", look, err)
+	}
+	if err := chromedp.Do(ctx,
 		chromedp.SendKeys(form+`input[name=name]`, "Мария Иванова"),
 		chromedp.SendKeys(form+`input[name=phone]`, "8 (912) 777-66-55"),
 		chromedp.SendKeys(form+`textarea[name=message]`, "Перезвоните после обеда"),

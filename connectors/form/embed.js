@@ -129,7 +129,33 @@
     });
   }
 
+  // A clean default look for rendered forms. The rules sit in :where(), so
+  // they weigh nothing: any rule of the page's own about these classes
+  // wins. A constructed stylesheet, not a <style> element, so a strict
+  // style-src lets it in; a browser without one shows the page's styles.
+  var CSS = ':where(.leadhub-form){display:grid;gap:12px;max-width:420px;font:inherit}' +
+    ':where(.leadhub-field){display:grid;gap:4px}' +
+    ':where(.leadhub-field>label){font-size:.9em}' +
+    ':where(.leadhub-field>input:not([type=checkbox]),.leadhub-field>textarea){box-sizing:border-box;width:100%;padding:9px 11px;' +
+    'border:1px solid #c7ccd4;border-radius:6px;font:inherit;background:#fff;color:inherit}' +
+    ':where(.leadhub-field>input:focus,.leadhub-field>textarea:focus){outline:2px solid #2563eb;outline-offset:1px}' +
+    ':where(.leadhub-consent){grid-template-columns:auto 1fr;align-items:start;gap:8px}' +
+    ':where(.leadhub-submit){justify-self:start;padding:10px 18px;border:0;border-radius:6px;background-color:#2563eb;color:#fff;' +
+    'font:inherit;cursor:pointer}' +
+    ':where(.leadhub-submit:disabled){opacity:.6;cursor:default}' +
+    ':where(.leadhub-status){margin:4px 0 0}';
+  function styles() {
+    if (H.styled || !w.CSSStyleSheet || !('adoptedStyleSheets' in d)) return;
+    try {
+      var sheet = new w.CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      d.adoptedStyleSheets = [sheet].concat(Array.prototype.slice.call(d.adoptedStyleSheets));
+      H.styled = true;
+    } catch (e) { /* the page's styles alone */ }
+  }
+
   function render(box) {
+    styles();
     var l = labels(box), L = l[1], id = prefix(), i, f, row, input;
     var form = el('form', { 'data-leadhub-rendered': true, 'class': 'leadhub-form', lang: l[0] });
     for (i = 0; i < C.fields.length; i++) {
