@@ -179,7 +179,33 @@ type ImportOptions struct {
 	OperatorID int64
 	// MaxBytes bounds the file; more is ETOOLARGE. Default 50 MiB.
 	MaxBytes int64
+	// Progress, when set, is told how many of the file's rows are done,
+	// after reading the file and after each chunk written.
+	Progress func(done, total int)
 }
+
+// ImportJob is a CSV import running in the background, as the page follows
+// it.
+type ImportJob struct {
+	ID         int64      `json:"id"`
+	OperatorID *int64     `json:"operator_id"`
+	State      string     `json:"state"` // running, done, failed
+	Total      int        `json:"total"`
+	Done       int        `json:"done"`
+	Imported   int        `json:"imported"`
+	Merged     int        `json:"merged"`
+	Rejected   int        `json:"rejected"`
+	Error      string     `json:"error,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+}
+
+// Import job states.
+const (
+	ImportRunning = "running"
+	ImportDone    = "done"
+	ImportFailed  = "failed"
+)
 
 // ImportReport sums up an import.
 type ImportReport struct {

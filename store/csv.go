@@ -68,6 +68,13 @@ func (s *Store) ImportClients(ctx context.Context, r io.Reader, opts inbox.Impor
 	for _, row := range rejected {
 		out[row.Line] = row
 	}
+	total := len(rows) + len(rejected)
+	progress := func() {
+		if opts.Progress != nil {
+			opts.Progress(len(out), total)
+		}
+	}
+	progress()
 	for len(rows) > 0 {
 		n := min(len(rows), importChunk)
 		done, chunkEvs, err := s.importChunk(ctx, rows[:n], opts.OperatorID)
@@ -79,6 +86,7 @@ func (s *Store) ImportClients(ctx context.Context, r io.Reader, opts inbox.Impor
 			out[row.Line] = row
 		}
 		rows = rows[n:]
+		progress()
 	}
 	lines := make([]int, 0, len(out))
 	for l := range out {

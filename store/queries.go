@@ -44,6 +44,7 @@ type queries struct {
 	cannedQueries
 	searchQueries
 	callQueries
+	importQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
@@ -88,6 +89,7 @@ func baseQueries() queries {
 		readQueries:         baseReadQueries(),
 		cannedQueries:       baseCannedQueries(),
 		searchQueries:       baseSearchQueries(),
+		importQueries:       baseImportQueries(),
 		callQueries:         baseCallQueries(),
 	}
 }

@@ -501,6 +501,22 @@ var matrix = map[string]entry{
 	"GET /api/v1/channels/{id}/status": {level: levelOperator, req: fixed(get("/api/v1/channels/crm/status")), ok: 200},
 	"GET /files/{id}/{name}":           {level: levelOperator, req: fixed(get("/files/abc/price.pdf")), ok: 200},
 
+	"POST /api/v1/imports": {level: levelSupervisor, ok: 202, req: fixed(call{method: "POST", path: "/api/v1/imports",
+		body: "phone;name\n+79180000201;Ада\n", header: []string{"Content-Type", "text/csv"}})},
+	"GET /api/v1/imports/{id}": {level: levelSupervisor, ok: 200, req: func(fx *fixture, c creds) call {
+		job, err := fx.st.StartImport(context.Background(), 0)
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		return get(fmt.Sprintf("/api/v1/imports/%d", job.ID))
+	}},
+	"GET /api/v1/imports/{id}/rejected.csv": {level: levelSupervisor, ok: 200, req: func(fx *fixture, c creds) call {
+		job, err := fx.st.StartImport(context.Background(), 0)
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		return get(fmt.Sprintf("/api/v1/imports/%d/rejected.csv", job.ID))
+	}},
 	"GET /api/v1/clients.csv": {level: levelSupervisor, req: fixed(get("/api/v1/clients.csv")), ok: 200},
 	"POST /api/v1/clients/import": {level: levelSupervisor, ok: 200, req: func(fx *fixture, _ creds) call {
 		return post("/api/v1/clients/import", fmt.Sprintf("name;phone\nИмпорт;+7913%07d\n", fx.seq.Add(1)))
@@ -642,5 +658,43 @@ func TestRoleRouteMatrix(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A CSV import runs in the background: 202 at once, its progress and
+// outcome by GET, its rejected rows as a file.
+func TestBackgroundImport(t *testing.T) {
+	fx := newFixture(t, Options{})
+	super := fx.login("super@example.com")
+	file := "phone;name\n+79180000301;Ада\n+79180000302;Борис\nне телефон;Вера\n"
+	csvHeader := append(super.header(), "Content-Type", "text/csv")
+	w := do(t, fx.h, "POST", "/api/v1/imports", file, csvHeader...)
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("start: %d %s", w.Code, w.Body)
+	}
+	var job inbox.ImportJob
+	if err := json.Unmarshal(w.Body.Bytes(), &job); err != nil || job.ID == 0 || job.State != inbox.ImportRunning {
+		t.Fatalf("job %s", w.Body)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for job.State == inbox.ImportRunning {
+		if time.Now().After(deadline) {
+			t.Fatalf("the import never finished: %+v", job)
+		}
+		time.Sleep(20 * time.Millisecond)
+		w = do(t, fx.h, "GET", fmt.Sprintf("/api/v1/imports/%d", job.ID), "", super.header()...)
+		if err := json.Unmarshal(w.Body.Bytes(), &job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if job.State != inbox.ImportDone || job.Imported != 2 || job.Rejected != 1 || job.Done != job.Total {
+		t.Errorf("finished job %+v", job)
+	}
+	w = do(t, fx.h, "GET", fmt.Sprintf("/api/v1/imports/%d/rejected.csv", job.ID), "", super.header()...)
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "4;") || !strings.Contains(w.Header().Get("Content-Disposition"), "rejected") {
+		t.Errorf("rejected rows: %d %q", w.Code, w.Body)
+	}
+	if w := do(t, fx.h, "POST", "/api/v1/imports", "", csvHeader...); w.Code != http.StatusBadRequest {
+		t.Errorf("empty file: %d", w.Code)
 	}
 }

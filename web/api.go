@@ -31,6 +31,8 @@ type apiHandler struct {
 	starter  ConversationStarter
 	// uploads keeps files operators attach to replies; nil refuses them.
 	uploads inbox.Files
+	// bg runs CSV imports after their request is answered.
+	bg *background
 	// admin is the admin use cases, shared with the command line.
 	admin *inbox.Admin
 	// callers are the telephony channels that place calls, by id.

@@ -624,3 +624,14 @@ func (f *fakeStore) SearchMessages(_ context.Context, q inbox.MessageSearch) ([]
 	}
 	return hits, "", nil
 }
+
+func (f *fakeStore) StartImport(context.Context, int64) (inbox.ImportJob, error) {
+	return inbox.ImportJob{}, inbox.Errorf(inbox.EUNAVAILABLE, "no imports in the fake")
+}
+func (f *fakeStore) RunImport(context.Context, int64, io.Reader, inbox.ImportOptions) ([]inbox.Event, error) {
+	return nil, nil
+}
+func (f *fakeStore) ImportJob(context.Context, int64) (inbox.ImportJob, error) {
+	return inbox.ImportJob{}, notFound("import")
+}
+func (f *fakeStore) RejectedRows(context.Context, int64) (string, error) { return "", notFound("import") }

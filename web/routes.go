@@ -88,6 +88,9 @@ func (s *Server) routeTable() []route {
 		// Whole-base and irreversible work on personal data.
 		{"GET /api/v1/clients.csv", levelSupervisor, f(a.exportClientsCSV)},
 		{"POST /api/v1/clients/import", levelSupervisor, f(a.importClients)},
+		{"POST /api/v1/imports", levelSupervisor, f(a.startImport)},
+		{"GET /api/v1/imports/{id}", levelSupervisor, f(a.getImport)},
+		{"GET /api/v1/imports/{id}/rejected.csv", levelSupervisor, f(a.rejectedRows)},
 		{"POST /api/v1/clients/{id}/merge", levelSupervisor, f(a.mergeClient)},
 		{"GET /api/v1/clients/{id}/export", levelSupervisor, f(a.exportClient)},
 		{"POST /api/v1/clients/{id}/erase", levelSupervisor, f(a.eraseClient)},

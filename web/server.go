@@ -33,6 +33,12 @@ type Store interface {
 	// SearchMessages finds messages holding every word of the search.
 	SearchMessages(ctx context.Context, f inbox.MessageSearch) ([]inbox.MessageHit, string, error)
 	CannedReplies(ctx context.Context, operatorID int64) ([]inbox.CannedReply, error)
+	// Background CSV imports: start one, run it (recording progress),
+	// read its state and its rejected rows.
+	StartImport(ctx context.Context, operatorID int64) (inbox.ImportJob, error)
+	RunImport(ctx context.Context, id int64, r io.Reader, opts inbox.ImportOptions) ([]inbox.Event, error)
+	ImportJob(ctx context.Context, id int64) (inbox.ImportJob, error)
+	RejectedRows(ctx context.Context, id int64) (string, error)
 	// TeamsOf returns the names of the operator's teams.
 	TeamsOf(ctx context.Context, operatorID int64) ([]string, error)
 	CreateCannedReply(ctx context.Context, operatorID int64, role inbox.Role, c inbox.CannedReply) (inbox.CannedReply, error)
@@ -394,6 +400,7 @@ func New(opts Options) (*Server, error) {
 			health:   opts.Health,
 			starter:  opts.Starter,
 			uploads:  opts.Uploads,
+			bg:       newBackground(),
 			admin:    auth.admin,
 			callers:  opts.Callers,
 		},
@@ -456,6 +463,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// Background work (CSV imports) ends with the server: cancelled, its
+	// state recorded, waited for.
+	defer s.api.bg.stop()
 	// The hub's event reader lives as long as the server.
 	hubCtx, stopHub := context.WithCancel(ctx)
 	hubDone := make(chan struct{})

@@ -386,6 +386,22 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 		t.Fatalf("customer markup became %s elements", n)
 	}
 
+	// Clients CSV: an import runs in the background with a progress bar,
+	// sums itself up and offers the rejected rows.
+	csvFile := filepath.Join(t.TempDir(), "clients.csv")
+	if err := os.WriteFile(csvFile, []byte("Телефон;Имя\n+79181110001;Ада\n+79181110002;Борис\nне телефон;Вера\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.do(chromedp.Click(`[data-testid="csv-open"]`))
+	p.wait("the CSV dialog", `document.querySelector('[data-testid="csv-dialog"]').open`)
+	p.do(chromedp.SetUploadFiles(`[data-testid="csv-file"]`, []string{csvFile}), chromedp.Click(`[data-testid="csv-import"]`))
+	p.wait("the import summed up", `document.querySelector('[data-testid="csv-status"]').textContent.includes('2 new cards')`)
+	p.wait("the rejected rows offered", `!document.querySelector('[data-testid="csv-rejected"]').hidden`)
+	if got := p.eval(`document.querySelector('[data-testid="csv-status"]').textContent`); !strings.Contains(got, "1 rejected") {
+		t.Errorf("import summary %q", got)
+	}
+	p.do(chromedp.Click(`[data-testid="csv-close"]`))
+
 	// 5. The Russian UI.
 	p.do(chromedp.SetValue(`[data-testid="lang-select"]`, "ru"))
 	p.eval(`document.querySelector('[data-testid="lang-select"]').dispatchEvent(new Event('change', {bubbles: true}))`)

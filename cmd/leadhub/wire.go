@@ -280,6 +280,12 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		Name: "leadhub_db_queries_total",
 		Help: "Statements run on the database (the embedded queue's included; BEGIN, COMMIT and ROLLBACK count, pings do not).",
 	}, func() float64 { return float64(b.store.QueryCount()) }))
+	// An import a stopped process was running will never finish; a live
+	// one on another instance shows progress every few seconds.
+	if err := b.store.InterruptImports(ctx, 2*time.Minute); err != nil {
+		b.Close()
+		return nil, err
+	}
 	if err := syncChannels(ctx, b.store, cfg, logger); err != nil {
 		b.Close()
 		return nil, err

@@ -22,16 +22,19 @@ export function createAPI({ onUnauthorized }) {
 
   async function request(method, path, body) {
     const headers = { Accept: 'application/json' };
-    // FormData (a reply with files) sets its own multipart Content-Type.
+    // FormData (a reply with files) sets its own multipart Content-Type; a
+    // file (a CSV import) goes as it is.
     const form = body instanceof FormData;
-    if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
+    const file = body instanceof Blob;
+    if (file) headers['Content-Type'] = body.type || 'text/csv';
+    else if (body !== undefined && !form) headers['Content-Type'] = 'application/json';
     if (method !== 'GET' && method !== 'HEAD' && csrf) headers['X-CSRF-Token'] = csrf;
     let resp;
     try {
       resp = await fetch(`/api/v1${path}`, {
         method,
         headers,
-        body: body === undefined || form ? body : JSON.stringify(body),
+        body: body === undefined || form || file ? body : JSON.stringify(body),
         credentials: 'same-origin',
         cache: 'no-store',
       });

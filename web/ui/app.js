@@ -155,6 +155,7 @@ function startApp(session) {
   live.start(Number(session.last_event_id) || 0);
   loadHealth();
   loadColleagues();
+  $('csv-open').hidden = !(state.me.role === 'supervisor' || state.me.role === 'admin');
   const id = hashConversation();
   if (id) openConversation(id);
 }
@@ -717,6 +718,53 @@ function showFocusMessage() {
   el.classList.add('msg--hit');
   el.dataset.hit = 'true';
   el.scrollIntoView({ block: 'center' });
+}
+
+// ---- clients CSV ----
+
+// importCSV uploads the chosen file; the import runs on the server and the
+// dialog follows it with a progress bar, then sums it up and offers the
+// rejected rows as a file.
+async function importCSV(e) {
+  e.preventDefault();
+  const file = $('csv-file').files && $('csv-file').files[0];
+  if (!file) return;
+  const status = $('csv-status');
+  const bar = $('csv-bar');
+  $('csv-progress').hidden = false;
+  $('csv-rejected').hidden = true;
+  $('csv-import').disabled = true;
+  status.textContent = t('csv.reading');
+  bar.removeAttribute('value');
+  try {
+    let job = await api.post('/imports', file);
+    while (job && job.state === 'running') {
+      if (job.total > 0) {
+        bar.max = job.total;
+        bar.value = job.done;
+        status.textContent = t('csv.running', { done: job.done, total: job.total });
+      }
+      await new Promise((r) => setTimeout(r, 400));
+      job = await api.get(`/imports/${job.id}`);
+    }
+    bar.max = 1;
+    bar.value = 1;
+    if (job.state === 'done') {
+      status.textContent = t('csv.done', { imported: job.imported, merged: job.merged, rejected: job.rejected });
+      if (job.rejected > 0) {
+        const a = $('csv-rejected');
+        a.setAttribute('href', `/api/v1/imports/${job.id}/rejected.csv`);
+        a.hidden = false;
+      }
+      loadList();
+    } else {
+      status.textContent = t('csv.failed', { error: job.error || '' });
+    }
+  } catch (ex) {
+    status.textContent = t('csv.failed', { error: errorText(ex) });
+  } finally {
+    $('csv-import').disabled = false;
+  }
 }
 
 // ---- tab counts ----
@@ -1450,6 +1498,9 @@ function wire() {
   $('reply-form').addEventListener('submit', onReply);
   canned.wire($('reply-text'), $('canned-picker'), $('canned-dialog'));
   $('canned-manage').addEventListener('click', () => canned.open());
+  $('csv-open').addEventListener('click', () => { $('csv-progress').hidden = true; $('csv-dialog').showModal(); });
+  $('csv-form').addEventListener('submit', importCSV);
+  $('csv-dialog').querySelector('[data-action="close"]').addEventListener('click', () => $('csv-dialog').close());
   $('reply-attach').addEventListener('change', (e) => setReplyFiles(state.replyFiles.concat(Array.from(e.target.files || []))));
   $('reply-form').addEventListener('change', (e) => { if (e.target.name === 'mode') updateReplyMode(); });
   $('reply-text').addEventListener('input', (e) => { if (state.selectedId) saveDraft(state.selectedId, e.target.value); });
