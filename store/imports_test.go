@@ -10,8 +10,10 @@ import (
 	"github.com/leadhub/leadhub/store/storetest"
 )
 
-func TestImportJobsSQLite(t *testing.T)   { testImportJobs(t, storetest.Open(t, store.DialectSQLite)) }
-func TestImportJobsPostgres(t *testing.T) { testImportJobs(t, storetest.Open(t, store.DialectPostgres)) }
+func TestImportJobsSQLite(t *testing.T) { testImportJobs(t, storetest.Open(t, store.DialectSQLite)) }
+func TestImportJobsPostgres(t *testing.T) {
+	testImportJobs(t, storetest.Open(t, store.DialectPostgres))
+}
 
 // testImportJobs: a background import records its progress and outcome,
 // keeps its rejected rows for download, and one left running by a stopped

@@ -634,4 +634,6 @@ func (f *fakeStore) RunImport(context.Context, int64, io.Reader, inbox.ImportOpt
 func (f *fakeStore) ImportJob(context.Context, int64) (inbox.ImportJob, error) {
 	return inbox.ImportJob{}, notFound("import")
 }
-func (f *fakeStore) RejectedRows(context.Context, int64) (string, error) { return "", notFound("import") }
+func (f *fakeStore) RejectedRows(context.Context, int64) (string, error) {
+	return "", notFound("import")
+}
