@@ -397,6 +397,9 @@ var matrix = map[string]entry{
 		}
 		return del(fmt.Sprintf("/api/v1/sessions/%d", s.ID))
 	}},
+	// The same password again, so that the matrix can sign in afterwards.
+	"POST /api/v1/password": {level: levelOperator, ends: true, ok: 204,
+		req: fixed(post("/api/v1/password", `{"current":"`+fxPassword+`","new":"`+fxPassword+`"}`))},
 	"POST /api/v1/sessions/revoke-all": {level: levelOperator, ends: true, req: fixed(post("/api/v1/sessions/revoke-all", "")), ok: 200},
 	"GET /api/v1/tokens":               {level: levelOperator, req: fixed(get("/api/v1/tokens")), ok: 200},
 	"POST /api/v1/tokens":              {level: levelOperator, req: fixed(post("/api/v1/tokens", `{"name":"x","scope":"read"}`)), ok: 201},
@@ -696,5 +699,36 @@ func TestBackgroundImport(t *testing.T) {
 	}
 	if w := do(t, fx.h, "POST", "/api/v1/imports", "", csvHeader...); w.Code != http.StatusBadRequest {
 		t.Errorf("empty file: %d", w.Code)
+	}
+}
+
+// An operator changes their own password: the current one must be right,
+// the new one follows the rules, and every session ends.
+func TestChangeOwnPassword(t *testing.T) {
+	fx := newFixture(t, Options{})
+	olga := fx.login("olga@example.com")
+	for _, tt := range []struct {
+		body string
+		want int
+	}{
+		{`{"current":"wrong password 1","new":"Новый-пароль-2026"}`, http.StatusForbidden},
+		{`{"current":"` + fxPassword + `","new":"short"}`, http.StatusBadRequest},
+	} {
+		if w := do(t, fx.h, "POST", "/api/v1/password", tt.body, olga.header()...); w.Code != tt.want {
+			t.Errorf("%s: %d %s, want %d", tt.body, w.Code, w.Body, tt.want)
+		}
+	}
+	w := do(t, fx.h, "POST", "/api/v1/password", `{"current":"`+fxPassword+`","new":"Новый-пароль-2026"}`, olga.header()...)
+	if w.Code != http.StatusNoContent {
+		t.Fatalf("change: %d %s", w.Code, w.Body)
+	}
+	if w := do(t, fx.h, "GET", "/api/v1/session", "", olga.header()...); w.Code != http.StatusUnauthorized {
+		t.Errorf("the session lives on after the change: %d", w.Code)
+	}
+	if cookie, _, _ := fx.signIn("olga@example.com", fxPassword); cookie != "" {
+		t.Error("the old password still signs in")
+	}
+	if cookie, _, w := fx.signIn("olga@example.com", "Новый-пароль-2026"); cookie == "" {
+		t.Errorf("the new password does not sign in: %d %s", w.Code, w.Body)
 	}
 }

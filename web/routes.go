@@ -45,6 +45,7 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/sessions", levelOperator, f(au.listSessions)},
 		{"DELETE /api/v1/sessions/{id}", levelOperator, f(au.revokeSession)},
 		{"POST /api/v1/sessions/revoke-all", levelOperator, f(au.revokeAll)},
+		{"POST /api/v1/password", levelOperator, f(au.changePassword)},
 		{"GET /api/v1/tokens", levelOperator, f(au.listTokens)},
 		{"POST /api/v1/tokens", levelOperator, f(au.createToken)},
 		{"DELETE /api/v1/tokens/{id}", levelOperator, f(au.revokeToken)},

@@ -411,7 +411,23 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 	slices.Sort(latencies)
 	t.Logf("webhook accepted → visible in the page, %d messages: min %v, median %v, max %v",
 		len(latencies), latencies[0], latencies[len(latencies)/2], latencies[len(latencies)-1])
-	if strings.Contains(hub.logs.String(), uiPassword) {
+	// The operator changes their own password: signed out, they sign in
+	// with the new one.
+	p.do(chromedp.Click(`[data-testid="me"]`))
+	p.wait("the account dialog", `document.querySelector('[data-testid="account-dialog"]').open`)
+	p.do(chromedp.SendKeys(`[data-testid="password-current"]`, "wrong password"),
+		chromedp.SendKeys(`[data-testid="password-new"]`, "Новый-пароль-2026"),
+		chromedp.Click(`[data-testid="password-change"]`))
+	p.wait("the wrong password refused", `!document.querySelector('[data-testid="password-error"]').hidden`)
+	p.eval(`(document.querySelector('[data-testid="password-current"]').value = '', 'ok')`)
+	p.do(chromedp.SendKeys(`[data-testid="password-current"]`, uiPassword), chromedp.Click(`[data-testid="password-change"]`))
+	p.wait("signed out after the change", `!document.querySelector('[data-testid="login-form"]').closest('[hidden]') && document.body.dataset.view === 'login'`)
+	p.do(chromedp.SendKeys(`[data-testid="login-email"]`, uiEmail),
+		chromedp.SendKeys(`[data-testid="login-password"]`, "Новый-пароль-2026"),
+		chromedp.Click(`[data-testid="login-submit"]`))
+	p.wait("signed in with the new password", `document.body.dataset.view === 'app'`)
+
+	if strings.Contains(hub.logs.String(), uiPassword) || strings.Contains(hub.logs.String(), "Новый-пароль-2026") {
 		t.Fatal("the operator's password appears in the logs")
 	}
 }

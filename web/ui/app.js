@@ -1498,6 +1498,30 @@ function wire() {
   $('reply-form').addEventListener('submit', onReply);
   canned.wire($('reply-text'), $('canned-picker'), $('canned-dialog'));
   $('canned-manage').addEventListener('click', () => canned.open());
+  $('me').addEventListener('click', () => {
+    $('password-form').reset();
+    $('password-error').hidden = true;
+    $('account-dialog').showModal();
+  });
+  $('account-dialog').querySelector('[data-action="close"]').addEventListener('click', () => $('account-dialog').close());
+  $('password-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const err = $('password-error');
+    try {
+      await api.post('/password', { current: $('password-current').value, new: $('password-new').value });
+      $('account-dialog').close();
+      showLogin(t('account.changed'));
+    } catch (ex) {
+      if (ex.status === 401) return;
+      err.textContent = errorText(ex);
+      err.hidden = false;
+    }
+  });
+  $('signout-all').addEventListener('click', async () => {
+    try { await api.post('/sessions/revoke-all'); } catch (_) { /* signed out either way */ }
+    $('account-dialog').close();
+    showLogin(t('account.signedOut'));
+  });
   $('csv-open').addEventListener('click', () => { $('csv-progress').hidden = true; $('csv-dialog').showModal(); });
   $('csv-form').addEventListener('submit', importCSV);
   $('csv-dialog').querySelector('[data-action="close"]').addEventListener('click', () => $('csv-dialog').close());
