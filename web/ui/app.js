@@ -1522,7 +1522,12 @@ function wire() {
     $('account-dialog').close();
     showLogin(t('account.signedOut'));
   });
-  $('csv-open').addEventListener('click', () => { $('csv-progress').hidden = true; $('csv-dialog').showModal(); });
+  $('csv-open').addEventListener('click', () => {
+    // The export is an API address, set when a supervisor asks for it.
+    $('csv-export').setAttribute('href', '/api/v1/clients.csv');
+    $('csv-progress').hidden = true;
+    $('csv-dialog').showModal();
+  });
   $('csv-form').addEventListener('submit', importCSV);
   $('csv-dialog').querySelector('[data-action="close"]').addEventListener('click', () => $('csv-dialog').close());
   $('reply-attach').addEventListener('change', (e) => setReplyFiles(state.replyFiles.concat(Array.from(e.target.files || []))));
