@@ -411,6 +411,29 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 	slices.Sort(latencies)
 	t.Logf("webhook accepted → visible in the page, %d messages: min %v, median %v, max %v",
 		len(latencies), latencies[0], latencies[len(latencies)/2], latencies[len(latencies)-1])
+	// Settings: an admin runs the hub from the page.
+	p.do(chromedp.Click(`[data-testid="admin-open"]`))
+	p.wait("the operators", `document.querySelector('[data-testid="admin-op"]')`)
+	p.do(chromedp.SendKeys(`[data-testid="admin-new-email"]`, "petr@example.com"),
+		chromedp.SendKeys(`[data-testid="admin-new-name"]`, "Пётр"),
+		chromedp.Click(`[data-testid="admin-new-operator"] button[type=submit]`))
+	p.wait("the new operator listed", `document.querySelector('[data-testid="admin-op"][data-email="petr@example.com"]')`)
+	p.wait("their one-time password shown", `document.querySelector('[data-testid="admin-status"]').textContent.includes('petr@example.com')`)
+	p.do(chromedp.Click(`[data-testid="admin-op"][data-email="petr@example.com"] [data-testid="admin-op-toggle"]`))
+	p.wait("Пётр disabled", `document.querySelector('[data-testid="admin-op"][data-email="petr@example.com"]').textContent.match(/disabled|отключён/)`)
+	p.do(chromedp.Click(`[data-testid="admin-tab-teams"]`))
+	p.do(chromedp.SendKeys(`[data-testid="admin-new-team-name"]`, "sales"), chromedp.Click(`[data-testid="admin-body"] form button[type=submit]`))
+	p.wait("the team listed", `document.querySelector('[data-testid="admin-team"][data-name="sales"]')`)
+	p.do(chromedp.Click(`[data-testid="admin-tab-channels"]`))
+	p.wait("the channels with their health", `document.querySelector('[data-testid="admin-channel"][data-channel="tg"]') && document.querySelector('[data-testid="admin-channel"][data-channel="site"]')`)
+	p.do(chromedp.Click(`[data-testid="admin-tab-audit"]`))
+	p.wait("the audit log", `document.querySelectorAll('[data-testid="admin-audit-entry"]').length > 0`)
+	p.do(chromedp.Click(`[data-testid="admin-tab-tokens"]`))
+	p.do(chromedp.SendKeys(`[data-testid="admin-new-token-name"]`, "crm sync"), chromedp.Click(`[data-testid="admin-new-token"]`))
+	p.wait("the token shown once", `document.querySelector('[data-testid="admin-status"]').textContent.includes('lh_') || /[A-Za-z0-9_-]{20,}/.test(document.querySelector('[data-testid="admin-status"]').textContent)`)
+	p.wait("the token listed", `document.querySelector('[data-testid="admin-token"][data-name="crm sync"]')`)
+	p.do(chromedp.Click(`[data-testid="admin-close"]`))
+
 	// The operator changes their own password: signed out, they sign in
 	// with the new one.
 	p.do(chromedp.Click(`[data-testid="me"]`))

@@ -14,6 +14,7 @@ import { renderMessage, preview, channelName } from './messages.js';
 import { renderCard } from './card.js';
 import { Notifier } from './notify.js';
 import { Canned } from './canned.js';
+import { AdminPanel } from './admin.js';
 import { ScreenPop } from './screenpop.js';
 
 const $ = (id) => document.getElementById(id);
@@ -54,6 +55,7 @@ const state = {
 };
 
 const api = createAPI({ onUnauthorized: () => showLogin() });
+const admin = new AdminPanel({ api, me: () => state.me, errorText: (e) => errorText(e) });
 const canned = new Canned({
   api,
   context: () => {
@@ -1498,6 +1500,8 @@ function wire() {
   $('reply-form').addEventListener('submit', onReply);
   canned.wire($('reply-text'), $('canned-picker'), $('canned-dialog'));
   $('canned-manage').addEventListener('click', () => canned.open());
+  admin.wire($('admin-dialog'));
+  $('admin-open').addEventListener('click', () => admin.open());
   $('me').addEventListener('click', () => {
     $('password-form').reset();
     $('password-error').hidden = true;
