@@ -424,6 +424,12 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 	p.do(chromedp.Click(`[data-testid="admin-tab-teams"]`))
 	p.do(chromedp.SendKeys(`[data-testid="admin-new-team-name"]`, "sales"), chromedp.Click(`[data-testid="admin-body"] form button[type=submit]`))
 	p.wait("the team listed", `document.querySelector('[data-testid="admin-team"][data-name="sales"]')`)
+	// Пётр joins the team from the operators' tab.
+	p.do(chromedp.Click(`[data-testid="admin-tab-operators"]`))
+	p.wait("the team choice", `document.querySelector('[data-testid="admin-op"][data-email="petr@example.com"] [data-testid="admin-op-join"]')`)
+	p.eval(`(() => { const s = document.querySelector('[data-testid="admin-op"][data-email="petr@example.com"] [data-testid="admin-op-join"]');
+		s.value = 'sales'; s.dispatchEvent(new Event('change')); return 'ok'; })()`)
+	p.wait("Пётр in sales", `document.querySelector('[data-testid="admin-op"][data-email="petr@example.com"] [data-testid="admin-op-teams"]').textContent.includes('sales')`)
 	p.do(chromedp.Click(`[data-testid="admin-tab-channels"]`))
 	p.wait("the channels with their health", `document.querySelector('[data-testid="admin-channel"][data-channel="tg"]') && document.querySelector('[data-testid="admin-channel"][data-channel="site"]')`)
 	p.do(chromedp.Click(`[data-testid="admin-tab-audit"]`))

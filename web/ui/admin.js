@@ -76,7 +76,22 @@ export class AdminPanel {
       const role = h('select', { 'aria-label': t('admin.roleOf', { name: op.name || op.email }), dataset: { testid: 'admin-op-role' } },
         ...roles.map((r) => h('option', { value: r, text: t(`role.${r}`), selected: r === op.role })));
       role.addEventListener('change', () => this.act(() => this.api.patch(`/operators/${op.id}`, { role: role.value }), t('admin.saved')));
-      const teamsCell = h('td', { text: (op.teams || []).join(', ') || '—' });
+      // Teams: each with a button that takes the operator out, and a
+      // choice that puts them into another.
+      const mine = op.teams || [];
+      const setTeams = (list) => this.act(() => this.api.patch(`/operators/${op.id}`, { teams: list }), t('admin.saved'));
+      const teamsCell = h('td', { dataset: { testid: 'admin-op-teams' } },
+        ...mine.map((n) => h('span', { class: 'chip' }, n, h('button', {
+          type: 'button', class: 'btn btn--ghost btn--small', text: '×', 'aria-label': t('admin.leaveTeam', { team: n }),
+          onClick: () => setTeams(mine.filter((x) => x !== n)),
+        }))));
+      const others = teamNames.filter((n) => !mine.includes(n));
+      if (others.length) {
+        const add = h('select', { 'aria-label': t('admin.joinTeam'), dataset: { testid: 'admin-op-join' } },
+          h('option', { value: '', text: t('admin.joinTeam') }), ...others.map((n) => h('option', { value: n, text: n })));
+        add.addEventListener('change', () => { if (add.value) setTeams(mine.concat(add.value)); });
+        teamsCell.append(' ', add);
+      }
       const toggle = h('button', {
         type: 'button', class: 'btn btn--small', dataset: { testid: 'admin-op-toggle' },
         text: op.disabled ? t('admin.enable') : t('admin.disable'),
