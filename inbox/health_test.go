@@ -50,3 +50,24 @@ func TestHealthBoard(t *testing.T) {
 		t.Fatalf("nil board: %+v", h)
 	}
 }
+
+func TestFileSignature(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	exp := now.Add(inbox.SignedFileTTL).Unix()
+	sig := inbox.FileSignature("secret", "crm", "abc", exp)
+	if !inbox.FileSignatureValid("secret", "crm", "abc", exp, sig, now) {
+		t.Fatal("a fresh signature does not check out")
+	}
+	for name, ok := range map[string]bool{
+		"other secret":  inbox.FileSignatureValid("other", "crm", "abc", exp, sig, now),
+		"other channel": inbox.FileSignatureValid("secret", "api", "abc", exp, sig, now),
+		"other file":    inbox.FileSignatureValid("secret", "crm", "abd", exp, sig, now),
+		"later expiry":  inbox.FileSignatureValid("secret", "crm", "abc", exp+1, sig, now),
+		"expired":       inbox.FileSignatureValid("secret", "crm", "abc", exp, sig, now.Add(inbox.SignedFileTTL+time.Second)),
+		"no secret":     inbox.FileSignatureValid("", "crm", "abc", exp, inbox.FileSignature("", "crm", "abc", exp), now),
+	} {
+		if ok {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

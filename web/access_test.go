@@ -499,10 +499,11 @@ var matrix = map[string]entry{
 		}
 		return del(fmt.Sprintf("/api/v1/canned-replies/%d", cr.ID))
 	}},
-	"GET /api/v1/directory":            {level: levelOperator, req: fixed(get("/api/v1/directory")), ok: 200},
-	"GET /api/v1/channels/health":      {level: levelOperator, req: fixed(get("/api/v1/channels/health")), ok: 200},
-	"GET /api/v1/channels/{id}/status": {level: levelOperator, req: fixed(get("/api/v1/channels/crm/status")), ok: 200},
-	"GET /files/{id}/{name}":           {level: levelOperator, req: fixed(get("/files/abc/price.pdf")), ok: 200},
+	"GET /api/v1/directory":                   {level: levelOperator, req: fixed(get("/api/v1/directory")), ok: 200},
+	"GET /files/signed/{channel}/{id}/{name}": {level: levelPublic, req: fixed(get("/files/signed/crm/x/y.pdf?exp=1&sig=00")), ok: 404},
+	"GET /api/v1/channels/health":             {level: levelOperator, req: fixed(get("/api/v1/channels/health")), ok: 200},
+	"GET /api/v1/channels/{id}/status":        {level: levelOperator, req: fixed(get("/api/v1/channels/crm/status")), ok: 200},
+	"GET /files/{id}/{name}":                  {level: levelOperator, req: fixed(get("/files/abc/price.pdf")), ok: 200},
 
 	"POST /api/v1/imports": {level: levelSupervisor, ok: 202, req: fixed(call{method: "POST", path: "/api/v1/imports",
 		body: "phone;name\n+79180000201;Ада\n", header: []string{"Content-Type", "text/csv"}})},

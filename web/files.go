@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/leadhub/leadhub/inbox"
 )
@@ -24,6 +26,8 @@ type filesHandler struct {
 	files  FileOpener
 	store  Store
 	access *access
+	// signKeys are the secrets signed links are checked with, by channel.
+	signKeys map[string]string
 }
 
 // inlineTypes are shown in the page (img, audio, video players, PDFs).
@@ -31,6 +35,21 @@ var inlineTypes = map[string]bool{
 	"image/jpeg": true, "image/png": true, "image/gif": true, "image/webp": true,
 	"audio/mpeg": true, "audio/ogg": true, "audio/wav": true, "audio/mp4": true,
 	"video/mp4": true, "video/webm": true, "application/pdf": true,
+}
+
+// serveSigned answers GET /files/signed/{channel}/{id}/{name}?exp=&sig=:
+// a link an integration got in a reply's callback, signed with its
+// channel's secret (inbox.FileSignature). A bad or expired one is 404,
+// like a file that does not exist.
+func (h *filesHandler) serveSigned(w http.ResponseWriter, r *http.Request) {
+	channel, id := r.PathValue("channel"), r.PathValue("id")
+	exp, _ := strconv.ParseInt(r.URL.Query().Get("exp"), 10, 64)
+	secret := h.signKeys[channel]
+	if h.files == nil || !inbox.FileSignatureValid(secret, channel, id, exp, r.URL.Query().Get("sig"), time.Now()) {
+		writeError(w, r, inbox.Errorf(inbox.ENOTFOUND, "file not found"))
+		return
+	}
+	h.send(w, r, id)
 }
 
 func (h *filesHandler) serve(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +75,13 @@ func (h *filesHandler) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, inbox.Errorf(inbox.ENOTFOUND, "file not found"))
 		return
 	}
-	f, att, err := h.files.Open(r.Context(), r.PathValue("id"))
+	h.send(w, r, r.PathValue("id"))
+}
+
+// send writes stored file id: media and PDFs inline, anything else as a
+// download, never as a page of ours.
+func (h *filesHandler) send(w http.ResponseWriter, r *http.Request, id string) {
+	f, att, err := h.files.Open(r.Context(), id)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -77,6 +102,6 @@ func (h *filesHandler) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	w.Header().Set("Cache-Control", "private, max-age=86400, immutable")
 	// Content-addressed: the id is the content's hash, so it is its ETag.
-	w.Header().Set("ETag", `"`+r.PathValue("id")+`"`)
+	w.Header().Set("ETag", `"`+id+`"`)
 	http.ServeContent(w, r, "", st.ModTime(), f)
 }

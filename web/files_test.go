@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/leadhub/leadhub/inbox"
 )
@@ -105,5 +107,34 @@ func TestChannelHealth(t *testing.T) {
 	if len(got.Items) != 2 || got.Items[0].Channel != "mail" || got.Items[0].State != inbox.HealthDown ||
 		!strings.Contains(got.Items[0].Error, "IMAP login failed") || got.Items[1].State != inbox.HealthOK {
 		t.Fatalf("health items: %+v", got.Items)
+	}
+}
+
+// A signed link from an API channel's callback downloads the file without
+// a token; a wrong, foreign or expired one is 404 like a missing file.
+func TestSignedFileLink(t *testing.T) {
+	dir := t.TempDir()
+	s := newTestServer(t, Options{Files: dirFiles{dir: dir, mime: map[string]string{"offer": "application/pdf"}},
+		SignedFileKeys: map[string]string{"crm": "crm-secret"}})
+	if err := os.WriteFile(filepath.Join(dir, "offer"), []byte("%PDF offer"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(time.Hour).Unix()
+	link := func(channel, secret, id string, exp int64) string {
+		return fmt.Sprintf("/files/signed/%s/%s/offer.pdf?exp=%d&sig=%s", channel, id, exp, inbox.FileSignature(secret, channel, id, exp))
+	}
+	if w := do(t, s.Handler(), "GET", link("crm", "crm-secret", "offer", exp), ""); w.Code != 200 || w.Body.String() != "%PDF offer" {
+		t.Errorf("signed link: %d %q", w.Code, w.Body.String())
+	}
+	for name, path := range map[string]string{
+		"wrong secret":    link("crm", "guess", "offer", exp),
+		"unknown channel": link("tg", "crm-secret", "offer", exp),
+		"expired":         link("crm", "crm-secret", "offer", time.Now().Add(-time.Minute).Unix()),
+		"another file":    strings.Replace(link("crm", "crm-secret", "offer", exp), "/offer/", "/other/", 1),
+		"no signature":    "/files/signed/crm/offer/offer.pdf",
+	} {
+		if w := do(t, s.Handler(), "GET", path, ""); w.Code != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", name, w.Code)
+		}
 	}
 }

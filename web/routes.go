@@ -85,6 +85,9 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/channels/health", levelOperator, f(a.listChannelHealth)},
 		{"GET /api/v1/channels/{id}/status", levelOperator, f(s.channelStatus)},
 		{"GET /files/{id}/{name}", levelOperator, f(s.files.serve)},
+		// Integrations download a reply's file through the signed link
+		// their callback carried.
+		{"GET /files/signed/{channel}/{id}/{name}", levelPublic, f(s.files.serveSigned)},
 
 		// Whole-base and irreversible work on personal data.
 		{"GET /api/v1/clients.csv", levelSupervisor, f(a.exportClientsCSV)},

@@ -225,6 +225,9 @@ type Options struct {
 	Files FileOpener
 	// Uploads stores files operators attach to replies; nil refuses them.
 	Uploads inbox.Files
+	// SignedFileKeys are the secrets of the channels whose callbacks carry
+	// signed links to files (/files/signed/...), by channel id.
+	SignedFileKeys map[string]string
 	// ChannelStatus reports a channel's health for the operators (a
 	// Telegram webhook's pending updates and last error), by channel id.
 	ChannelStatus map[string]func(ctx context.Context) (any, error)
@@ -406,7 +409,7 @@ func New(opts Options) (*Server, error) {
 		},
 		auth:   auth,
 		ws:     newWSHandler(opts.Store, hub, public, acc, auth),
-		files:  &filesHandler{files: opts.Files, store: opts.Store, access: acc},
+		files:  &filesHandler{files: opts.Files, store: opts.Store, access: acc, signKeys: opts.SignedFileKeys},
 		status: opts.ChannelStatus,
 	}
 	s.handler = s.routes()

@@ -314,6 +314,8 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		Files:     files,
 		Uploads:   files,
 
+		SignedFileKeys: signedFileKeys(cfg),
+
 		ChannelStatus: chans.status,
 		Health:        health,
 		Publisher:     publisher,
@@ -490,4 +492,16 @@ func emailOptions(ch config.Channel, files fileStorage, health *inbox.HealthBoar
 		Logger:       log.With("component", "email"),
 		Holder:       holder,
 	}
+}
+
+// signedFileKeys are the API channels' secrets: their callbacks carry
+// links to reply files signed with them.
+func signedFileKeys(cfg config.Config) map[string]string {
+	keys := map[string]string{}
+	for _, ch := range cfg.Channels {
+		if ch.Type == "api" && ch.Secret != "" {
+			keys[ch.ID] = ch.Secret
+		}
+	}
+	return keys
 }

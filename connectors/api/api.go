@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -160,9 +161,9 @@ type Callback struct {
 	Text           string    `json:"text"`
 	ReplyTo        string    `json:"reply_to,omitempty"`
 	CreatedAt      time.Time `json:"created_at"`
-	// Attachments are the operator's files; a stored file's URL is on this
-	// hub (absolute when public_url is set) and is fetched with an API
-	// token, like the operator API.
+	// Attachments are the operator's files; a stored file's URL is a link
+	// to this hub (absolute when public_url is set), signed for a week, that
+	// needs no token.
 	Attachments []inbox.Attachment `json:"attachments,omitempty"`
 }
 
@@ -184,8 +185,13 @@ func (c *Channel) Send(ctx context.Context, o inbox.Outbound) (string, error) {
 		CreatedAt:      o.Message.CreatedAt.UTC(),
 	}
 	for _, a := range o.Message.Attachments {
-		if strings.HasPrefix(a.URL, "/") {
-			a.URL = strings.TrimSuffix(c.opts.PublicURL, "/") + a.URL
+		if rest, ok := strings.CutPrefix(a.URL, "/files/"); ok {
+			// A signed link the integration downloads without a token,
+			// for SignedFileTTL.
+			id, name, _ := strings.Cut(rest, "/")
+			exp := c.opts.Now().Add(inbox.SignedFileTTL).Unix()
+			a.URL = fmt.Sprintf("%s/files/signed/%s/%s/%s?exp=%d&sig=%s", strings.TrimSuffix(c.opts.PublicURL, "/"),
+				url.PathEscape(c.opts.ChannelID), id, name, exp, inbox.FileSignature(c.opts.Secret, c.opts.ChannelID, id, exp))
 		}
 		cb.Attachments = append(cb.Attachments, a)
 	}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -240,8 +242,18 @@ func TestSendCarriesAttachments(t *testing.T) {
 		t.Fatal(err)
 	}
 	cb := got.Load()
-	if len(cb.Attachments) != 2 || cb.Attachments[0].URL != "https://hub.example.com/files/abc/offer.pdf" ||
-		cb.Attachments[0].Size != 10 || cb.Attachments[1].URL != "https://cdn.example.com/p.jpg" {
-		t.Errorf("attachments = %+v", cb.Attachments)
+	if len(cb.Attachments) != 2 || cb.Attachments[0].Size != 10 || cb.Attachments[1].URL != "https://cdn.example.com/p.jpg" {
+		t.Fatalf("attachments = %+v", cb.Attachments)
+	}
+	// The hub's own file is a signed link, good for a week, without a token.
+	u, err := url.Parse(cb.Attachments[0].URL)
+	if err != nil || u.Host != "hub.example.com" || u.Path != "/files/signed/crm/abc/offer.pdf" {
+		t.Fatalf("signed link %q", cb.Attachments[0].URL)
+	}
+	exp, _ := strconv.ParseInt(u.Query().Get("exp"), 10, 64)
+	if !inbox.FileSignatureValid(secret, "crm", "abc", exp, u.Query().Get("sig"), time.Now()) ||
+		inbox.FileSignatureValid(secret, "crm", "abd", exp, u.Query().Get("sig"), time.Now()) ||
+		inbox.FileSignatureValid(secret, "crm", "abc", exp, u.Query().Get("sig"), time.Now().Add(8*24*time.Hour)) {
+		t.Errorf("signature of %q does not check out as it should", cb.Attachments[0].URL)
 	}
 }
