@@ -557,6 +557,15 @@ func (h *wsHandler) writePump(ctx context.Context, c *wsClient, after, upTo int6
 	log := loggerFrom(ctx)
 	ticker := time.NewTicker(h.pingPeriod)
 	defer ticker.Stop()
+	// The credential was checked before the socket joined the hub; a
+	// revocation committed in between came as no live event, and the
+	// replay does not carry revocations: check it once more now that every
+	// later change reaches this socket.
+	p, err := h.auth.recheck(ctx, v.p)
+	if err != nil {
+		return closeCode(ctx, log, err)
+	}
+	v.p = p
 	last, err := h.replay(ctx, c, v, after, upTo)
 	if err != nil {
 		return replayCode(ctx, log, err)
