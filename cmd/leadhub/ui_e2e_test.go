@@ -429,7 +429,7 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 	p.wait("the team choice", `document.querySelector('[data-testid="admin-op"][data-email="petr@example.com"] [data-testid="admin-op-join"]')`)
 	p.eval(`(() => { const s = document.querySelector('[data-testid="admin-op"][data-email="petr@example.com"] [data-testid="admin-op-join"]');
 		s.value = 'sales'; s.dispatchEvent(new Event('change')); return 'ok'; })()`)
-	p.wait("Пётр in sales", `document.querySelector('[data-testid="admin-op"][data-email="petr@example.com"] [data-testid="admin-op-teams"]').textContent.includes('sales')`)
+	p.wait("Пётр in sales", `[...document.querySelectorAll('[data-testid="admin-op"][data-email="petr@example.com"] [data-testid="admin-op-teams"] .chip')].some(c => c.textContent.includes('sales'))`)
 	p.do(chromedp.Click(`[data-testid="admin-tab-channels"]`))
 	p.wait("the channels with their health", `document.querySelector('[data-testid="admin-channel"][data-channel="tg"]') && document.querySelector('[data-testid="admin-channel"][data-channel="site"]')`)
 	p.do(chromedp.Click(`[data-testid="admin-tab-audit"]`))

@@ -13,6 +13,7 @@ export class AdminPanel {
     this.api = api;
     this.me = me;
     this.errorText = errorText;
+    this.seq = 0;
   }
 
   wire(dialog) {
@@ -30,10 +31,11 @@ export class AdminPanel {
     for (const s of sections) {
       this.tabs.append(h('button', {
         type: 'button', class: 'tab', dataset: { testid: `admin-tab-${s}`, section: s }, text: t(`admin.${s}`),
-        'aria-pressed': 'false', onClick: () => this.show(s),
+        'aria-pressed': 'false', onClick: () => { this.say(''); this.show(s); },
       }));
     }
     this.dialog.showModal();
+    this.say('');
     this.show(sections[0]);
   }
 
@@ -43,20 +45,26 @@ export class AdminPanel {
     this.status.hidden = !msg;
   }
 
+  // show renders a section into a box of its own: a section shown later
+  // (a click while a list loads, a change's refresh) replaces the box, and
+  // whatever an earlier one still appends lands in a box no longer shown.
   async show(section) {
     this.section = section;
+    const seq = ++this.seq;
     for (const b of this.tabs.children) b.setAttribute('aria-pressed', String(b.dataset.section === section));
-    this.say('');
+    const out = h('div', { dataset: { section } });
     clear(this.body);
+    this.body.append(out);
     try {
-      await this[section]();
+      await this[section](out);
     } catch (e) {
-      if (e.status !== 401) this.say(this.errorText(e), true);
+      if (e.status !== 401 && seq === this.seq) this.say(this.errorText(e), true);
     }
   }
 
   // act runs a change, then shows the section again (or says what failed).
   async act(fn, done) {
+    this.say('');
     try {
       const res = await fn();
       await this.show(this.section);
@@ -66,7 +74,7 @@ export class AdminPanel {
     }
   }
 
-  async operators() {
+  async operators(out) {
     const [ops, teams] = await Promise.all([this.api.get('/operators'), this.api.get('/teams')]);
     const teamNames = ((teams && teams.items) || []).map((x) => x.name);
     const table = h('table', { class: 'admin-table', dataset: { testid: 'admin-operators' } },
@@ -121,10 +129,10 @@ export class AdminPanel {
       const body = { email: email.value.trim(), name: name.value.trim(), role: role.value, teams: team.value ? [team.value] : [] };
       this.act(() => this.api.post('/operators', body), (res) => t('admin.created', { email: body.email, password: (res && res.password) || '' }));
     });
-    this.body.append(table, h('h3', { text: t('admin.addOperator') }), form);
+    out.append(table, h('h3', { text: t('admin.addOperator') }), form);
   }
 
-  async teams() {
+  async teams(out) {
     const res = await this.api.get('/teams');
     const ul = h('ul', { class: 'plain admin-list', dataset: { testid: 'admin-teams' } });
     for (const team of (res && res.items) || []) {
@@ -141,10 +149,10 @@ export class AdminPanel {
       e.preventDefault();
       this.act(() => this.api.post('/teams', { name: name.value.trim() }), t('admin.saved'));
     });
-    this.body.append(ul, h('p', { class: 'muted', text: t('admin.teamsHelp') }), form);
+    out.append(ul, h('p', { class: 'muted', text: t('admin.teamsHelp') }), form);
   }
 
-  async channels() {
+  async channels(out) {
     const res = await this.api.get('/channels');
     const table = h('table', { class: 'admin-table', dataset: { testid: 'admin-channels' } },
       h('thead', {}, h('tr', {}, ...['admin.channel', 'admin.type', 'admin.team', 'admin.replies', 'admin.health'].map((k) => h('th', { text: t(k) })))));
@@ -157,10 +165,10 @@ export class AdminPanel {
         h('td', { text: t(`admin.health.${health.state || 'unknown'}`) + (health.error ? ` — ${health.error}` : '') })));
     }
     table.append(tbody);
-    this.body.append(table, h('p', { class: 'muted', text: t('admin.channelsHelp') }));
+    out.append(table, h('p', { class: 'muted', text: t('admin.channelsHelp') }));
   }
 
-  async audit() {
+  async audit(out) {
     const action = h('input', { type: 'search', placeholder: t('admin.action'), 'aria-label': t('admin.action'), dataset: { testid: 'admin-audit-action' } });
     const list = h('ol', { class: 'plain admin-list', dataset: { testid: 'admin-audit' } });
     const load = async () => {
@@ -177,11 +185,11 @@ export class AdminPanel {
     };
     const form = h('form', { class: 'admin-form' }, action, h('button', { type: 'submit', class: 'btn btn--small', text: t('admin.filter') }));
     form.addEventListener('submit', (e) => { e.preventDefault(); load().catch((ex) => this.say(this.errorText(ex), true)); });
-    this.body.append(form, list);
+    out.append(form, list);
     await load();
   }
 
-  async tokens() {
+  async tokens(out) {
     const res = await this.api.get('/tokens');
     const ul = h('ul', { class: 'plain admin-list', dataset: { testid: 'admin-tokens' } });
     for (const tok of (res && res.items) || []) {
@@ -200,10 +208,10 @@ export class AdminPanel {
       e.preventDefault();
       this.act(() => this.api.post('/tokens', { name: name.value.trim(), scope: scope.value }), (res) => t('admin.tokenCreated', { token: (res && res.token) || '' }));
     });
-    this.body.append(ul, form);
+    out.append(ul, form);
   }
 
-  async sessions() {
+  async sessions(out) {
     const res = await this.api.get('/sessions');
     const ul = h('ul', { class: 'plain admin-list', dataset: { testid: 'admin-sessions' } });
     for (const s of (res && res.items) || []) {
@@ -215,7 +223,7 @@ export class AdminPanel {
           onClick: () => this.act(() => this.api.del(`/sessions/${s.id}`), t('admin.saved')),
         })));
     }
-    this.body.append(ul);
+    out.append(ul);
   }
 }
 
