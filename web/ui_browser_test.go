@@ -2035,3 +2035,17 @@ func TestUIBrowserWriteMail(t *testing.T) {
 		t.Errorf("posted %q", posts)
 	}
 }
+
+// A lead that cannot be written to (a site form, a card with only a phone)
+// offers a call and a planned callback instead of a reply that fails.
+func TestUIBrowserNoRouteOffersCall(t *testing.T) {
+	f, srv := startUIFake(t)
+	p := newUIPage(t, srv.URL)
+	p.login()
+	p.openConversation(2) // Иван's site form: a phone only
+	p.waitJS("the no-route warning", `!document.querySelector('[data-testid="reply-noroute"]').hidden && document.querySelector('[data-testid="noroute-call"]')`)
+	p.click(`[data-testid="noroute-call"]`)
+	waitFor(t, "the call request", func() bool { return slices.Contains(f.postedTexts(), "call 1 +79120000001") })
+	p.click(`[data-testid="noroute-task"]`)
+	p.waitJS("the task title focused and filled", `document.activeElement && document.activeElement.dataset.testid === 'task-title' && document.activeElement.value !== ''`)
+}

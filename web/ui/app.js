@@ -643,7 +643,39 @@ function renderRoutes(id) {
   const current = routes.some((r) => r.current);
   label.hidden = routes.length === 0 || (routes.length === 1 && current);
   none.hidden = !state.support.routes || routes.length > 0 || id !== state.selectedId || !state.routesLoaded;
-  none.textContent = t('reply.noRoute');
+  clear(none);
+  none.append(h('span', { text: t('reply.noRoute') }));
+  if (none.hidden) return;
+  // What can be done instead: call the client, or plan a callback.
+  const client = state.client;
+  const phone = client && (client.identities || []).find((x) => x.kind === 'phone');
+  const err = $('reply-error');
+  if (phone && state.support.call) {
+    none.append(' ', h('button', {
+      type: 'button', class: 'btn btn--small', dataset: { testid: 'noroute-call' }, text: t('card.callNumber', { number: phone.value }),
+      onClick: async () => {
+        try {
+          await api.post(`/clients/${client.id}/call`, { phone: phone.value });
+          announce(t('card.calling'));
+          err.hidden = true;
+        } catch (ex) {
+          if (ex.status === 401) return;
+          err.textContent = t('card.callError', { error: errorText(ex) });
+          err.hidden = false;
+        }
+      },
+    }));
+  }
+  none.append(' ', h('button', {
+    type: 'button', class: 'btn btn--small', dataset: { testid: 'noroute-task' }, text: t('reply.planCallback'),
+    onClick: () => {
+      const title = document.querySelector('#card [data-testid="task-title"]');
+      if (!title) return;
+      $('card').classList.add('card--shown');
+      if (!title.value) title.value = t('reply.callbackTitle');
+      title.focus();
+    },
+  }));
 }
 
 // chosenVia is the channel the operator picked for the reply, "" for the
