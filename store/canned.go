@@ -37,11 +37,11 @@ func (s *Store) CreateCannedReply(ctx context.Context, operatorID int64, role in
 	}
 	var out inbox.CannedReply
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		teams, err := s.teamNamesOf(ctx, tx, operatorID)
+		teams, err := s.teamsOf(ctx, tx, operatorID)
 		if err != nil {
 			return err
 		}
-		if !inbox.CanEditCanned(c, operatorID, role, teams) {
+		if !inbox.CanEditCanned(c, operatorID, role, teams[operatorID]) {
 			return inbox.Errorf(inbox.EFORBIDDEN, "only supervisors and admins share replies with everyone or another team")
 		}
 		var teamID any
@@ -125,14 +125,14 @@ func (s *Store) editableCanned(ctx context.Context, tx *sqlx.Tx, operatorID int6
 	if err != nil {
 		return c, err
 	}
-	teams, err := s.teamNamesOf(ctx, tx, operatorID)
+	teams, err := s.teamsOf(ctx, tx, operatorID)
 	if err != nil {
 		return c, err
 	}
-	usable := c.Scope == inbox.CannedEveryone || (c.Scope == inbox.CannedTeam && slices.Contains(teams, c.Team)) ||
+	usable := c.Scope == inbox.CannedEveryone || (c.Scope == inbox.CannedTeam && slices.Contains(teams[operatorID], c.Team)) ||
 		(c.OwnerID != nil && *c.OwnerID == operatorID)
 	switch {
-	case inbox.CanEditCanned(c, operatorID, role, teams):
+	case inbox.CanEditCanned(c, operatorID, role, teams[operatorID]):
 		return c, nil
 	case usable:
 		return c, inbox.Errorf(inbox.EFORBIDDEN, "only supervisors and admins change replies shared with everyone")
@@ -150,21 +150,4 @@ func (s *Store) cannedByID(ctx context.Context, q queryer, id int64) (inbox.Cann
 		return inbox.CannedReply{}, fmt.Errorf("read canned reply: %w", err)
 	}
 	return r.canned(), nil
-}
-
-// TeamsOf returns the names of the operator's teams, by name.
-func (s *Store) TeamsOf(ctx context.Context, operatorID int64) ([]string, error) {
-	teams, err := s.teamNamesOf(ctx, s.db, operatorID)
-	if err != nil {
-		return nil, fmt.Errorf("store: teams of operator %d: %w", operatorID, err)
-	}
-	return teams, nil
-}
-
-func (s *Store) teamNamesOf(ctx context.Context, q queryer, operatorID int64) ([]string, error) {
-	var teams []string
-	if err := q.SelectContext(ctx, &teams, s.q.TeamNamesOf, operatorID); err != nil {
-		return nil, fmt.Errorf("read teams: %w", err)
-	}
-	return teams, nil
 }

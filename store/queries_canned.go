@@ -13,7 +13,6 @@ type cannedQueries struct {
 	InsertCanned namedQuery[cannedInsert]
 	UpdateCanned string
 	DeleteCanned string
-	TeamNamesOf  string
 	TeamIDByName string
 }
 
@@ -37,8 +36,6 @@ func baseCannedQueries() cannedQueries {
 			RETURNING id`),
 		UpdateCanned: `UPDATE canned_replies SET title = ?, text = ?, updated_at = ? WHERE id = ?`,
 		DeleteCanned: `DELETE FROM canned_replies WHERE id = ?`,
-		TeamNamesOf: `SELECT t.name FROM team_members m JOIN teams t ON t.id = m.team_id
-			WHERE m.operator_id = ? ORDER BY t.name`,
 		TeamIDByName: `SELECT id FROM teams WHERE name = ?`,
 	}
 }

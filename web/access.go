@@ -111,6 +111,16 @@ func (a *access) requestScope(r *http.Request) (inbox.Scope, error) {
 	return a.scope(r.Context(), op)
 }
 
+// listScope is the request's scope as list filters take it: nil when the
+// operator sees everything, so that lists add no visibility condition.
+func (a *access) listScope(r *http.Request) (*inbox.Scope, error) {
+	sc, err := a.requestScope(r)
+	if err != nil || sc.All {
+		return nil, err
+	}
+	return &sc, nil
+}
+
 // conversation returns a conversation the request's operator may see;
 // one they may not is ENOTFOUND, as if it did not exist.
 func (a *access) conversation(r *http.Request, id int64) (inbox.Conversation, inbox.Scope, error) {

@@ -70,13 +70,9 @@ func (a *apiHandler) listConversations(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, inbox.Errorf(inbox.EINVALID, "unknown status %q", f.Status))
 		return
 	}
-	sc, err := a.access.requestScope(r)
-	if err != nil {
+	if f.Scope, err = a.access.listScope(r); err != nil {
 		writeError(w, r, err)
 		return
-	}
-	if !sc.All {
-		f.Scope = &sc
 	}
 	switch as := q.Get("assignee"); as {
 	case "":
@@ -168,14 +164,10 @@ func (a *apiHandler) searchMessages(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	sc, err := a.access.requestScope(r)
-	if err != nil {
+	f := inbox.MessageSearch{Q: q.Get("q"), Cursor: q.Get("cursor"), Limit: limit}
+	if f.Scope, err = a.access.listScope(r); err != nil {
 		writeError(w, r, err)
 		return
-	}
-	f := inbox.MessageSearch{Q: q.Get("q"), Cursor: q.Get("cursor"), Limit: limit}
-	if !sc.All {
-		f.Scope = &sc
 	}
 	hits, next, err := a.store.SearchMessages(r.Context(), f)
 	if err != nil {
@@ -188,14 +180,10 @@ func (a *apiHandler) searchMessages(w http.ResponseWriter, r *http.Request) {
 // countConversations: GET /conversations/counts?channel=: the tabs'
 // counts of what the operator sees and is not closed.
 func (a *apiHandler) countConversations(w http.ResponseWriter, r *http.Request) {
-	sc, err := a.access.requestScope(r)
+	scope, err := a.access.listScope(r)
 	if err != nil {
 		writeError(w, r, err)
 		return
-	}
-	var scope *inbox.Scope
-	if !sc.All {
-		scope = &sc
 	}
 	op, _ := operatorFrom(r.Context())
 	n, err := a.store.CountConversations(r.Context(), scope, op.ID, r.URL.Query().Get("channel"))

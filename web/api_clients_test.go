@@ -608,8 +608,6 @@ func (f *fakeStore) DeleteCannedReply(context.Context, int64, inbox.Role, int64)
 	return notFound("canned reply")
 }
 
-func (f *fakeStore) TeamsOf(context.Context, int64) ([]string, error) { return nil, nil }
-
 // SearchMessages finds the fake's messages whose text holds q.
 func (f *fakeStore) SearchMessages(_ context.Context, q inbox.MessageSearch) ([]inbox.MessageHit, string, error) {
 	f.mu.Lock()

@@ -356,7 +356,7 @@ func (a *authHandler) login(w http.ResponseWriter, r *http.Request) {
 	last, err := a.store.LastEventID(ctx)
 	var teams []string
 	if err == nil {
-		teams, err = a.store.TeamsOf(ctx, op.ID)
+		teams, err = a.store.OperatorTeams(ctx, op.ID)
 	}
 	if err != nil {
 		writeError(w, r, err)
@@ -417,7 +417,7 @@ func (a *authHandler) getSession(w http.ResponseWriter, r *http.Request) {
 	last, err := a.store.LastEventID(r.Context())
 	var teams []string
 	if err == nil {
-		teams, err = a.store.TeamsOf(r.Context(), p.op.ID)
+		teams, err = a.store.OperatorTeams(r.Context(), p.op.ID)
 	}
 	if err != nil {
 		writeError(w, r, err)

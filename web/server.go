@@ -39,8 +39,6 @@ type Store interface {
 	RunImport(ctx context.Context, id int64, r io.Reader, opts inbox.ImportOptions) ([]inbox.Event, error)
 	ImportJob(ctx context.Context, id int64) (inbox.ImportJob, error)
 	RejectedRows(ctx context.Context, id int64) (string, error)
-	// TeamsOf returns the names of the operator's teams.
-	TeamsOf(ctx context.Context, operatorID int64) ([]string, error)
 	CreateCannedReply(ctx context.Context, operatorID int64, role inbox.Role, c inbox.CannedReply) (inbox.CannedReply, error)
 	UpdateCannedReply(ctx context.Context, operatorID int64, role inbox.Role, id int64, p inbox.CannedPatch) (inbox.CannedReply, error)
 	DeleteCannedReply(ctx context.Context, operatorID int64, role inbox.Role, id int64) error
