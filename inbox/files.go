@@ -24,3 +24,41 @@ type Files interface {
 type FileSource interface {
 	OpenAttachment(ctx context.Context, a Attachment) (io.ReadCloser, error)
 }
+
+// ResolveAttachments downloads, before filing, the attachments of e whose
+// URL starts with scheme (a provider's file reference): fetch stores one
+// and returns the stored attachment. One that cannot be fetched is what
+// failed returns, with a note for the operator kept in Meta["file_note"]
+// (the first note wins); the message is filed anyway. e's slices and maps
+// are replaced, not changed in place: a retried queue delivery may share
+// them.
+func ResolveAttachments(e *Envelope, scheme string, fetch func(Attachment) (Attachment, error),
+	failed func(Attachment, error) (Attachment, string)) {
+	var atts []Attachment
+	for i, a := range e.Attachments {
+		if len(a.URL) < len(scheme) || a.URL[:len(scheme)] != scheme {
+			continue
+		}
+		if atts == nil {
+			atts = append([]Attachment(nil), e.Attachments...)
+		}
+		got, err := fetch(a)
+		if err == nil {
+			atts[i] = got
+			continue
+		}
+		kept, note := failed(a, err)
+		atts[i] = kept
+		if _, ok := e.Meta["file_note"]; !ok {
+			meta := make(map[string]string, len(e.Meta)+1)
+			for k, v := range e.Meta {
+				meta[k] = v
+			}
+			meta["file_note"] = note
+			e.Meta = meta
+		}
+	}
+	if atts != nil {
+		e.Attachments = atts
+	}
+}

@@ -309,39 +309,15 @@ func (c *Channel) Download(ctx context.Context, a inbox.Attachment) (inbox.Attac
 // file. One that cannot be (over 20 MB, gone, Telegram unreachable) stays a
 // reference, and Meta["file_note"] says why; the message is filed anyway.
 func (c *Channel) Resolve(ctx context.Context, e *inbox.Envelope) {
-	var atts []inbox.Attachment
-	for i, a := range e.Attachments {
-		if !strings.HasPrefix(a.URL, FileScheme) {
-			continue
-		}
-		if atts == nil {
-			// A copy: the envelope may share its slice with a queue's
-			// delivery that is retried.
-			atts = append([]inbox.Attachment(nil), e.Attachments...)
-		}
-		got, err := c.Download(ctx, a)
-		if err == nil {
-			atts[i] = got
-			continue
-		}
-		note := "the file could not be downloaded from Telegram; open the chat in Telegram to see it"
-		if inbox.ErrorCode(err) == inbox.ETOOLARGE {
-			note = inbox.ErrorMessage(err) + ": open the chat in Telegram to see it"
-		} else {
-			c.log.Warn("telegram: attachment kept as a reference", "dedupe_key", e.DedupeKey, "err", err)
-		}
-		if _, ok := e.Meta["file_note"]; !ok {
-			meta := make(map[string]string, len(e.Meta)+1)
-			for k, v := range e.Meta {
-				meta[k] = v
+	inbox.ResolveAttachments(e, FileScheme,
+		func(a inbox.Attachment) (inbox.Attachment, error) { return c.Download(ctx, a) },
+		func(a inbox.Attachment, err error) (inbox.Attachment, string) {
+			if inbox.ErrorCode(err) == inbox.ETOOLARGE {
+				return a, inbox.ErrorMessage(err) + ": open the chat in Telegram to see it"
 			}
-			meta["file_note"] = note
-			e.Meta = meta
-		}
-	}
-	if atts != nil {
-		e.Attachments = atts
-	}
+			c.log.Warn("telegram: attachment kept as a reference", "dedupe_key", e.DedupeKey, "err", err)
+			return a, "the file could not be downloaded from Telegram; open the chat in Telegram to see it"
+		})
 }
 
 func tooLarge(size int64) error {

@@ -39,35 +39,13 @@ func (c *Channel) Resolve(ctx context.Context, e *inbox.Envelope) {
 }
 
 func (c *Channel) resolveFiles(ctx context.Context, e *inbox.Envelope) {
-	var atts []inbox.Attachment
-	for i, a := range e.Attachments {
-		if !strings.HasPrefix(a.URL, FileScheme) {
-			continue
-		}
-		if atts == nil {
-			// A copy: the envelope may share its slice with a queue's
-			// delivery that is retried.
-			atts = append([]inbox.Attachment(nil), e.Attachments...)
-		}
-		got, err := c.download(ctx, a)
-		if err == nil {
-			atts[i] = got
-			continue
-		}
-		atts[i].URL = trimScheme(a.URL)
-		c.log.Warn("vk: attachment kept as a link", "dedupe_key", e.DedupeKey, "err", err)
-		if _, ok := e.Meta["file_note"]; !ok {
-			meta := make(map[string]string, len(e.Meta)+1)
-			for k, v := range e.Meta {
-				meta[k] = v
-			}
-			meta["file_note"] = "the file could not be downloaded from VK; the link to it may expire"
-			e.Meta = meta
-		}
-	}
-	if atts != nil {
-		e.Attachments = atts
-	}
+	inbox.ResolveAttachments(e, FileScheme,
+		func(a inbox.Attachment) (inbox.Attachment, error) { return c.download(ctx, a) },
+		func(a inbox.Attachment, err error) (inbox.Attachment, string) {
+			c.log.Warn("vk: attachment kept as a link", "dedupe_key", e.DedupeKey, "err", err)
+			a.URL = trimScheme(a.URL)
+			return a, "the file could not be downloaded from VK; the link to it may expire"
+		})
 }
 
 // download stores the medium behind a vk-file: link.
