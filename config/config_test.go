@@ -332,3 +332,44 @@ func TestSLAInvalid(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleSLAUncommented checks that the example's commented [sla]
+// section and channel SLA keys load once their # signs are removed.
+func TestExampleSLAUncommented(t *testing.T) {
+	b, err := os.ReadFile("leadhub.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	inSLA := false
+	for i, l := range lines {
+		if l == "# [sla]" {
+			inSLA = true
+		}
+		if l == "" {
+			inSLA = false
+		}
+		for _, key := range []string{"sla_first_response", "sla_next_response", "assignment", "max_open", "offline_requeue"} {
+			if strings.HasPrefix(l, "# "+key+" = ") {
+				lines[i] = strings.TrimPrefix(l, "# ")
+			}
+		}
+		if inSLA {
+			lines[i] = strings.TrimPrefix(l, "# ")
+		}
+	}
+	path := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, envOf(map[string]string{"LEADHUB_CRM_SECRET": "s3cret"}))
+	if err != nil {
+		t.Fatalf("example with [sla] uncommented: %v", err)
+	}
+	if c.SLA.WorkingHours == "" || c.SLA.FirstResponse.Duration != 15*time.Minute {
+		t.Fatalf("[sla] not uncommented: %+v", c.SLA)
+	}
+	if got := c.Targets(c.Channels[0]); got.FirstResponse != 5*time.Minute || got.OfflineRequeue != 15*time.Minute {
+		t.Fatalf("crm's overrides not uncommented: %+v", got)
+	}
+}
