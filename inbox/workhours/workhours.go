@@ -16,6 +16,7 @@ package workhours
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -325,14 +326,16 @@ func (s *Schedule) Add(from time.Time, d time.Duration) time.Time {
 }
 
 // Between returns the working time in [from, to) (0 if to <= from). The
-// cost is linear in the calendar days between them.
+// cost is linear in the calendar days between them. Instants further apart
+// than a Duration holds (about 292 years, e.g. to is Never()) give the
+// largest Duration, as time.Time.Sub does, without counting.
 func (s *Schedule) Between(from, to time.Time) time.Duration {
 	if !to.After(from) {
 		return 0
 	}
 	s = s.orAlways()
-	if s.realTime() {
-		return to.Sub(from)
+	if elapsed := to.Sub(from); s.realTime() || elapsed == math.MaxInt64 {
+		return elapsed
 	}
 	last := s.civil(to)
 	var buf [8]interval

@@ -2,6 +2,7 @@ package workhours
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -314,6 +315,9 @@ func TestNever(t *testing.T) {
 	from := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	if got := s.Add(from, time.Minute); !got.Equal(Never()) {
 		t.Fatalf("Add = %s, want Never", got)
+	}
+	if got := s.Between(from, Never()); got != math.MaxInt64 {
+		t.Errorf("Between(from, Never()) = %v, want the largest Duration", got)
 	}
 	// A year of holidays is still within reach.
 	s = mustParse(t, Spec{Hours: "mon-fri 09:00-18:00", Holidays: hs[:365]})
