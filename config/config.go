@@ -77,7 +77,7 @@ type SLA struct {
 
 // Alerts says where supervisors' alerts go: through the bot of a
 // configured Telegram channel and/or the SMTP server of a configured email
-// channel. Default: nowhere (alerts show only in the web UI).
+// channel. Default: neither.
 type Alerts struct {
 	// TelegramChannel is the id of a configured telegram channel whose bot
 	// sends alerts. Default "": none.
@@ -211,8 +211,8 @@ type Channel struct {
 	SLAFirstResponse *Duration `toml:"sla_first_response"`
 	SLANextResponse  *Duration `toml:"sla_next_response"`
 	// Assignment of the channel's new conversations: "manual" (operators
-	// take them) or "round_robin" (handed in turn to online operators of
-	// the channel's team). Default "": manual.
+	// take them) or "round_robin" (handed to operators in turn). Default
+	// "": manual.
 	Assignment string `toml:"assignment"`
 	// MaxOpen caps the open conversations round_robin hands one operator;
 	// an operator at the cap is skipped. Default 0: no cap.
@@ -339,7 +339,8 @@ func Default() Config {
 // the key at fault (sla.time_zone, sla.working_hours, sla.holidays).
 func (c Config) Schedule() (*workhours.Schedule, error) {
 	s, err := workhours.Parse(workhours.Spec{TimeZone: c.SLA.TimeZone, Hours: c.SLA.WorkingHours, Holidays: c.SLA.Holidays})
-	if pe, ok := errors.AsType[*workhours.ParseError](err); ok {
+	var pe *workhours.ParseError
+	if errors.As(err, &pe) {
 		key := map[string]string{"time_zone": "sla.time_zone", "hours": "sla.working_hours", "holidays": "sla.holidays"}[pe.Part]
 		return nil, fmt.Errorf("%s: %s", key, pe.Msg)
 	}
