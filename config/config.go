@@ -10,6 +10,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"os"
 	"regexp"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/leadhub/leadhub/inbox/workhours"
 )
 
 // Config is the whole configuration. Every field documents its default.
@@ -32,7 +35,62 @@ type Config struct {
 	Inbox    Inbox     `toml:"inbox"`
 	Log      Log       `toml:"log"`
 	Security Security  `toml:"security"`
+	SLA      SLA       `toml:"sla"`
+	Alerts   Alerts    `toml:"alerts"`
 	Channels []Channel `toml:"channels"`
+}
+
+// SLA sets response targets, counted in working time, and what happens
+// when they are missed. A channel may override the targets.
+type SLA struct {
+	// TimeZone of the working hours and holidays, an IANA name such as
+	// "Europe/Moscow". Default "": UTC.
+	TimeZone string `toml:"time_zone"`
+	// WorkingHours is e.g. "mon-fri 09:00-18:00, sat 10:00-14:00": a
+	// comma-separated list of <days> HH:MM-HH:MM, where <days> is mon..sun,
+	// a forward range (mon-fri) or daily; an end may be 24:00 and must be
+	// after its start (a night shift is two entries); overlapping entries
+	// are merged. Default "": always open.
+	WorkingHours string `toml:"working_hours"`
+	// Holidays are dates ("2027-01-01") in TimeZone closed all day.
+	// Default none.
+	Holidays []string `toml:"holidays"`
+	// FirstResponse is the working time within which a new conversation
+	// must get its first answer. Default 0: no SLA.
+	FirstResponse Duration `toml:"first_response"`
+	// NextResponse is the working time within which a client's later
+	// message must be answered. Default 0: no SLA for later answers.
+	NextResponse Duration `toml:"next_response"`
+	// WarnBefore is the working time before the due time at which the
+	// assignee is warned; at or above the target, they are warned at once.
+	// Default 0: 20% of the target.
+	WarnBefore Duration `toml:"warn_before"`
+	// TaskOverdueAlert: an open task this long past its due time alerts
+	// supervisors; "0s" alerts as soon as it is due. Default 1h; negative:
+	// never.
+	TaskOverdueAlert Duration `toml:"task_overdue_alert"`
+	// OfflineRequeue returns a conversation to the queue when its assignee
+	// has been offline this long with it unanswered. Default 0: off (the
+	// default for channels, which may override it).
+	OfflineRequeue Duration `toml:"offline_requeue"`
+}
+
+// Alerts says where supervisors' alerts go: through the bot of a
+// configured Telegram channel and/or the SMTP server of a configured email
+// channel. Default: neither.
+type Alerts struct {
+	// TelegramChannel is the id of a configured telegram channel whose bot
+	// sends alerts. Default "": none.
+	TelegramChannel string `toml:"telegram_channel"`
+	// TelegramChatIDs are the chats the bot writes to (a supervisor's or
+	// a group's id); required with TelegramChannel, and only with it.
+	TelegramChatIDs []int64 `toml:"telegram_chat_ids"`
+	// EmailChannel is the id of a configured email channel (with an
+	// smtp_host) whose SMTP server sends alerts. Default "": none.
+	EmailChannel string `toml:"email_channel"`
+	// EmailTo are the recipients' addresses; required with EmailChannel,
+	// and only with it.
+	EmailTo []string `toml:"email_to"`
 }
 
 // HTTP configures the web server.
@@ -146,6 +204,23 @@ type Channel struct {
 	// "": every operator sees them.
 	Team string `toml:"team"`
 
+	// SLA overrides, any type. SLAFirstResponse replaces
+	// [sla].first_response for the channel: nil (absent) keeps it, "0s"
+	// turns the SLA off. SLANextResponse does the same for
+	// [sla].next_response.
+	SLAFirstResponse *Duration `toml:"sla_first_response"`
+	SLANextResponse  *Duration `toml:"sla_next_response"`
+	// Assignment of the channel's new conversations: "manual" (operators
+	// take them) or "round_robin" (handed to operators in turn). Default
+	// "": manual.
+	Assignment string `toml:"assignment"`
+	// MaxOpen caps the open conversations round_robin hands one operator;
+	// an operator at the cap is skipped. Default 0: no cap.
+	MaxOpen int `toml:"max_open"`
+	// OfflineRequeue replaces [sla].offline_requeue for the channel: nil
+	// (absent) keeps it, "0s" turns it off.
+	OfflineRequeue *Duration `toml:"offline_requeue"`
+
 	// api
 	CallbackURL string `toml:"callback_url"`
 
@@ -256,7 +331,51 @@ func Default() Config {
 			LoginLockout:       Duration{15 * time.Minute},
 			LoginRate:          1,
 		},
+		SLA: SLA{TaskOverdueAlert: Duration{time.Hour}},
 	}
+}
+
+// Schedule is the working time SLA targets are counted in. Its errors name
+// the key at fault (sla.time_zone, sla.working_hours, sla.holidays).
+func (c Config) Schedule() (*workhours.Schedule, error) {
+	s, err := workhours.Parse(workhours.Spec{TimeZone: c.SLA.TimeZone, Hours: c.SLA.WorkingHours, Holidays: c.SLA.Holidays})
+	var pe *workhours.ParseError
+	if errors.As(err, &pe) {
+		key := map[string]string{"time_zone": "sla.time_zone", "hours": "sla.working_hours", "holidays": "sla.holidays"}[pe.Part]
+		return nil, fmt.Errorf("%s: %s", key, pe.Msg)
+	}
+	return s, err
+}
+
+// Targets are one channel's SLA durations, its overrides applied; 0 is off.
+type Targets struct {
+	FirstResponse  time.Duration
+	NextResponse   time.Duration
+	OfflineRequeue time.Duration
+}
+
+// Targets resolves ch's overrides against [sla].
+func (c Config) Targets(ch Channel) Targets {
+	pick := func(override *Duration, def Duration) time.Duration {
+		if override != nil {
+			return override.Duration
+		}
+		return def.Duration
+	}
+	return Targets{
+		FirstResponse:  pick(ch.SLAFirstResponse, c.SLA.FirstResponse),
+		NextResponse:   pick(ch.SLANextResponse, c.SLA.NextResponse),
+		OfflineRequeue: pick(ch.OfflineRequeue, c.SLA.OfflineRequeue),
+	}
+}
+
+// WarnFor is how long before a target's due time the assignee is warned:
+// warn_before, or 20% of the target when it is 0.
+func (s SLA) WarnFor(target time.Duration) time.Duration {
+	if s.WarnBefore.Duration > 0 {
+		return s.WarnBefore.Duration
+	}
+	return target / 5
 }
 
 // Env is how Load reads the environment; tests pass their own.
@@ -408,9 +527,34 @@ func (c *Config) Validate() error {
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		add("log.format must be text or json")
 	}
+	if _, err := c.Schedule(); err != nil {
+		errs = append(errs, err)
+	}
+	for name, d := range map[string]Duration{
+		"sla.first_response": c.SLA.FirstResponse, "sla.next_response": c.SLA.NextResponse,
+		"sla.warn_before": c.SLA.WarnBefore, "sla.offline_requeue": c.SLA.OfflineRequeue,
+	} {
+		if d.Duration < 0 {
+			add("%s must not be negative", name)
+		}
+	}
+	errs = append(errs, c.alertsProblems()...)
 	seen := map[string]bool{}
 	for i, ch := range c.Channels {
 		where := fmt.Sprintf("channels[%d] (%q)", i, ch.ID)
+		for key, d := range map[string]*Duration{
+			"sla_first_response": ch.SLAFirstResponse, "sla_next_response": ch.SLANextResponse, "offline_requeue": ch.OfflineRequeue,
+		} {
+			if d != nil && d.Duration < 0 {
+				add("%s: %s must not be negative", where, key)
+			}
+		}
+		if ch.Assignment != "" && ch.Assignment != "manual" && ch.Assignment != "round_robin" {
+			add("%s: assignment %q is not manual or round_robin", where, ch.Assignment)
+		}
+		if ch.MaxOpen < 0 {
+			add("%s: max_open must not be negative (0 is no cap)", where)
+		}
 		if !channelID.MatchString(ch.ID) {
 			add("%s: id must be lower-case letters, digits, - or _", where)
 		}
@@ -466,6 +610,61 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// alertsProblems checks that alerts go through a configured channel able
+// to send them, to someone.
+func (c *Config) alertsProblems() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	channel := func(id string) (Channel, bool) {
+		for _, ch := range c.Channels {
+			if ch.ID == id {
+				return ch, true
+			}
+		}
+		return Channel{}, false
+	}
+	a := c.Alerts
+	if a.TelegramChannel != "" {
+		switch ch, ok := channel(a.TelegramChannel); {
+		case !ok:
+			add("alerts.telegram_channel %q is not a configured channel", a.TelegramChannel)
+		case ch.Type != "telegram":
+			add("alerts.telegram_channel %q is of type %s, not telegram", a.TelegramChannel, ch.Type)
+		}
+		if len(a.TelegramChatIDs) == 0 {
+			add("alerts.telegram_chat_ids must list at least one chat when alerts.telegram_channel is set")
+		}
+	} else if len(a.TelegramChatIDs) > 0 {
+		add("alerts.telegram_chat_ids is set but alerts.telegram_channel is empty: name the telegram channel whose bot sends alerts")
+	}
+	for _, id := range a.TelegramChatIDs {
+		if id == 0 {
+			add("alerts.telegram_chat_ids: 0 is not a chat id")
+		}
+	}
+	if a.EmailChannel != "" {
+		switch ch, ok := channel(a.EmailChannel); {
+		case !ok:
+			add("alerts.email_channel %q is not a configured channel", a.EmailChannel)
+		case ch.Type != "email":
+			add("alerts.email_channel %q is of type %s, not email", a.EmailChannel, ch.Type)
+		case ch.SMTPHost == "":
+			add("alerts.email_channel %q has no smtp_host to send alerts with", a.EmailChannel)
+		}
+		if len(a.EmailTo) == 0 {
+			add("alerts.email_to must list at least one address when alerts.email_channel is set")
+		}
+	} else if len(a.EmailTo) > 0 {
+		add("alerts.email_to is set but alerts.email_channel is empty: name the email channel whose SMTP server sends alerts")
+	}
+	for _, to := range a.EmailTo {
+		if _, err := mail.ParseAddress(to); err != nil {
+			add("alerts.email_to: %q is not an email address", to)
+		}
+	}
+	return errs
 }
 
 // validateTelephony lists what is wrong with a telephony channel's keys.

@@ -155,3 +155,221 @@ func TestTelephonyChannel(t *testing.T) {
 		})
 	}
 }
+
+func TestSLADefaults(t *testing.T) {
+	c, err := Load("", envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SLA.TaskOverdueAlert.Duration != time.Hour {
+		t.Errorf("sla.task_overdue_alert = %v, want 1h", c.SLA.TaskOverdueAlert)
+	}
+	if sla := c.SLA; sla.TimeZone != "" || sla.WorkingHours != "" || len(sla.Holidays) != 0 || sla.FirstResponse.Duration != 0 ||
+		sla.NextResponse.Duration != 0 || sla.WarnBefore.Duration != 0 || sla.OfflineRequeue.Duration != 0 {
+		t.Errorf("sla = %+v, want zeros besides task_overdue_alert", c.SLA)
+	}
+	if a := c.Alerts; a.TelegramChannel != "" || a.EmailChannel != "" || len(a.TelegramChatIDs)+len(a.EmailTo) != 0 {
+		t.Errorf("alerts = %+v, want none", a)
+	}
+	s, err := c.Schedule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2027, 1, 2, 3, 4, 0, 0, time.UTC) // a Saturday night
+	if s.Location() != time.UTC || !s.Open(from) || !s.Add(from, time.Hour).Equal(from.Add(time.Hour)) {
+		t.Errorf("default schedule is not 24/7 UTC")
+	}
+	if got := c.Targets(Channel{}); got != (Targets{}) {
+		t.Errorf("Targets = %+v, want no SLA", got)
+	}
+	if got := c.SLA.WarnFor(10 * time.Minute); got != 2*time.Minute {
+		t.Errorf("WarnFor(10m) = %v, want 20%%: 2m", got)
+	}
+}
+
+const slaFile = `
+[sla]
+time_zone = "Europe/Moscow"
+working_hours = "mon-fri 09:00-18:00, sat 10:00-14:00"
+holidays = ["2027-01-01", "2027-01-07"]
+first_response = "15m"
+next_response = "1h"
+warn_before = "5m"
+task_overdue_alert = "-1s"
+offline_requeue = "10m"
+
+[alerts]
+telegram_channel = "tg"
+telegram_chat_ids = [123456789, -1001234567890]
+email_channel = "mail"
+email_to = ["boss@example.com", "Olga <olga@example.com>"]
+
+[[channels]]
+id = "tg"
+type = "telegram"
+sla_first_response = "0s"
+assignment = "round_robin"
+max_open = 5
+
+[[channels]]
+id = "mail"
+type = "email"
+imap_host = "imap.example.com"
+smtp_host = "smtp.example.com"
+username = "u"
+password = "p"
+sla_next_response = "4h"
+offline_requeue = "0s"
+assignment = "manual"
+
+[[channels]]
+id = "crm"
+type = "api"
+secret = "s"
+`
+
+func TestSLAFullConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(path, []byte(slaFile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SLA.FirstResponse.Duration != 15*time.Minute || c.SLA.NextResponse.Duration != time.Hour ||
+		c.SLA.WarnBefore.Duration != 5*time.Minute || c.SLA.TaskOverdueAlert.Duration != -time.Second ||
+		c.SLA.OfflineRequeue.Duration != 10*time.Minute || len(c.SLA.Holidays) != 2 {
+		t.Errorf("sla = %+v", c.SLA)
+	}
+	if a := c.Alerts; a.TelegramChannel != "tg" || len(a.TelegramChatIDs) != 2 || a.TelegramChatIDs[1] != -1001234567890 ||
+		a.EmailChannel != "mail" || len(a.EmailTo) != 2 {
+		t.Errorf("alerts = %+v", a)
+	}
+	tg, mailCh, crm := c.Channels[0], c.Channels[1], c.Channels[2]
+	if tg.Assignment != "round_robin" || tg.MaxOpen != 5 || mailCh.Assignment != "manual" || crm.Assignment != "" {
+		t.Errorf("assignment keys not read: %+v %+v %+v", tg, mailCh, crm)
+	}
+	for _, tc := range []struct {
+		ch   Channel
+		want Targets
+	}{
+		{tg, Targets{FirstResponse: 0, NextResponse: time.Hour, OfflineRequeue: 10 * time.Minute}},
+		{mailCh, Targets{FirstResponse: 15 * time.Minute, NextResponse: 4 * time.Hour, OfflineRequeue: 0}},
+		{crm, Targets{FirstResponse: 15 * time.Minute, NextResponse: time.Hour, OfflineRequeue: 10 * time.Minute}},
+	} {
+		if got := c.Targets(tc.ch); got != tc.want {
+			t.Errorf("Targets(%s) = %+v, want %+v", tc.ch.ID, got, tc.want)
+		}
+	}
+	if got := c.SLA.WarnFor(time.Hour); got != 5*time.Minute {
+		t.Errorf("WarnFor = %v, want warn_before", got)
+	}
+	s, err := c.Schedule()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msk, err := time.LoadLocation("Europe/Moscow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Thursday 2026-12-31 17:50 + 15m: Friday the 1st is a holiday, so
+	// Saturday's 10:05.
+	from := time.Date(2026, 12, 31, 17, 50, 0, 0, msk)
+	if got, want := s.Add(from, 15*time.Minute), time.Date(2027, 1, 2, 10, 5, 0, 0, msk); !got.Equal(want) {
+		t.Errorf("Add = %s, want %s", got, want)
+	}
+}
+
+// TestSLAInvalid feeds one bad key at a time into the valid full config;
+// each error must name its key. Bad durations fail in TOML decoding, whose
+// message names the key too, e.g. `toml: line 2 (last key
+// "sla.first_response"): time: invalid duration "soon"`.
+func TestSLAInvalid(t *testing.T) {
+	tests := []struct {
+		name, old, new, want string
+	}{
+		{"unknown zone", `time_zone = "Europe/Moscow"`, `time_zone = "Mars/Base"`, `sla.time_zone: unknown time zone "Mars/Base"`},
+		{"bad hours", `working_hours = "mon-fri 09:00-18:00, sat 10:00-14:00"`, `working_hours = "mon-fri 9-18"`, `sla.working_hours: "mon-fri 9-18": want HH:MM-HH:MM`},
+		{"overnight hours", `working_hours = "mon-fri 09:00-18:00, sat 10:00-14:00"`, `working_hours = "mon 22:00-06:00"`, `sla.working_hours: "mon 22:00-06:00": end must be after start`},
+		{"bad holiday", `"2027-01-07"]`, `"07.01.2027"]`, `sla.holidays: "07.01.2027"`},
+		{"negative first response", `first_response = "15m"`, `first_response = "-15m"`, "sla.first_response must not be negative"},
+		{"negative next response", `next_response = "1h"`, `next_response = "-1h"`, "sla.next_response must not be negative"},
+		{"negative warn before", `warn_before = "5m"`, `warn_before = "-5m"`, "sla.warn_before must not be negative"},
+		{"negative offline requeue", `offline_requeue = "10m"`, `offline_requeue = "-10m"`, "sla.offline_requeue must not be negative"},
+		{"bad duration", `first_response = "15m"`, `first_response = "soon"`, `"sla.first_response"): time: invalid duration "soon"`},
+		{"bad channel duration", `sla_next_response = "4h"`, `sla_next_response = "soon"`, `"channels.sla_next_response"): time: invalid duration "soon"`},
+		{"negative channel first response", `sla_first_response = "0s"`, `sla_first_response = "-1m"`, `channels[0] ("tg"): sla_first_response must not be negative`},
+		{"negative channel next response", `sla_next_response = "4h"`, `sla_next_response = "-4h"`, `channels[1] ("mail"): sla_next_response must not be negative`},
+		{"negative channel requeue", `offline_requeue = "0s"`, `offline_requeue = "-1s"`, `channels[1] ("mail"): offline_requeue must not be negative`},
+		{"bad assignment", `assignment = "round_robin"`, `assignment = "random"`, `channels[0] ("tg"): assignment "random" is not manual or round_robin`},
+		{"negative max open", `max_open = 5`, `max_open = -1`, `channels[0] ("tg"): max_open must not be negative`},
+		{"alerts via unknown channel", `telegram_channel = "tg"`, `telegram_channel = "nope"`, `alerts.telegram_channel "nope" is not a configured channel`},
+		{"alerts via a non-telegram channel", `telegram_channel = "tg"`, `telegram_channel = "crm"`, `alerts.telegram_channel "crm" is of type api, not telegram`},
+		{"telegram without chats", `telegram_chat_ids = [123456789, -1001234567890]`, `telegram_chat_ids = []`, "alerts.telegram_chat_ids must list at least one chat"},
+		{"chats without telegram", `telegram_channel = "tg"`, ``, "alerts.telegram_chat_ids is set but alerts.telegram_channel is empty"},
+		{"chat id 0", `telegram_chat_ids = [123456789, -1001234567890]`, `telegram_chat_ids = [0]`, "alerts.telegram_chat_ids: 0 is not a chat id"},
+		{"email via unknown channel", `email_channel = "mail"`, `email_channel = "nope"`, `alerts.email_channel "nope" is not a configured channel`},
+		{"email via a non-email channel", `email_channel = "mail"`, `email_channel = "tg"`, `alerts.email_channel "tg" is of type telegram, not email`},
+		{"email channel without smtp", `smtp_host = "smtp.example.com"`, ``, `alerts.email_channel "mail" has no smtp_host`},
+		{"email without recipients", `email_to = ["boss@example.com", "Olga <olga@example.com>"]`, `email_to = []`, "alerts.email_to must list at least one address"},
+		{"recipients without email", `email_channel = "mail"`, ``, "alerts.email_to is set but alerts.email_channel is empty"},
+		{"bad recipient", `"boss@example.com"`, `"boss at example.com"`, `alerts.email_to: "boss at example.com" is not an email address`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if strings.Count(slaFile, tt.old) != 1 {
+				t.Fatalf("%q is not once in the file", tt.old)
+			}
+			path := filepath.Join(t.TempDir(), "c.toml")
+			if err := os.WriteFile(path, []byte(strings.Replace(slaFile, tt.old, tt.new, 1)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(path, envOf(nil))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestExampleSLAUncommented checks that the example's commented [sla]
+// section and channel SLA keys load once their # signs are removed.
+func TestExampleSLAUncommented(t *testing.T) {
+	b, err := os.ReadFile("leadhub.example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	inSLA := false
+	for i, l := range lines {
+		if l == "# [sla]" {
+			inSLA = true
+		}
+		if l == "" {
+			inSLA = false
+		}
+		for _, key := range []string{"sla_first_response", "sla_next_response", "assignment", "max_open", "offline_requeue"} {
+			if strings.HasPrefix(l, "# "+key+" = ") {
+				lines[i] = strings.TrimPrefix(l, "# ")
+			}
+		}
+		if inSLA {
+			lines[i] = strings.TrimPrefix(l, "# ")
+		}
+	}
+	path := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, envOf(map[string]string{"LEADHUB_CRM_SECRET": "s3cret"}))
+	if err != nil {
+		t.Fatalf("example with [sla] uncommented: %v", err)
+	}
+	if c.SLA.WorkingHours == "" || c.SLA.FirstResponse.Duration != 15*time.Minute {
+		t.Fatalf("[sla] not uncommented: %+v", c.SLA)
+	}
+	if got := c.Targets(c.Channels[0]); got.FirstResponse != 5*time.Minute || got.OfflineRequeue != 15*time.Minute {
+		t.Fatalf("crm's overrides not uncommented: %+v", got)
+	}
+}
