@@ -195,6 +195,16 @@ type Conversation struct {
 	// LastMessage is the newest message, its text cut short, for the
 	// inbox's preview; only lists fill it in.
 	LastMessage *Message `json:"last_message,omitempty"`
+	// WaitingSince is when the client's oldest unanswered message came;
+	// nil when nobody is waiting for an answer.
+	WaitingSince *time.Time `json:"waiting_since"`
+	// SLADueAt is when the answer the client waits for is due (nil: no
+	// timer runs); SLABreached says it came and went.
+	SLADueAt    *time.Time `json:"sla_due_at"`
+	SLABreached bool       `json:"sla_breached"`
+	SLAKind     SLAKind    `json:"sla_kind,omitempty"`
+	// FirstReplyAt is when the business first answered in it.
+	FirstReplyAt *time.Time `json:"first_reply_at"`
 }
 
 // MessageHit is a message found by a search, with its conversation.

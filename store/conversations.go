@@ -206,6 +206,15 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, p inbox.Conver
 			}
 			return err
 		}
+		if conv.Status != before.Status && (conv.Status == inbox.StatusPending || conv.Status == inbox.StatusClosed) {
+			// Set aside or done: nobody owes the client an answer now.
+			t := timerOf(conv)
+			t.stop()
+			if err := s.saveTimer(ctx, tx, conv.ID, t); err != nil {
+				return err
+			}
+			t.apply(&conv)
+		}
 		var pending []inbox.PendingEvent
 		if before.Place() != conv.Place() {
 			pending = append(pending, inbox.ConversationMoved(before))
@@ -358,8 +367,12 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 		if _, err := tx.ExecContext(ctx, s.q.SetConversationState, conv.Unread, dbTime(at), conv.ID); err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
+		waited := conv.WaitingSince != nil
+		if err := s.answered(ctx, tx, &conv, at); err != nil {
+			return err
+		}
 		pending := []inbox.PendingEvent{inbox.MessageCreated(msg, conv)}
-		if hadUnread {
+		if hadUnread || waited {
 			pending = append(pending, inbox.ConversationUpdated(conv))
 		}
 		evs, err = s.writeEvents(ctx, tx, at, pending)

@@ -115,6 +115,7 @@ type convState struct {
 	created   bool
 	createdBy int // index of the envelope it was created for
 	added     int // messages filed into it by this batch
+	timer     slaTimer
 }
 
 // filing is the state of one FileBatch transaction.

@@ -93,7 +93,7 @@ func (f *filing) closedConversations(ctx context.Context, keys []convKey, firstE
 		case err != nil:
 			return fmt.Errorf("find closed conversation: %w", err)
 		default:
-			f.convs[k] = &convState{conv: row.conversation()}
+			f.convs[k] = &convState{conv: row.conversation(), timer: row.timer()}
 		}
 	}
 	if len(missing) == 0 {
@@ -125,7 +125,7 @@ func (f *filing) findConversations(ctx context.Context, keys []convKey) ([]convK
 		return nil, fmt.Errorf("find conversations: %w", err)
 	}
 	for _, r := range rows {
-		f.convs[convKey{r.ClientID, r.ChannelID}] = &convState{conv: r.conversation()}
+		f.convs[convKey{r.ClientID, r.ChannelID}] = &convState{conv: r.conversation(), timer: r.timer()}
 	}
 	var missing []convKey
 	for _, k := range keys {
@@ -232,9 +232,17 @@ func (f *filing) buildEvents(ctx context.Context) ([]inbox.PendingEvent, error) 
 		st.added++
 		if f.filed[i].Message.Direction == inbox.DirectionOut {
 			st.conv.Unread = 0
+			st.timer.answered(f.now)
 		} else {
 			st.conv.Unread++
+			if st.conv.Status == inbox.StatusPending {
+				st.conv.Status = inbox.StatusOpen // set aside until the client wrote again
+			}
+			if st.conv.Status != inbox.StatusClosed {
+				st.timer.clientWrote(f.s.sla, st.conv.ChannelID, f.now)
+			}
 		}
+		st.timer.apply(&st.conv)
 		st.conv.LastMessageAt = f.now
 		conv := st.conv
 		evs = append(evs, inbox.MessageCreated(f.filed[i].Message, conv))
@@ -263,11 +271,14 @@ func (f *filing) saveConversations(ctx context.Context) error {
 		ID            int64  `json:"id"`
 		Unread        int    `json:"unread"`
 		LastMessageAt string `json:"last_message_at"`
+		Status        string `json:"status"`
+		timerArgs
 	}
 	var rows []row
 	for _, st := range f.convs {
 		if st.added > 0 {
-			rows = append(rows, row{ID: st.conv.ID, Unread: st.conv.Unread, LastMessageAt: dbTime(st.conv.LastMessageAt)})
+			rows = append(rows, row{ID: st.conv.ID, Unread: st.conv.Unread, LastMessageAt: dbTime(st.conv.LastMessageAt),
+				Status: string(st.conv.Status), timerArgs: st.timer.args()})
 		}
 	}
 	if len(rows) == 0 {

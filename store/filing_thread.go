@@ -128,7 +128,7 @@ func (f *filing) reopen(ctx context.Context, k convKey, id int64) (bool, error) 
 	if err != nil {
 		return false, fmt.Errorf("read reopened conversation %d: %w", id, err)
 	}
-	f.convs[k] = &convState{conv: conv}
+	f.convs[k] = &convState{conv: conv, timer: timerOf(conv)}
 	f.pending = append(f.pending, inbox.ConversationUpdated(conv))
 	return true, nil
 }

@@ -96,6 +96,9 @@ func (s *Store) StartConversation(ctx context.Context, r inbox.StartRequest) (in
 		if _, err := tx.ExecContext(ctx, s.q.SetConversationState, conv.Unread, dbTime(at), conv.ID); err != nil {
 			return fmt.Errorf("update conversation: %w", err)
 		}
+		if err := s.answered(ctx, tx, &conv, at); err != nil {
+			return err
+		}
 		pending = append(pending, inbox.MessageCreated(msg, conv))
 		evs, err = s.writeEvents(ctx, tx, at, pending)
 		return err

@@ -45,13 +45,15 @@ type queries struct {
 	searchQueries
 	callQueries
 	importQueries
+	supervisionQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
 // joined with their client (alias cl) for client_name.
 const (
 	conversationCols = `c.id, c.client_id, cl.name AS client_name, c.channel_id, c.channel_type, c.status,
-	c.assignee_id, c.unread, c.last_message_at, c.created_at`
+	c.assignee_id, c.unread, c.last_message_at, c.created_at,
+	c.waiting_since, c.sla_kind, c.sla_due_at, c.sla_warn_at, c.sla_breached, c.first_reply_at`
 	conversationFrom = ` FROM conversations c JOIN clients cl ON cl.id = c.client_id`
 	messageCols      = `id, conversation_id, direction, kind, subject, text, attachments, meta, author_id,
 	external_id, delivery, error, created_at`
@@ -91,6 +93,7 @@ func baseQueries() queries {
 		searchQueries:       baseSearchQueries(),
 		importQueries:       baseImportQueries(),
 		callQueries:         baseCallQueries(),
+		supervisionQueries:  baseSupervisionQueries(),
 	}
 }
 
@@ -137,6 +140,7 @@ func postgresOverrides(q *queries) {
 	q.readQueries.postgres()
 	q.searchQueries.postgres()
 	q.callQueries.postgres()
+	q.supervisionQueries.postgres()
 }
 
 // newQueries returns the statements for dialect with placeholders rebound,

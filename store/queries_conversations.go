@@ -6,6 +6,7 @@ type conversationQueries struct {
 	InsertConversations      string
 	SaveConversations        string
 	SetConversationState     string
+	SaveTimer                string
 	LatestClosedConversation string
 	ConversationByID         string
 	ConversationForUpdate    string
@@ -41,9 +42,15 @@ func baseConversationQueries() conversationQueries {
 			ON CONFLICT (client_id, channel_id) WHERE status <> 'closed' DO NOTHING
 			RETURNING id, client_id, channel_id`,
 		SaveConversations: `UPDATE conversations
-			SET unread = json_extract(j.value, '$.unread'), last_message_at = json_extract(j.value, '$.last_message_at')
+			SET unread = json_extract(j.value, '$.unread'), last_message_at = json_extract(j.value, '$.last_message_at'),
+				status = json_extract(j.value, '$.status'),
+				waiting_since = json_extract(j.value, '$.waiting_since'), sla_kind = json_extract(j.value, '$.sla_kind'),
+				sla_due_at = json_extract(j.value, '$.sla_due_at'), sla_warn_at = json_extract(j.value, '$.sla_warn_at'),
+				sla_breached = json_extract(j.value, '$.sla_breached'), first_reply_at = json_extract(j.value, '$.first_reply_at')
 			FROM json_each(?) AS j
 			WHERE conversations.id = json_extract(j.value, '$.id')`,
+		SaveTimer: `UPDATE conversations SET waiting_since = ?, sla_kind = ?, sla_due_at = ?, sla_warn_at = ?,
+			sla_breached = ?, first_reply_at = ? WHERE id = ?`,
 		SetConversationState: `UPDATE conversations SET unread = ?, last_message_at = ? WHERE id = ?`,
 		LatestClosedConversation: `SELECT ` + conversationCols + conversationFrom + `
 			WHERE c.client_id = ? AND c.channel_id = ? AND c.status = 'closed' ORDER BY c.id DESC LIMIT 1`,
@@ -72,8 +79,9 @@ func baseConversationQueries() conversationQueries {
 		SaveConversation: named[conversationSave](`UPDATE conversations SET status = :status, assignee_id = :assignee_id,
 			unread = :unread, last_message_at = :last_message_at
 			WHERE id = :id`),
-		MoveConversations:    `UPDATE conversations SET client_id = ? WHERE client_id = ?`,
-		CloseConversationsOf: `UPDATE conversations SET status = 'closed', unread = 0 WHERE client_id = ? AND status <> 'closed'`,
+		MoveConversations: `UPDATE conversations SET client_id = ? WHERE client_id = ?`,
+		CloseConversationsOf: `UPDATE conversations SET status = 'closed', unread = 0, ` + timerStopped + `
+			WHERE client_id = ? AND status <> 'closed'`,
 		VisibleConversations: visibleConversations(sqliteSet),
 		visible:              visibleConv("c", sqliteSet),
 	}
@@ -94,8 +102,12 @@ func (q *conversationQueries) postgres() {
 		WHERE true
 		ON CONFLICT (client_id, channel_id) WHERE status <> 'closed' DO NOTHING
 		RETURNING id, client_id, channel_id`
-	q.SaveConversations = `UPDATE conversations AS c SET unread = r.unread, last_message_at = r.last_message_at
-		FROM jsonb_to_recordset(?::jsonb) AS r(id bigint, unread int, last_message_at timestamptz)
+	q.SaveConversations = `UPDATE conversations AS c SET unread = r.unread, last_message_at = r.last_message_at,
+			status = r.status, waiting_since = r.waiting_since, sla_kind = r.sla_kind, sla_due_at = r.sla_due_at,
+			sla_warn_at = r.sla_warn_at, sla_breached = r.sla_breached, first_reply_at = r.first_reply_at
+		FROM jsonb_to_recordset(?::jsonb) AS r(id bigint, unread int, last_message_at timestamptz, status text,
+			waiting_since timestamptz, sla_kind text, sla_due_at timestamptz, sla_warn_at timestamptz,
+			sla_breached boolean, first_reply_at timestamptz)
 		WHERE c.id = r.id`
 	q.ConversationForUpdate += ` FOR UPDATE OF c`
 	q.visible = visibleConv("c", postgresSet)
@@ -103,6 +115,10 @@ func (q *conversationQueries) postgres() {
 	q.VisibleConversations = `SELECT c.id FROM conversations c WHERE c.id IN (` + postgresIDSet + `)
 		AND ` + visibleConv("c", postgresSet)
 }
+
+// timerStopped sets the answer timer's columns of a conversation nobody
+// waits on any more.
+const timerStopped = `waiting_since = NULL, sla_kind = '', sla_due_at = NULL, sla_warn_at = NULL, sla_breached = FALSE`
 
 // conversationList is what the inbox is filtered by; a zero field is off.
 type conversationList struct {

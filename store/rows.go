@@ -43,6 +43,15 @@ func (t *sqlTime) Scan(v any) error {
 	return fmt.Errorf("store: cannot scan %T as a time", v)
 }
 
+// ptr is the time, or nil for NULL.
+func (t sqlTime) ptr() *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	v := t.Time
+	return &v
+}
+
 func (t *sqlTime) parse(s string) error {
 	p, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
@@ -63,6 +72,18 @@ type conversationRow struct {
 	Unread        int           `db:"unread"`
 	LastMessageAt sqlTime       `db:"last_message_at"`
 	CreatedAt     sqlTime       `db:"created_at"`
+	WaitingSince  sqlTime       `db:"waiting_since"`
+	SLAKind       string        `db:"sla_kind"`
+	SLADueAt      sqlTime       `db:"sla_due_at"`
+	SLAWarnAt     sqlTime       `db:"sla_warn_at"`
+	SLABreached   bool          `db:"sla_breached"`
+	FirstReplyAt  sqlTime       `db:"first_reply_at"`
+}
+
+// timer is the row's answer timer.
+func (r conversationRow) timer() slaTimer {
+	return slaTimer{WaitingSince: r.WaitingSince.ptr(), Kind: inbox.SLAKind(r.SLAKind), DueAt: r.SLADueAt.ptr(),
+		WarnAt: r.SLAWarnAt.ptr(), Breached: r.SLABreached, FirstReplyAt: r.FirstReplyAt.ptr()}
 }
 
 func (r conversationRow) conversation() inbox.Conversation {
@@ -81,6 +102,7 @@ func (r conversationRow) conversation() inbox.Conversation {
 		id := r.AssigneeID.Int64
 		c.AssigneeID = &id
 	}
+	r.timer().apply(&c)
 	return c
 }
 

@@ -59,6 +59,9 @@ type Options struct {
 	Clock inbox.Clock
 	// Pool sizes the connection pool; zero fields take PoolDefaults.
 	Pool Pool
+	// SLA sets the answer timers of conversations whose client waits;
+	// nil sets none.
+	SLA *inbox.SLAPolicy
 }
 
 // Store is the SQL store. It is safe for concurrent use.
@@ -69,6 +72,7 @@ type Store struct {
 	region  string
 	log     *slog.Logger
 	clock   inbox.Clock
+	sla     *inbox.SLAPolicy
 	// queries counts the statements run through db (QueryCount).
 	queries *atomic.Uint64
 }
@@ -118,7 +122,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: queries: %w", err)
 	}
-	s := &Store{db: db, dialect: dialect, q: q, region: region, log: log, clock: clock, queries: queries}
+	s := &Store{db: db, dialect: dialect, q: q, region: region, log: log, clock: clock, queries: queries, sla: opts.SLA}
 	attrs := []any{"dialect", dialect, "max_open_conns", pool.MaxOpenConns,
 		"conn_max_lifetime", pool.ConnMaxLifetime.String(), "conn_max_idle_time", pool.ConnMaxIdleTime.String()}
 	if path != "" {
