@@ -91,6 +91,8 @@ type Alerts struct {
 	// EmailTo are the recipients' addresses; required with EmailChannel,
 	// and only with it.
 	EmailTo []string `toml:"email_to"`
+	// Language of the alerts sent out: "ru" (default) or "en".
+	Language string `toml:"language"`
 }
 
 // HTTP configures the web server.
@@ -663,6 +665,9 @@ func (c *Config) alertsProblems() []error {
 		if _, err := mail.ParseAddress(to); err != nil {
 			add("alerts.email_to: %q is not an email address", to)
 		}
+	}
+	if a.Language != "" && a.Language != "ru" && a.Language != "en" {
+		add("alerts.language %q is not ru or en", a.Language)
 	}
 	return errs
 }

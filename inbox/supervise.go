@@ -298,3 +298,23 @@ func pick(ru bool, r, e string) string {
 	}
 	return e
 }
+
+// OperatorLoad is an operator as the supervisor's view shows them.
+type OperatorLoad struct {
+	ID     int64  `json:"id" db:"id"`
+	Name   string `json:"name" db:"name"`
+	Email  string `json:"email" db:"email"`
+	Role   Role   `json:"role" db:"role"`
+	Online bool   `json:"online" db:"online"`
+	// Open counts the conversations that are theirs and not closed.
+	Open int `json:"open" db:"-"`
+}
+
+// Supervision is the supervisor's view: every conversation that is not
+// closed, most urgent first; the operators with their open load; the tasks
+// that are overdue.
+type Supervision struct {
+	Conversations []Conversation `json:"conversations"`
+	Operators     []OperatorLoad `json:"operators"`
+	OverdueTasks  []Task         `json:"overdue_tasks"`
+}

@@ -155,31 +155,12 @@ func (s *Store) assignChannel(ctx context.Context, tx *sqlx.Tx, ch string, r inb
 	return s.writeEvents(ctx, tx, now, pending)
 }
 
-// OperatorLoad is an operator as the supervisor's view shows them.
-type OperatorLoad struct {
-	ID     int64      `json:"id" db:"id"`
-	Name   string     `json:"name" db:"name"`
-	Email  string     `json:"email" db:"email"`
-	Role   inbox.Role `json:"role" db:"role"`
-	Online bool       `json:"online" db:"online"`
-	Open   int        `json:"open" db:"-"`
-}
-
-// Supervision is the supervisor's view: every conversation that is not
-// closed, most urgent first; the operators with their open load; the tasks
-// that are overdue.
-type Supervision struct {
-	Conversations []inbox.Conversation `json:"conversations"`
-	Operators     []OperatorLoad       `json:"operators"`
-	OverdueTasks  []inbox.Task         `json:"overdue_tasks"`
-}
-
 // Supervise reads the supervisor's view, up to limit conversations and
 // tasks.
-func (s *Store) Supervise(ctx context.Context, limit int) (Supervision, error) {
+func (s *Store) Supervise(ctx context.Context, limit int) (inbox.Supervision, error) {
 	limit = clampLimit(limit, 200, 1000)
 	now := s.now()
-	var v Supervision
+	var v inbox.Supervision
 	var convs []conversationRow
 	if err := s.db.SelectContext(ctx, &convs, s.q.SupervisedConvs, limit); err != nil {
 		return v, fmt.Errorf("store: supervise: conversations: %w", err)

@@ -265,27 +265,21 @@ func claimed(res sql.Result, err error) (bool, error) {
 	return n == 1, err
 }
 
-// AlertViewer is who asks for alerts.
-type AlertViewer struct {
-	OperatorID int64
-	Supervisor bool
-	Scope      inbox.Scope
-}
-
-func (v AlertViewer) args() ([]any, error) {
+// alertArgs are the parameters of alertsFor for v.
+func alertArgs(v inbox.Viewer) ([]any, error) {
 	hidden, err := jsonArg(nonNilStrings(v.Scope.HiddenChannels))
 	if err != nil {
 		return nil, err
 	}
-	return []any{v.OperatorID, v.Supervisor, v.Scope.All, hidden}, nil
+	return []any{v.OperatorID, v.Role.Rank() >= inbox.RoleSupervisor.Rank(), v.Scope.All, hidden}, nil
 }
 
 // ListAlerts returns the viewer's alerts newest first, before the cursor (an
 // alert id; 0: from the newest), with their read marks and how many are
 // unread in all.
-func (s *Store) ListAlerts(ctx context.Context, v AlertViewer, before int64, limit int) ([]inbox.Alert, int, error) {
+func (s *Store) ListAlerts(ctx context.Context, v inbox.Viewer, before int64, limit int) ([]inbox.Alert, int, error) {
 	limit = clampLimit(limit, 30, 200)
-	args, err := v.args()
+	args, err := alertArgs(v)
 	if err != nil {
 		return nil, 0, err
 	}

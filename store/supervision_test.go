@@ -73,7 +73,7 @@ func conversationOf(t *testing.T, s *store.Store, id int64) inbox.Conversation {
 }
 
 // alertsOf returns the kinds of the viewer's alerts, oldest first.
-func alertsOf(t *testing.T, s *store.Store, v store.AlertViewer) []string {
+func alertsOf(t *testing.T, s *store.Store, v inbox.Viewer) []string {
 	t.Helper()
 	as, _, err := s.ListAlerts(ctxT(t), v, 0, 100)
 	if err != nil {
@@ -133,8 +133,8 @@ func testSLATimer(t *testing.T, dialect string) {
 	if got := raise(t, s); len(got) != 0 {
 		t.Fatalf("the warning came twice: %v", got)
 	}
-	annaView := store.AlertViewer{OperatorID: anna}
-	bossView := store.AlertViewer{OperatorID: boss, Supervisor: true, Scope: inbox.Scope{All: true}}
+	annaView := inbox.Viewer{OperatorID: anna, Role: inbox.RoleOperator}
+	bossView := inbox.Viewer{OperatorID: boss, Role: inbox.RoleSupervisor, Scope: inbox.Scope{All: true}}
 	if got := alertsOf(t, s, annaView); !slices.Equal(got, []string{inbox.AlertSLAWarning}) {
 		t.Fatalf("the assignee's alerts: %v", got)
 	}
@@ -260,7 +260,7 @@ func testTaskAlerts(t *testing.T, dialect string) {
 	if got := raise(t, s); len(got) != 0 {
 		t.Fatalf("alerts repeat: %v", got)
 	}
-	as, _, err := s.ListAlerts(ctx, store.AlertViewer{OperatorID: boss, Supervisor: true, Scope: inbox.Scope{All: true}}, 0, 10)
+	as, _, err := s.ListAlerts(ctx, inbox.Viewer{OperatorID: boss, Role: inbox.RoleSupervisor, Scope: inbox.Scope{All: true}}, 0, 10)
 	if err != nil || len(as) != 2 {
 		t.Fatalf("the supervisor's alerts: %+v %v", as, err)
 	}
@@ -268,7 +268,7 @@ func testTaskAlerts(t *testing.T, dialect string) {
 		a.ConversationID == nil || *a.ConversationID != filed[0].Message.ConversationID {
 		t.Fatalf("the overdue alert: %+v", a)
 	}
-	if got := alertsOf(t, s, store.AlertViewer{OperatorID: anna}); !slices.Equal(got, []string{inbox.AlertTaskDue, inbox.AlertTaskDue}) {
+	if got := alertsOf(t, s, inbox.Viewer{OperatorID: anna, Role: inbox.RoleOperator}); !slices.Equal(got, []string{inbox.AlertTaskDue, inbox.AlertTaskDue}) {
 		t.Fatalf("anna's reminders: %v", got)
 	}
 }

@@ -500,6 +500,8 @@ var matrix = map[string]entry{
 		return del(fmt.Sprintf("/api/v1/canned-replies/%d", cr.ID))
 	}},
 	"GET /api/v1/directory":                   {level: levelOperator, req: fixed(get("/api/v1/directory")), ok: 200},
+	"GET /api/v1/alerts":                      {level: levelOperator, req: fixed(get("/api/v1/alerts")), ok: 200},
+	"POST /api/v1/alerts/read":                {level: levelOperator, req: fixed(post("/api/v1/alerts/read", `{"upto":1}`)), ok: 204},
 	"GET /files/signed/{channel}/{id}/{name}": {level: levelPublic, req: fixed(get("/files/signed/crm/x/y.pdf?exp=1&sig=00")), ok: 404},
 	"GET /api/v1/channels/health":             {level: levelOperator, req: fixed(get("/api/v1/channels/health")), ok: 200},
 	"GET /api/v1/channels/{id}/status":        {level: levelOperator, req: fixed(get("/api/v1/channels/crm/status")), ok: 200},
@@ -532,7 +534,8 @@ var matrix = map[string]entry{
 		req: onClient("shop", func(p string) call { return get(p + "/export") })},
 	"POST /api/v1/clients/{id}/erase": {level: levelSupervisor, ok: 200,
 		req: onClient("shop", func(p string) call { return post(p+"/erase", "") })},
-	"GET /api/v1/duplicates": {level: levelSupervisor, req: fixed(get("/api/v1/duplicates")), ok: 200},
+	"GET /api/v1/duplicates":  {level: levelSupervisor, req: fixed(get("/api/v1/duplicates")), ok: 200},
+	"GET /api/v1/supervision": {level: levelSupervisor, req: fixed(get("/api/v1/supervision")), ok: 200},
 	"POST /api/v1/duplicates/{id}/dismiss": {level: levelSupervisor, ok: 200, req: func(fx *fixture, _ creds) call {
 		return post(fmt.Sprintf("/api/v1/duplicates/%d/dismiss", fx.duplicate()), "")
 	}},

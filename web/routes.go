@@ -77,6 +77,8 @@ func (s *Server) routeTable() []route {
 		{"PATCH /api/v1/tasks/{id}", levelOperator, f(a.patchTask)},
 		{"DELETE /api/v1/tasks/{id}", levelOperator, f(a.deleteTask)},
 		{"GET /api/v1/ws", levelOperator, f(s.ws.serve)},
+		{"GET /api/v1/alerts", levelOperator, f(a.listAlerts)},
+		{"POST /api/v1/alerts/read", levelOperator, f(a.markAlertsRead)},
 		{"GET /api/v1/directory", levelOperator, f(a.listColleagues)},
 		{"GET /api/v1/canned-replies", levelOperator, f(a.listCanned)},
 		{"POST /api/v1/canned-replies", levelOperator, f(a.createCanned)},
@@ -99,6 +101,7 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/clients/{id}/export", levelSupervisor, f(a.exportClient)},
 		{"POST /api/v1/clients/{id}/erase", levelSupervisor, f(a.eraseClient)},
 		{"GET /api/v1/duplicates", levelSupervisor, f(a.listDuplicates)},
+		{"GET /api/v1/supervision", levelSupervisor, f(a.supervise)},
 		{"POST /api/v1/duplicates/{id}/dismiss", levelSupervisor, f(a.dismissDuplicate)},
 
 		// Administration.

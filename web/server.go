@@ -108,6 +108,7 @@ type Store interface {
 
 	SecurityStore
 	TaskStore
+	SupervisionStore
 }
 
 // SecurityStore is what sign-in, sessions, tokens, the admin API and the

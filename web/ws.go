@@ -42,6 +42,8 @@ type Hub struct {
 	metrics *Metrics
 	log     *slog.Logger
 	wake    chan struct{}
+	// arrived wakes TrackPresence when a page connects.
+	arrived chan struct{}
 	// ready is closed once the reader knows where the events table ends.
 	ready   chan struct{}
 	running atomic.Bool
@@ -90,6 +92,7 @@ func NewHub(store HubStore, m *Metrics, log *slog.Logger) *Hub {
 		metrics: m,
 		log:     log,
 		wake:    make(chan struct{}, 1),
+		arrived: make(chan struct{}, 1),
 		ready:   make(chan struct{}),
 		poll:    time.Second,
 		batch:   1000,
@@ -275,6 +278,7 @@ func (h *Hub) subscribe(ctx context.Context, c *wsClient) (int64, bool) {
 	h.clients[c] = struct{}{}
 	h.conns.Add(1)
 	h.metrics.wsConnections.Inc()
+	h.joined()
 	return h.pos, true
 }
 

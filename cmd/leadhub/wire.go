@@ -48,7 +48,12 @@ type backend struct {
 // openBackend opens the store and the queue the configuration names and
 // applies both migrations. onGroupRecreated may be nil.
 func openBackend(ctx context.Context, cfg config.Config, logger *slog.Logger, onGroupRecreated func()) (*backend, error) {
+	sla, err := slaPolicy(cfg)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, store.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir, Region: cfg.Region, Logger: logger,
+		SLA: sla,
 		Pool: store.Pool{
 			MaxOpenConns:    cfg.Database.MaxOpenConns,
 			ConnMaxLifetime: cfg.Database.ConnMaxLifetime.Duration,
@@ -343,6 +348,20 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 	})
 	h := &hub{backend: b, server: srv}
 	h.runners = append(h.runners, outbound.Run)
+	// Every instance records who has a page open on it and supervises;
+	// the store's claims keep two instances from acting twice.
+	h.runners = append(h.runners, func(ctx context.Context) error { return wsHub.TrackPresence(ctx, b.store.TouchPresence) })
+	supervisor := inbox.NewSupervisor(inbox.SupervisorOptions{
+		Store:            b.store,
+		Publisher:        publisher,
+		Logger:           logger.With("component", "supervisor"),
+		Assignment:       assignmentRules(cfg),
+		TaskOverdueAlert: cfg.SLA.TaskOverdueAlert.Duration,
+		Notifiers:        chans.alertNotifiers(cfg),
+		PublicURL:        cfg.HTTP.PublicURL,
+		Language:         cfg.Alerts.Language,
+	})
+	h.runners = append(h.runners, supervisor.Run)
 	if len(chans.recordings) > 0 {
 		// Calls' recordings, fetched into file storage; every instance
 		// runs one, and the store's lease keeps them from fetching one
