@@ -188,6 +188,8 @@ func (c *Channel) compose(ctx context.Context, o inbox.Outbound, to inbox.Identi
 	var th mail.InlineHeader
 	th.Set("Content-Type", "text/plain; charset=utf-8")
 	if len(o.Message.Attachments) == 0 {
+		// Without a charset a mail program reads the text as US-ASCII.
+		h.Set("Content-Type", "text/plain; charset=utf-8")
 		w, err := mail.CreateSingleInlineWriter(&buf, h)
 		if err != nil {
 			return nil, fmt.Errorf("email: compose: %w", err)
