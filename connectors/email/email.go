@@ -14,7 +14,8 @@
 // BODY.PEEK[], so the mailbox's \Seen flags stay the people's.
 //
 // Out: Send delivers a reply over SMTP with its own Message-ID, In-Reply-To
-// and References, and appends a copy to the Sent folder.
+// and References, and appends a copy to the Sent folder. AlertNotifier
+// mails supervisors' alerts over the same SMTP server.
 //
 // The password never appears in a log line, an error or the health board.
 package email

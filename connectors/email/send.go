@@ -67,11 +67,9 @@ func (c *Channel) Send(ctx context.Context, o inbox.Outbound) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := c.submit(ctx, to, raw); err != nil {
-		return "", c.sendError(to, err)
+	if err := c.deliver(ctx, to, raw); err != nil {
+		return "", err
 	}
-	c.smtpProblem.Store(nil)
-	c.healthOK()
 	if c.opts.SentMailbox != "" {
 		if err := c.appendSent(ctx, raw); err != nil {
 			// The mail is out; sending it again for a copy would be worse.
@@ -190,6 +188,8 @@ func (c *Channel) compose(ctx context.Context, o inbox.Outbound, to inbox.Identi
 	var th mail.InlineHeader
 	th.Set("Content-Type", "text/plain; charset=utf-8")
 	if len(o.Message.Attachments) == 0 {
+		// Without a charset a mail program reads the text as US-ASCII.
+		h.Set("Content-Type", "text/plain; charset=utf-8")
 		w, err := mail.CreateSingleInlineWriter(&buf, h)
 		if err != nil {
 			return nil, fmt.Errorf("email: compose: %w", err)
@@ -255,6 +255,19 @@ func (c *Channel) attach(ctx context.Context, mw *mail.Writer, a inbox.Attachmen
 		return fmt.Errorf("email: read attachment %q: %w", a.Name, err)
 	}
 	return w.Close()
+}
+
+// deliver submits raw for to and keeps the health board in step: a
+// failure is classified and reported by sendError, a success clears an
+// earlier SMTP problem. Everything the channel sends goes through it, so
+// that the board says whether the channel can send, whatever was sent.
+func (c *Channel) deliver(ctx context.Context, to inbox.Identity, raw []byte) error {
+	if err := c.submit(ctx, to, raw); err != nil {
+		return c.sendError(to, err)
+	}
+	c.smtpProblem.Store(nil)
+	c.healthOK()
+	return nil
 }
 
 // submit hands the message to the SMTP server.

@@ -123,6 +123,31 @@ func checkReply(t *testing.T, raw []byte, id string, attachment []byte) {
 	}
 }
 
+// A reply without attachments is a single text part; it must say its
+// charset, or mail programs read the Cyrillic as US-ASCII.
+func TestSendTextOnlySaysCharset(t *testing.T) {
+	imapSrv := emailtest.NewIMAP(t, emailtest.IMAPOptions{})
+	smtpSrv := emailtest.NewSMTP(t, TLSNone, emailtest.TLS{})
+	c, _ := testChannel(t, imapSrv.Addr, smtpSrv.Addr, nil)
+	id, err := c.Send(context.Background(), reply())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := smtpSrv.Received()
+	if len(got) != 1 {
+		t.Fatalf("received %d mails", len(got))
+	}
+	mr, err := mail.CreateReader(bytes.NewReader(got[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mr.Close()
+	if ct, params, _ := mr.Header.ContentType(); ct != "text/plain" || !strings.EqualFold(params["charset"], "utf-8") {
+		t.Errorf("Content-Type = %s %v, want text/plain; charset=utf-8", ct, params)
+	}
+	checkReply(t, got[0].Data, id, nil)
+}
+
 func TestSendErrors(t *testing.T) {
 	imapSrv := emailtest.NewIMAP(t, emailtest.IMAPOptions{})
 	smtpSrv := emailtest.NewSMTP(t, TLSNone, emailtest.TLS{})

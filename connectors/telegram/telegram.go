@@ -19,7 +19,8 @@
 // Media arrive as attachments whose URL is FileScheme + Telegram's file_id
 // ("tg-file:AgACAgUAAx..."), so that the webhook is answered without waiting
 // for downloads; Resolve (an inbox.Resolver run by the worker before filing)
-// and Download turn such references into stored files. The bot token is
+// and Download turn such references into stored files. AlertNotifier
+// sends supervisors' alerts through the same bot. The bot token is
 // never written to a log line or an error.
 package telegram
 
