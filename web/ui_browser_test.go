@@ -2049,3 +2049,85 @@ func TestUIBrowserNoRouteOffersCall(t *testing.T) {
 	p.click(`[data-testid="noroute-task"]`)
 	p.waitJS("the task title focused and filled", `document.activeElement && document.activeElement.dataset.testid === 'task-title' && document.activeElement.value !== ''`)
 }
+
+// TestUIBrowserLongConsentURL: at 1366×768 a card whose consent was given
+// on a page with a very long address (a landing page with its UTM tags)
+// keeps everything inside the card: the address is cut with an ellipsis,
+// the whole of it in its title, and every button of the card stays in
+// the window. The form lead's long page address wraps in the timeline.
+func TestUIBrowserLongConsentURL(t *testing.T) {
+	f := newUIFake()
+	f.seed()
+	long := "https://shop.example/landing/kitchens-spring-sale?utm_source=yandex&utm_medium=cpc&utm_campaign=kuhni_moskva_2026_spring_" +
+		strings.Repeat("retargeting_", 12) + "&utm_content=banner_1366x768&yclid=" + strings.Repeat("8472615", 10)
+	f.mu.Lock()
+	card := f.clients[1]
+	card.Consents = append(card.Consents, inbox.Consent{ID: 2, ClientID: 1, Kind: "marketing", TextVersion: "3f9a1c2b7d40", GivenAt: uiBase, Source: long})
+	for _, m := range f.msgs[2] {
+		if m.Kind == inbox.KindForm {
+			m.Meta["page_url"] = long
+		}
+	}
+	f.mu.Unlock()
+	srv := httptest.NewServer(f.handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(f.close)
+	p := newUIPage(t, srv.URL, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 1366, Height: 768, DeviceScaleFactor: 1})
+		return err
+	}))
+	p.login()
+
+	// outside lists what sticks out: root scrolling sideways, an element
+	// of root reaching past its edges, a control of root (scrolled to) or
+	// of the conversation's header and reply box outside the window.
+	outside := func(root string) []string {
+		t.Helper()
+		var bad []string
+		p.eval(`(() => {
+			const out = [];
+			const root = document.querySelector(`+jsq(root)+`);
+			const box = root.getBoundingClientRect();
+			if (root.scrollWidth > root.clientWidth + 1) out.push(root.id + ' scrolls sideways: ' + root.scrollWidth + ' > ' + root.clientWidth);
+			for (const el of root.querySelectorAll('*')) {
+				const r = el.getBoundingClientRect();
+				if (r.width === 0 && r.height === 0) continue;
+				if (r.right > box.right + 1 || r.left < box.left - 1) out.push(el.tagName + '.' + el.className + ' [' + (el.textContent || '').slice(0, 40) + '] ' + r.left + '..' + r.right + ' outside ' + box.left + '..' + box.right);
+			}
+			for (const b of [...root.querySelectorAll('button, select, input, textarea'), ...document.querySelectorAll('.conv__actions > *, #reply-form button')]) {
+				// A closed <details> keeps its controls' boxes but shows none.
+				if (!b.checkVisibility()) continue;
+				if (root.contains(b)) b.scrollIntoView({ block: 'nearest', behavior: 'instant' });
+				const r = b.getBoundingClientRect();
+				if (r.width === 0 && r.height === 0) continue;
+				if (r.left < 0 || r.right > window.innerWidth || r.bottom > window.innerHeight + 1) out.push(b.tagName + ' [' + b.textContent.trim().slice(0, 40) + '] at ' + r.left + '..' + r.right + ', bottom ' + r.bottom + ', outside the window of ' + window.innerWidth + '×' + window.innerHeight);
+			}
+			return out;
+		})()`, &bad)
+		return bad
+	}
+	for _, lang := range []string{"en", "ru"} {
+		if lang == "ru" {
+			p.do(chromedp.SetValue(`[data-testid="lang-select"]`, "ru"))
+			p.eval(`document.querySelector('[data-testid="lang-select"]').dispatchEvent(new Event('change', {bubbles: true}))`, nil)
+			p.waitJS("Russian", `document.documentElement.lang === 'ru'`)
+		}
+		p.openConversation(1)
+		p.waitJS("the long consent in the card", `document.querySelectorAll('[data-testid="card-consents"] li').length === 2`)
+		if bad := outside(`[data-testid="client-card"]`); len(bad) > 0 {
+			t.Errorf("%s, the card at 1366×768:\n%s", lang, strings.Join(bad, "\n"))
+		}
+		var title string
+		p.eval(`(() => { const el = [...document.querySelectorAll('[data-testid="consent-source"]')].find((e) => e.textContent.includes('kitchens')); return el ? el.title : ''; })()`, &title)
+		if title != long {
+			t.Errorf("%s: the consent's address in its title: %q", lang, title)
+		}
+		p.snap("long-consent-" + lang)
+
+		p.openConversation(2)
+		p.waitJS("the form lead", messageWithText("Нужна доставка в Пермь"))
+		if bad := outside(`#timeline`); len(bad) > 0 {
+			t.Errorf("%s, the form lead at 1366×768:\n%s", lang, strings.Join(bad, "\n"))
+		}
+	}
+}
