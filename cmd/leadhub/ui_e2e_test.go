@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -193,6 +194,12 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 		}
 	})
 
+	// The page is 1366×768 itself, not the window around it: the size
+	// operators' laptops show and the README's pictures have.
+	p.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 1366, Height: 768, DeviceScaleFactor: 1})
+		return err
+	}))
 	p.do(chromedp.Navigate(proxy.URL()),
 		chromedp.WaitVisible(`[data-testid="login-form"]`),
 		chromedp.SendKeys(`[data-testid="login-email"]`, uiEmail),
