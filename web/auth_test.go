@@ -479,7 +479,7 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("channels: %d %s", w.Code, w.Body)
 	}
 	for k := range chans.Items[0] {
-		if !slices.Contains([]string{"id", "type", "team", "status", "health", "can_send"}, k) {
+		if !slices.Contains([]string{"id", "type", "team", "status", "health", "can_send", "details"}, k) {
 			t.Errorf("a channel shows %q", k)
 		}
 	}
