@@ -83,8 +83,10 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	// More channels (an email channel for the matrix) come after "crm".
 	opts.Channels = append([]ChannelInfo{{ID: "crm", Type: inbox.ChannelAPI, Status: "enabled"}}, opts.Channels...)
 	opts.Starter = st
-	opts.ChannelStatus = map[string]func(context.Context) (any, error){
-		"crm": func(context.Context) (any, error) { return map[string]bool{"ok": true}, nil },
+	if opts.ChannelStatus == nil {
+		opts.ChannelStatus = map[string]func(context.Context) (any, error){
+			"crm": func(context.Context) (any, error) { return map[string]bool{"ok": true}, nil },
+		}
 	}
 	opts.Files = fileOpenerFunc(func(_ context.Context, id string) (*os.File, inbox.Attachment, error) {
 		f, err := os.Open(filepath.Join(dir, "f"))
@@ -561,8 +563,9 @@ var matrix = map[string]entry{
 		}
 		return del(fmt.Sprintf("/api/v1/teams/%d", t.ID))
 	}},
-	"GET /api/v1/audit":    {level: levelAdmin, req: fixed(get("/api/v1/audit?entity=client")), ok: 200},
-	"GET /api/v1/channels": {level: levelAdmin, req: fixed(get("/api/v1/channels")), ok: 200},
+	"GET /api/v1/audit":                 {level: levelAdmin, req: fixed(get("/api/v1/audit?entity=client")), ok: 200},
+	"GET /api/v1/channels":              {level: levelAdmin, req: fixed(get("/api/v1/channels")), ok: 200},
+	"GET /api/v1/channels/{id}/details": {level: levelAdmin, req: fixed(get("/api/v1/channels/crm/details")), ok: 200},
 }
 
 // expected is the status a caller gets: 401 without credentials, 403 when

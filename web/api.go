@@ -37,6 +37,9 @@ type apiHandler struct {
 	admin *inbox.Admin
 	// callers are the telephony channels that place calls, by id.
 	callers map[string]Caller
+	// status asks a channel's provider about it, by channel id
+	// (Options.ChannelStatus).
+	status map[string]func(ctx context.Context) (any, error)
 }
 
 // list is the shape of every list response. Items is never null.

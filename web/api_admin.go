@@ -1,9 +1,11 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/leadhub/leadhub/inbox"
 )
@@ -22,6 +24,10 @@ type ChannelInfo struct {
 	CanSend bool `json:"can_send"`
 	// Health is filled in at request time from Options.Health.
 	Health inbox.ChannelHealth `json:"health"`
+	// Details says GET /channels/{id}/details asks the channel's
+	// provider about it (a Telegram webhook's state); filled in at
+	// request time.
+	Details bool `json:"details"`
 }
 
 // colleague is what every operator may know of another: who they are,
@@ -210,8 +216,52 @@ func (a *apiHandler) listChannels(w http.ResponseWriter, r *http.Request) {
 	for i, ch := range a.channels {
 		out[i] = ch
 		out[i].Health = a.health.Get(ch.ID)
+		out[i].Details = a.status[ch.ID] != nil
 	}
 	writeJSON(w, r, http.StatusOK, newList(out, ""))
+}
+
+// detailsTimeout bounds asking a provider for Settings → Channels: the
+// admin gets "could not ask" rather than a page that waits on a provider
+// that does not answer.
+const detailsTimeout = 5 * time.Second
+
+// channelDetailsView is the answer of GET /channels/{id}/details: what the
+// provider said (Details) or why it could not be asked (Error).
+type channelDetailsView struct {
+	Channel string            `json:"channel"`
+	Type    inbox.ChannelType `json:"type"`
+	Details any               `json:"details,omitempty"`
+	Error   string            `json:"error,omitempty"`
+}
+
+// channelDetails: GET /channels/{id}/details: admins only, and only when
+// they look, the channel's provider is asked about it (for Telegram,
+// getWebhookInfo: the webhook URL it has, its pending updates and last
+// error). Unlike the operators' /status, a failure's reason is shown:
+// the connectors keep their secrets out of their errors.
+func (a *apiHandler) channelDetails(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	fn, ok := a.status[id]
+	if !ok {
+		writeError(w, r, inbox.Errorf(inbox.ENOTFOUND, "the channel has no details to ask for"))
+		return
+	}
+	out := channelDetailsView{Channel: id}
+	for _, ch := range a.channels {
+		if ch.ID == id {
+			out.Type = ch.Type
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), detailsTimeout)
+	defer cancel()
+	st, err := fn(ctx)
+	if err != nil {
+		out.Error = err.Error()
+	} else {
+		out.Details = st
+	}
+	writeJSON(w, r, http.StatusOK, out)
 }
 
 // listChannelHealth: GET /channels/health: every configured channel's

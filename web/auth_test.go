@@ -479,7 +479,7 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("channels: %d %s", w.Code, w.Body)
 	}
 	for k := range chans.Items[0] {
-		if !slices.Contains([]string{"id", "type", "team", "status", "health", "can_send"}, k) {
+		if !slices.Contains([]string{"id", "type", "team", "status", "health", "can_send", "details"}, k) {
 			t.Errorf("a channel shows %q", k)
 		}
 	}
@@ -504,5 +504,59 @@ func TestAdminAPI(t *testing.T) {
 	}
 	if w := do(t, fx.h, "GET", "/api/v1/audit?operator=x", "", adm.header()...); w.Code != 400 {
 		t.Errorf("audit with a bad operator: %d", w.Code)
+	}
+}
+
+// TestChannelDetails: Settings → Channels asks a channel's provider about
+// it on demand, for admins only; when the provider cannot be asked, the
+// admin reads why. The list says which channels have details.
+func TestChannelDetails(t *testing.T) {
+	fx := newFixture(t, Options{
+		Channels: []ChannelInfo{{ID: "tg", Type: inbox.ChannelTelegram, Status: "enabled"}, {ID: "tg2", Type: inbox.ChannelTelegram, Status: "enabled"}},
+		ChannelStatus: map[string]func(context.Context) (any, error){
+			"tg": func(context.Context) (any, error) {
+				return map[string]any{"webhook_url": "https://hub.example.com/hooks/telegram/tg", "pending_update_count": 3}, nil
+			},
+			// A provider that does not answer: the call is bounded.
+			"tg2": func(ctx context.Context) (any, error) {
+				if d, ok := ctx.Deadline(); !ok || time.Until(d) > detailsTimeout {
+					return nil, fmt.Errorf("asked without a short deadline")
+				}
+				return nil, fmt.Errorf("telegram: channel tg2: getWebhookInfo: %w", context.DeadlineExceeded)
+			},
+		},
+	})
+	admin, olga := fx.login("admin@example.com"), fx.login("olga@example.com")
+
+	w := do(t, fx.h, "GET", "/api/v1/channels/tg/details", "", admin.header()...)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"type":"telegram"`) ||
+		!strings.Contains(w.Body.String(), `"webhook_url":"https://hub.example.com/hooks/telegram/tg"`) || !strings.Contains(w.Body.String(), `"pending_update_count":3`) {
+		t.Errorf("details: %d %s", w.Code, w.Body)
+	}
+	if w := do(t, fx.h, "GET", "/api/v1/channels/tg/details", "", olga.header()...); w.Code != http.StatusForbidden {
+		t.Errorf("an operator asked for details: %d, want 403", w.Code)
+	}
+	if w := do(t, fx.h, "GET", "/api/v1/channels/nope/details", "", admin.header()...); w.Code != http.StatusNotFound {
+		t.Errorf("a channel without details: %d, want 404", w.Code)
+	}
+	// The admin reads why the provider could not be asked.
+	w = do(t, fx.h, "GET", "/api/v1/channels/tg2/details", "", admin.header()...)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"error":"telegram: channel tg2: getWebhookInfo: context deadline exceeded"`) {
+		t.Errorf("provider down: %d %s", w.Code, w.Body)
+	}
+
+	var list struct {
+		Items []ChannelInfo `json:"items"`
+	}
+	w = do(t, fx.h, "GET", "/api/v1/channels", "", admin.header()...)
+	if err := json.Unmarshal(w.Body.Bytes(), &list); err != nil {
+		t.Fatal(err)
+	}
+	has := map[string]bool{}
+	for _, ch := range list.Items {
+		has[ch.ID] = ch.Details
+	}
+	if !has["tg"] || !has["tg2"] || has["crm"] {
+		t.Errorf("channels with details: %v", has)
 	}
 }

@@ -114,6 +114,7 @@ func (s *Server) routeTable() []route {
 		{"DELETE /api/v1/teams/{id}", levelAdmin, f(a.deleteTeam)},
 		{"GET /api/v1/audit", levelAdmin, f(a.listAudit)},
 		{"GET /api/v1/channels", levelAdmin, f(a.listChannels)},
+		{"GET /api/v1/channels/{id}/details", levelAdmin, f(a.channelDetails)},
 	}
 }
 

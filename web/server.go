@@ -228,7 +228,9 @@ type Options struct {
 	// signed links to files (/files/signed/...), by channel id.
 	SignedFileKeys map[string]string
 	// ChannelStatus reports a channel's health for the operators (a
-	// Telegram webhook's pending updates and last error), by channel id.
+	// Telegram webhook's pending updates and last error), by channel id;
+	// admins see it in Settings → Channels (GET /channels/{id}/details).
+	// It must keep the channel's secrets out of its answer and its error.
 	ChannelStatus map[string]func(ctx context.Context) (any, error)
 	// Ready reports whether the database and the queue are reachable; nil
 	// means always ready.
@@ -405,6 +407,7 @@ func New(opts Options) (*Server, error) {
 			bg:       newBackground(),
 			admin:    auth.admin,
 			callers:  opts.Callers,
+			status:   opts.ChannelStatus,
 		},
 		auth:   auth,
 		ws:     newWSHandler(opts.Store, hub, public, acc, auth),

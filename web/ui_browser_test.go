@@ -65,7 +65,14 @@ type uiFake struct {
 	// canned are the reply templates of the fake's one operator.
 	canned []inbox.CannedReply
 	// health answers GET /api/v1/channels/health.
-	health   []inbox.ChannelHealth
+	health []inbox.ChannelHealth
+	// admin signs the fake's operator in as an admin; channels answers
+	// Settings → Channels, details each channel's details, and asks
+	// counts the requests for details.
+	admin    bool
+	channels []ChannelInfo
+	details  map[string]channelDetailsView
+	asks     int
 	done     chan struct{}
 	closeOne sync.Once
 }
@@ -256,8 +263,12 @@ func uiError(w http.ResponseWriter, status int, msg string) {
 }
 
 func (f *uiFake) sessionBody() map[string]any {
+	role := inbox.RoleOperator
+	if f.admin {
+		role = inbox.RoleAdmin
+	}
 	return map[string]any{
-		"operator":      inbox.Operator{ID: uiOpID, Email: uiEmail, Name: "Оля Оператор", Role: inbox.RoleOperator},
+		"operator":      inbox.Operator{ID: uiOpID, Email: uiEmail, Name: "Оля Оператор", Role: role},
 		"csrf_token":    uiCSRF,
 		"last_event_id": f.lastEventID(),
 		"teams":         []string{"sales"},
@@ -437,6 +448,28 @@ func (f *uiFake) handler() http.Handler {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		uiJSON(w, 200, map[string]any{"items": append([]inbox.ChannelHealth{}, f.health...), "next": ""})
+	})
+	api("GET /api/v1/operators", func(w http.ResponseWriter, r *http.Request) {
+		uiJSON(w, 200, map[string]any{"items": []inbox.OperatorDetail{{Operator: inbox.Operator{ID: uiOpID, Email: uiEmail, Name: "Оля Оператор", Role: inbox.RoleAdmin}}}, "next": ""})
+	})
+	api("GET /api/v1/teams", func(w http.ResponseWriter, r *http.Request) {
+		uiJSON(w, 200, map[string]any{"items": []any{}, "next": ""})
+	})
+	api("GET /api/v1/channels", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		uiJSON(w, 200, map[string]any{"items": append([]ChannelInfo{}, f.channels...), "next": ""})
+	})
+	api("GET /api/v1/channels/{id}/details", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.asks++
+		d, ok := f.details[r.PathValue("id")]
+		if !ok {
+			uiError(w, 404, "the channel has no details to ask for")
+			return
+		}
+		uiJSON(w, 200, d)
 	})
 	api("GET /api/v1/conversations", f.listConversations)
 	api("GET /api/v1/conversations/{id}", func(w http.ResponseWriter, r *http.Request) {
@@ -2048,4 +2081,170 @@ func TestUIBrowserNoRouteOffersCall(t *testing.T) {
 	waitFor(t, "the call request", func() bool { return slices.Contains(f.postedTexts(), "call 1 +79120000001") })
 	p.click(`[data-testid="noroute-task"]`)
 	p.waitJS("the task title focused and filled", `document.activeElement && document.activeElement.dataset.testid === 'task-title' && document.activeElement.value !== ''`)
+}
+
+// TestUIBrowserLongConsentURL: at 1366×768 a card whose consent was given
+// on a page with a very long address (a landing page with its UTM tags)
+// keeps everything inside the card: the address is cut with an ellipsis,
+// the whole of it in its title, and every button of the card stays in
+// the window. The form lead's long page address wraps in the timeline.
+func TestUIBrowserLongConsentURL(t *testing.T) {
+	f := newUIFake()
+	f.seed()
+	long := "https://shop.example/landing/kitchens-spring-sale?utm_source=yandex&utm_medium=cpc&utm_campaign=kuhni_moskva_2026_spring_" +
+		strings.Repeat("retargeting_", 12) + "&utm_content=banner_1366x768&yclid=" + strings.Repeat("8472615", 10)
+	f.mu.Lock()
+	card := f.clients[1]
+	card.Consents = append(card.Consents, inbox.Consent{ID: 2, ClientID: 1, Kind: "marketing", TextVersion: "3f9a1c2b7d40", GivenAt: uiBase, Source: long})
+	for _, m := range f.msgs[2] {
+		if m.Kind == inbox.KindForm {
+			m.Meta["page_url"] = long
+		}
+	}
+	f.mu.Unlock()
+	srv := httptest.NewServer(f.handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(f.close)
+	p := newUIPage(t, srv.URL, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 1366, Height: 768, DeviceScaleFactor: 1})
+		return err
+	}))
+	p.login()
+
+	// outside lists what sticks out: root scrolling sideways, an element
+	// of root reaching past its edges, a control of root (scrolled to) or
+	// of the conversation's header and reply box outside the window.
+	outside := func(root string) []string {
+		t.Helper()
+		var bad []string
+		p.eval(`(() => {
+			const out = [];
+			const root = document.querySelector(`+jsq(root)+`);
+			const box = root.getBoundingClientRect();
+			if (root.scrollWidth > root.clientWidth + 1) out.push(root.id + ' scrolls sideways: ' + root.scrollWidth + ' > ' + root.clientWidth);
+			for (const el of root.querySelectorAll('*')) {
+				const r = el.getBoundingClientRect();
+				if (r.width === 0 && r.height === 0) continue;
+				if (r.right > box.right + 1 || r.left < box.left - 1) out.push(el.tagName + '.' + el.className + ' [' + (el.textContent || '').slice(0, 40) + '] ' + r.left + '..' + r.right + ' outside ' + box.left + '..' + box.right);
+			}
+			for (const b of [...root.querySelectorAll('button, select, input, textarea'), ...document.querySelectorAll('.conv__actions > *, #reply-form button')]) {
+				// A closed <details> keeps its controls' boxes but shows none.
+				if (!b.checkVisibility()) continue;
+				if (root.contains(b)) b.scrollIntoView({ block: 'nearest', behavior: 'instant' });
+				const r = b.getBoundingClientRect();
+				if (r.width === 0 && r.height === 0) continue;
+				if (r.left < 0 || r.right > window.innerWidth || r.bottom > window.innerHeight + 1) out.push(b.tagName + ' [' + b.textContent.trim().slice(0, 40) + '] at ' + r.left + '..' + r.right + ', bottom ' + r.bottom + ', outside the window of ' + window.innerWidth + '×' + window.innerHeight);
+			}
+			return out;
+		})()`, &bad)
+		return bad
+	}
+	for _, lang := range []string{"en", "ru"} {
+		if lang == "ru" {
+			p.do(chromedp.SetValue(`[data-testid="lang-select"]`, "ru"))
+			p.eval(`document.querySelector('[data-testid="lang-select"]').dispatchEvent(new Event('change', {bubbles: true}))`, nil)
+			p.waitJS("Russian", `document.documentElement.lang === 'ru'`)
+		}
+		p.openConversation(1)
+		p.waitJS("the long consent in the card", `document.querySelectorAll('[data-testid="card-consents"] li').length === 2`)
+		if bad := outside(`[data-testid="client-card"]`); len(bad) > 0 {
+			t.Errorf("%s, the card at 1366×768:\n%s", lang, strings.Join(bad, "\n"))
+		}
+		var title string
+		p.eval(`(() => { const el = [...document.querySelectorAll('[data-testid="consent-source"]')].find((e) => e.textContent.includes('kitchens')); return el ? el.title : ''; })()`, &title)
+		if title != long {
+			t.Errorf("%s: the consent's address in its title: %q", lang, title)
+		}
+		p.snap("long-consent-" + lang)
+
+		p.openConversation(2)
+		p.waitJS("the form lead", messageWithText("Нужна доставка в Пермь"))
+		if bad := outside(`#timeline`); len(bad) > 0 {
+			t.Errorf("%s, the form lead at 1366×768:\n%s", lang, strings.Join(bad, "\n"))
+		}
+	}
+}
+
+// TestUIBrowserChannelDetails: Settings → Channels asks, when it opens,
+// for the details of the channels that have some: a Telegram bot shows the
+// webhook Telegram has, the updates waiting and the last error; a bot
+// Telegram could not be asked about says why; a mailbox shows its health
+// and no details row. The page's health poll never asks.
+func TestUIBrowserChannelDetails(t *testing.T) {
+	f := newUIFake()
+	f.seed()
+	f.admin = true
+	f.channels = []ChannelInfo{
+		{ID: "tg", Type: inbox.ChannelTelegram, Status: "enabled", CanSend: true, Details: true, Health: inbox.ChannelHealth{Channel: "tg", State: inbox.HealthOK}},
+		{ID: "tg-old", Type: inbox.ChannelTelegram, Status: "enabled", CanSend: true, Details: true},
+		{ID: "mail", Type: inbox.ChannelEmail, Status: "enabled", CanSend: true, Health: inbox.ChannelHealth{Channel: "mail", State: inbox.HealthDown, Error: "IMAP login failed"}},
+	}
+	f.details = map[string]channelDetailsView{
+		"tg": {Channel: "tg", Type: inbox.ChannelTelegram, Details: map[string]any{
+			"webhook_url": "https://hub.example.com/hooks/telegram/tg", "pending_update_count": 12,
+			"last_error_message": "<b>Wrong response</b> from the webhook: 502 Bad Gateway", "last_error_date": uiBase.Format(time.RFC3339),
+		}},
+		"tg-old": {Channel: "tg-old", Type: inbox.ChannelTelegram, Error: "telegram: channel tg-old: getWebhookInfo: context deadline exceeded"},
+	}
+	srv := httptest.NewServer(f.handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(f.close)
+	p := newUIPage(t, srv.URL)
+	p.login()
+	f.mu.Lock()
+	asked := f.asks
+	f.mu.Unlock()
+	if asked != 0 {
+		t.Fatalf("the page asked for channel details %d times before Settings opened", asked)
+	}
+
+	p.click(`[data-testid="admin-open"]`)
+	p.click(`[data-testid="admin-tab-channels"]`)
+	tg := `document.querySelector('[data-testid="admin-channel-details"][data-channel="tg"]')`
+	old := `document.querySelector('[data-testid="admin-channel-details"][data-channel="tg-old"]')`
+	p.waitJS("the details", tg+` && `+tg+`.dataset.state === 'ok' && `+old+`.dataset.state === 'error'`)
+	if got := p.text(`[data-channel="tg"] [data-testid="details-webhook"]`); got != "https://hub.example.com/hooks/telegram/tg" {
+		t.Errorf("webhook %q", got)
+	}
+	if got := p.text(`[data-channel="tg"] [data-testid="details-pending"]`); got != "12" {
+		t.Errorf("updates waiting %q", got)
+	}
+	if got := p.text(`[data-channel="tg"] [data-testid="details-error"]`); !strings.Contains(got, "<b>Wrong response</b> from the webhook: 502 Bad Gateway (") {
+		t.Errorf("last error %q", got)
+	}
+	var bold int
+	p.eval(`document.querySelectorAll('[data-testid="admin-channels"] b').length`, &bold)
+	if bold != 0 {
+		t.Error("Telegram's error text became markup")
+	}
+	if got := p.text(`[data-testid="admin-channel-details"][data-channel="tg-old"]`); got != "Could not ask Telegram: telegram: channel tg-old: getWebhookInfo: context deadline exceeded" {
+		t.Errorf("a bot Telegram could not be asked about: %q", got)
+	}
+	if got := p.text(`[data-testid="admin-channel"][data-channel="mail"]`); !strings.Contains(got, "not working — IMAP login failed") {
+		t.Errorf("the mailbox row: %q", got)
+	}
+	var rows int
+	p.eval(`document.querySelectorAll('[data-testid="admin-channel-details"][data-channel="mail"]').length`, &rows)
+	if rows != 0 {
+		t.Error("a details row for the mailbox")
+	}
+	f.mu.Lock()
+	asked = f.asks
+	f.mu.Unlock()
+	if asked != 2 {
+		t.Errorf("opening Channels asked for details %d times, want 2", asked)
+	}
+
+	// In Russian.
+	p.click(`[data-testid="admin-close"]`)
+	p.do(chromedp.SetValue(`[data-testid="lang-select"]`, "ru"))
+	p.eval(`document.querySelector('[data-testid="lang-select"]').dispatchEvent(new Event('change', {bubbles: true}))`, nil)
+	p.waitJS("Russian", `document.documentElement.lang === 'ru'`)
+	p.click(`[data-testid="admin-open"]`)
+	p.click(`[data-testid="admin-tab-channels"]`)
+	p.waitJS("the details in Russian", old+` && `+old+`.dataset.state === 'error'`)
+	if got := p.text(`[data-testid="admin-channel-details"][data-channel="tg-old"]`); !strings.HasPrefix(got, "Не удалось спросить Telegram: ") {
+		t.Errorf("in Russian: %q", got)
+	}
+	p.noCSPViolations()
 }

@@ -204,7 +204,7 @@ func TestNoSecretsInLogsOrAnswers(t *testing.T) {
 		do("GET", path, "", olga...)
 	}
 	for _, path := range []string{"/api/v1/channels", "/api/v1/operators", "/api/v1/audit", "/api/v1/teams",
-		"/api/v1/channels/tg/status", "/api/v1/clients.csv"} {
+		"/api/v1/channels/tg/status", "/api/v1/channels/tg/details", "/api/v1/clients.csv"} {
 		if code := do("GET", path, "", admin...); code != 200 {
 			t.Errorf("GET %s: %d", path, code)
 		}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -32,6 +34,13 @@ type fakeBotAPI struct {
 	calls   map[string][]map[string]string
 	next    int
 	updates []json.RawMessage // for getUpdates, kept until an offset passes them
+	// getWebhookInfo answers with the URL the last setWebhook set (none
+	// after deleteWebhook), hookPending and, when set, hookError as
+	// Telegram's last delivery error, dated hookErrorAt (Unix seconds).
+	hookURL     string
+	hookPending int
+	hookError   string
+	hookErrorAt int64
 }
 
 // addUpdate makes update available to getUpdates.
@@ -97,9 +106,18 @@ func (f *fakeBotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "getMe":
 		io.WriteString(w, `{"ok":true,"result":{"id":7000000001,"is_bot":true,"first_name":"Shop","username":"shop_bot"}}`)
 	case "setWebhook", "deleteWebhook":
+		f.mu.Lock()
+		f.hookURL = params["url"]
+		f.mu.Unlock()
 		io.WriteString(w, `{"ok":true,"result":true,"description":"Webhook was set"}`)
 	case "getWebhookInfo":
-		io.WriteString(w, `{"ok":true,"result":{"url":"","has_custom_certificate":false,"pending_update_count":0}}`)
+		f.mu.Lock()
+		info := map[string]any{"url": f.hookURL, "has_custom_certificate": false, "pending_update_count": f.hookPending}
+		if f.hookError != "" {
+			info["last_error_message"], info["last_error_date"] = f.hookError, f.hookErrorAt
+		}
+		f.mu.Unlock()
+		json.NewEncoder(w).Encode(map[string]any{"ok": true, "result": info})
 	case "getUpdates":
 		offset, _ := strconv.ParseInt(params["offset"], 10, 64)
 		ups := f.pending(offset)
@@ -265,6 +283,44 @@ func TestTelegramThroughTheHub(t *testing.T) {
 	}
 	if len(fake.sent("getWebhookInfo")) == 0 {
 		t.Fatal("status did not ask Telegram")
+	}
+	// Settings → Channels shows admins what Telegram says of the webhook.
+	fake.mu.Lock()
+	fake.hookPending, fake.hookError, fake.hookErrorAt = 2, "Wrong response from the webhook: 502 Bad Gateway", 1764800000
+	fake.mu.Unlock()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"token", "create", "--operator", "admin@example.com", "--scope", "admin"}, nil, &out, io.Discard, envFor(t, cfg)); err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	adminToken := lines[len(lines)-1]
+	req, _ := http.NewRequest(http.MethodGet, hub.base+"/api/v1/channels/tg/details", nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var details struct {
+		Type    string `json:"type"`
+		Details struct {
+			WebhookURL       string    `json:"webhook_url"`
+			Pending          int       `json:"pending_update_count"`
+			LastErrorMessage string    `json:"last_error_message"`
+			LastErrorDate    time.Time `json:"last_error_date"`
+		} `json:"details"`
+	}
+	if err := json.Unmarshal(raw, &details); resp.StatusCode != http.StatusOK || err != nil {
+		t.Fatalf("channel details: %d %s", resp.StatusCode, raw)
+	}
+	if d := details.Details; details.Type != "telegram" || d.WebhookURL != "https://hub.example.com/hooks/telegram/tg" || d.Pending != 2 ||
+		!strings.Contains(d.LastErrorMessage, "502 Bad Gateway") || !d.LastErrorDate.Equal(time.Unix(1764800000, 0)) {
+		t.Errorf("channel details %s", raw)
+	}
+	_, tokenSecret, _ := strings.Cut(tgToken, ":")
+	if strings.Contains(string(raw), tokenSecret) {
+		t.Fatalf("the bot token appears in the channel details: %s", raw)
 	}
 
 	if strings.Contains(hub.logs.String(), tgToken) {

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -193,6 +194,12 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 		}
 	})
 
+	// The page is 1366×768 itself, not the window around it: the size
+	// operators' laptops show and the README's pictures have.
+	p.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: 1366, Height: 768, DeviceScaleFactor: 1})
+		return err
+	}))
 	p.do(chromedp.Navigate(proxy.URL()),
 		chromedp.WaitVisible(`[data-testid="login-form"]`),
 		chromedp.SendKeys(`[data-testid="login-email"]`, uiEmail),
@@ -344,7 +351,9 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 	p.eval(`[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Ольга Ким') && r.textContent.includes('FORM-KNOWN')).click()`)
 	p.wait("the form conversation open", `document.querySelector('#timeline').textContent.includes('FORM-KNOWN')`)
 	p.wait("the channel choice", `!document.querySelector('#reply-via-label').hidden && [...document.querySelectorAll('[data-testid="reply-via"] option')].some(o => o.value === 'crm')`)
-	p.do(chromedp.SendKeys(`[data-testid="reply-text"]`, "Ответили через CRM"), chromedp.Click(`[data-testid="reply-send"]`))
+	p.do(chromedp.SendKeys(`[data-testid="reply-text"]`, "Ответили через CRM"))
+	readmeShot(t, ctx, "reply-picker-en")
+	p.do(chromedp.Click(`[data-testid="reply-send"]`))
 	p.wait("the reply sent through the CRM", `[...document.querySelectorAll('[data-testid="message"]')].some(m => m.textContent.includes('Ответили через CRM') && m.dataset.delivery === 'sent' && m.querySelector('[data-testid="msg-via"]'))`)
 	p.eval(`[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Мария')).click()`)
 	p.wait("no way to write to Мария", `!document.querySelector('[data-testid="reply-noroute"]').hidden`)
@@ -400,6 +409,7 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 	if got := p.eval(`document.querySelector('[data-testid="csv-status"]').textContent`); !strings.Contains(got, "1 rejected") {
 		t.Errorf("import summary %q", got)
 	}
+	readmeShot(t, ctx, "import-en")
 	p.do(chromedp.Click(`[data-testid="csv-close"]`))
 
 	// 5. The Russian UI.
@@ -407,6 +417,23 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 	p.eval(`document.querySelector('[data-testid="lang-select"]').dispatchEvent(new Event('change', {bubbles: true}))`)
 	p.wait("Russian labels", `document.documentElement.lang === 'ru' && document.querySelector('[data-testid="reply-send"]').textContent.trim() === 'Отправить'`)
 	readmeShot(t, ctx, "workspace-ru")
+
+	// The reply picker and an import, in Russian, for the README.
+	p.eval(`[...document.querySelectorAll('[data-testid="conversation-row"]')].find(r => r.textContent.includes('Ольга Ким') && r.textContent.includes('Ответили через CRM')).click()`)
+	p.wait("the channel choice in Russian", `!document.querySelector('#reply-via-label').hidden && document.querySelector('#timeline').textContent.includes('FORM-KNOWN')`)
+	p.do(chromedp.SendKeys(`[data-testid="reply-text"]`, "Ольга, смета готова — отправить на почту?"))
+	readmeShot(t, ctx, "reply-picker-ru")
+	p.eval(`(document.querySelector('[data-testid="reply-text"]').value = '', document.querySelector('[data-testid="reply-text"]').dispatchEvent(new Event('input', {bubbles: true})), 'ok')`)
+	csvRu := filepath.Join(t.TempDir(), "клиенты.csv")
+	if err := os.WriteFile(csvRu, []byte("Телефон;Имя;Компания\n+79181110011;Галина;Кухни Юг\n+79181110012;Денис;\n+79181110013;Евгения;Мебель-Сити\n8 (918) 111-00-01;Ада;\n12345;Жанна;\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.do(chromedp.Click(`[data-testid="csv-open"]`))
+	p.wait("the CSV dialog in Russian", `document.querySelector('[data-testid="csv-dialog"]').open`)
+	p.do(chromedp.SetUploadFiles(`[data-testid="csv-file"]`, []string{csvRu}), chromedp.Click(`[data-testid="csv-import"]`))
+	p.wait("the Russian import summed up", `document.querySelector('[data-testid="csv-status"]').textContent.includes('Готово') && !document.querySelector('[data-testid="csv-rejected"]').hidden`)
+	readmeShot(t, ctx, "import-ru")
+	p.do(chromedp.Click(`[data-testid="csv-close"]`))
 
 	slices.Sort(latencies)
 	t.Logf("webhook accepted → visible in the page, %d messages: min %v, median %v, max %v",
@@ -430,8 +457,37 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 	p.eval(`(() => { const s = document.querySelector('[data-testid="admin-op"][data-email="petr@example.com"] [data-testid="admin-op-join"]');
 		s.value = 'sales'; s.dispatchEvent(new Event('change')); return 'ok'; })()`)
 	p.wait("Пётр in sales", `[...document.querySelectorAll('[data-testid="admin-op"][data-email="petr@example.com"] [data-testid="admin-op-teams"] .chip')].some(c => c.textContent.includes('sales'))`)
+	readmeShot(t, ctx, "admin-operators-ru")
+	// Channels: the Telegram row shows what Telegram says of the webhook,
+	// asked when the tab opens.
+	bot.mu.Lock()
+	bot.hookURL, bot.hookPending = "https://hub.example.com/hooks/telegram/tg", 3
+	bot.hookError, bot.hookErrorAt = "Wrong response from the webhook: 502 Bad Gateway", time.Now().Add(-40*time.Minute).Unix()
+	bot.mu.Unlock()
+	asked := len(bot.sent("getWebhookInfo"))
 	p.do(chromedp.Click(`[data-testid="admin-tab-channels"]`))
 	p.wait("the channels with their health", `document.querySelector('[data-testid="admin-channel"][data-channel="tg"]') && document.querySelector('[data-testid="admin-channel"][data-channel="site"]')`)
+	details := `document.querySelector('[data-testid="admin-channel-details"][data-channel="tg"]')`
+	p.wait("Telegram's webhook details", details+`.dataset.state === 'ok'`)
+	if got := p.eval(details + `.querySelector('[data-testid="details-webhook"]').textContent`); got != "https://hub.example.com/hooks/telegram/tg" {
+		t.Errorf("webhook shown as %q", got)
+	}
+	if got := p.eval(details + `.querySelector('[data-testid="details-pending"]').textContent`); got != "3" {
+		t.Errorf("pending updates shown as %q", got)
+	}
+	if got := p.eval(details + `.querySelector('[data-testid="details-error"]').textContent`); !strings.Contains(got, "502 Bad Gateway") {
+		t.Errorf("last error shown as %q", got)
+	}
+	if n := len(bot.sent("getWebhookInfo")); n != asked+1 {
+		t.Errorf("opening Channels asked Telegram %d times", n-asked)
+	}
+	if p.eval(`document.querySelector('[data-testid="admin-channel-details"][data-channel="site"]') === null`) != "true" {
+		t.Error("the site form offers details it has none of")
+	}
+	if strings.Contains(p.eval(`document.querySelector('[data-testid="admin-channels"]').textContent`), strings.SplitN(tgToken, ":", 2)[1]) {
+		t.Fatal("the bot token is shown in Settings")
+	}
+	readmeShot(t, ctx, "admin-channels-ru")
 	p.do(chromedp.Click(`[data-testid="admin-tab-audit"]`))
 	p.wait("the audit log", `document.querySelectorAll('[data-testid="admin-audit-entry"]').length > 0`)
 	p.do(chromedp.Click(`[data-testid="admin-tab-tokens"]`))
@@ -455,6 +511,20 @@ func TestWorkspaceEndToEnd(t *testing.T) {
 		chromedp.SendKeys(`[data-testid="login-password"]`, "Новый-пароль-2026"),
 		chromedp.Click(`[data-testid="login-submit"]`))
 	p.wait("signed in with the new password", `document.body.dataset.view === 'app'`)
+
+	// Settings in English, for the README.
+	if os.Getenv("LEADHUB_UI_SCREENSHOTS") == "1" {
+		p.do(chromedp.SetValue(`[data-testid="lang-select"]`, "en"))
+		p.eval(`document.querySelector('[data-testid="lang-select"]').dispatchEvent(new Event('change', {bubbles: true}))`)
+		p.wait("English labels", `document.documentElement.lang === 'en'`)
+		p.do(chromedp.Click(`[data-testid="admin-open"]`))
+		p.wait("the operators in English", `document.querySelector('[data-testid="admin-op"][data-email="petr@example.com"]')`)
+		readmeShot(t, ctx, "admin-operators-en")
+		p.do(chromedp.Click(`[data-testid="admin-tab-channels"]`))
+		p.wait("Telegram's webhook details in English", `document.querySelector('[data-testid="admin-channel-details"][data-channel="tg"]').dataset.state === 'ok'`)
+		readmeShot(t, ctx, "admin-channels-en")
+		p.do(chromedp.Click(`[data-testid="admin-close"]`))
+	}
 
 	if strings.Contains(hub.logs.String(), uiPassword) || strings.Contains(hub.logs.String(), "Новый-пароль-2026") {
 		t.Fatal("the operator's password appears in the logs")

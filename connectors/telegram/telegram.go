@@ -315,9 +315,11 @@ func (c *Channel) Status(ctx context.Context) (Status, error) {
 		ChannelID:          c.opts.ChannelID,
 		Mode:               c.opts.Mode,
 		BotUsername:        c.Username(),
-		WebhookURL:         info.URL,
+		WebhookURL:         c.scrub(info.URL),
 		PendingUpdateCount: info.PendingUpdateCount,
-		LastErrorMessage:   info.LastErrorMessage,
+		// Admins see these in the page: whatever Telegram quotes, the
+		// token stays out.
+		LastErrorMessage: c.scrub(info.LastErrorMessage),
 	}
 	if info.LastErrorDate > 0 {
 		s.LastErrorDate = time.Unix(int64(info.LastErrorDate), 0).UTC()

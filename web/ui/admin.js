@@ -163,9 +163,56 @@ export class AdminPanel {
         h('td', { text: ch.id }), h('td', { text: ch.type }), h('td', { text: ch.team || '—' }),
         h('td', { text: ch.can_send ? t('admin.yes') : t('admin.no') }),
         h('td', { text: t(`admin.health.${health.state || 'unknown'}`) + (health.error ? ` — ${health.error}` : '') })));
+      if (ch.details) {
+        // The provider is asked now, while the admin looks, and each
+        // answer fills its own row when it comes.
+        const cell = h('td', { colspan: '5', class: 'channel-details', dataset: { testid: 'admin-channel-details', channel: ch.id, state: 'loading' } },
+          h('span', { class: 'muted', text: t('admin.details.loading') }));
+        tbody.append(h('tr', {}, cell));
+        this.channelDetails(ch, cell);
+      }
     }
     table.append(tbody);
     out.append(table, h('p', { class: 'muted', text: t('admin.channelsHelp') }));
+  }
+
+  // channelDetails shows what the channel's provider says of it: for
+  // Telegram the webhook it has, the updates it keeps and its last error.
+  async channelDetails(ch, cell) {
+    const provider = t(`channel.${ch.type}`);
+    let res;
+    try {
+      res = await this.api.get(`/channels/${encodeURIComponent(ch.id)}/details`);
+    } catch (e) {
+      if (e.status === 401) return;
+      res = { error: this.errorText(e) };
+    }
+    clear(cell);
+    if (!res || res.error || !res.details) {
+      cell.dataset.state = 'error';
+      cell.append(h('span', { class: 'error', text: t('admin.details.failed', { provider, reason: (res && res.error) || '—' }) }));
+      return;
+    }
+    cell.dataset.state = 'ok';
+    const d = res.details;
+    const dl = h('dl', { class: 'details-list' });
+    const row = (key, value, props) => dl.append(h('dt', { text: t(key) }), h('dd', Object.assign({ text: value }, props)));
+    if ('webhook_url' in d || ch.type === 'telegram') {
+      row('admin.details.webhook', d.webhook_url || t('admin.details.noWebhook'),
+        { class: 'url', title: d.webhook_url || null, dataset: { testid: 'details-webhook' } });
+    }
+    if (d.callback_url) row('admin.details.callback', d.callback_url, { class: 'url', title: d.callback_url, dataset: { testid: 'details-callback' } });
+    if (d.bot_username) row('admin.details.bot', `@${d.bot_username}`);
+    if (d.group_id) row('admin.details.group', String(d.group_id));
+    if ('pending_update_count' in d) row('admin.details.pending', String(d.pending_update_count), { dataset: { testid: 'details-pending' } });
+    if (d.last_error_message) {
+      const when = d.last_error_date ? ` (${fmtDateTime(d.last_error_date)})` : '';
+      row('admin.details.lastError', d.last_error_message + when, { class: 'error', dataset: { testid: 'details-error' } });
+    } else if (ch.type === 'telegram') {
+      row('admin.details.lastError', t('admin.details.noError'), { dataset: { testid: 'details-error' } });
+    }
+    if (d.warning) row('admin.details.warning', d.warning, { class: 'error', dataset: { testid: 'details-warning' } });
+    cell.append(dl);
   }
 
   async audit(out) {

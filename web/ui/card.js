@@ -112,7 +112,9 @@ export function renderCard(root, d, ctx) {
         c.text_version ? h('span', { class: 'muted', text: ` (${scalar(c.text_version)})` }) : null, ' — ',
         h('span', { class: withdrawn ? 'bad' : 'good', text: withdrawn ? t('card.consentWithdrawn') : t('card.consentGiven') }),
         when ? h('span', { class: 'muted', text: ` ${fmtDateTime(when)}` }) : null,
-        c.source ? h('span', { class: 'muted', text: ` · ${scalar(c.source)}` }) : null));
+        // The page it was given on may be a long address with all its
+        // tags: one line, cut with an ellipsis, the whole in the title.
+        c.source ? h('span', { class: 'muted consent__source', title: scalar(c.source), dataset: { testid: 'consent-source' }, text: scalar(c.source) }) : null));
     }
     root.append(section(t('card.consents'), ul));
   }
