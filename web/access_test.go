@@ -43,7 +43,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts Options) *fixture {
 	t.Helper()
-	st := storetest.Open(t, store.DialectSQLite)
+	return newFixtureWith(t, opts, store.Options{})
+}
+
+// newFixtureWith is newFixture on a store with so (a clock, an SLA policy).
+func newFixtureWith(t *testing.T, opts Options, so store.Options) *fixture {
+	t.Helper()
+	st := storetest.OpenWith(t, store.DialectSQLite, so)
 	fx := &fixture{t: t, st: st}
 	ctx := context.Background()
 	for _, name := range []string{"sales", "support"} {

@@ -41,9 +41,3 @@ func assignmentRules(cfg config.Config) map[string]inbox.AssignmentRule {
 	}
 	return rules
 }
-
-// alertNotifiers are where supervisors' alerts go besides the page: the
-// configured Telegram bot's chats and email channel's addresses.
-func (w *wiredChannels) alertNotifiers(cfg config.Config) []inbox.AlertNotifier {
-	return nil
-}

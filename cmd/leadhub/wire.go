@@ -145,6 +145,9 @@ type wiredChannels struct {
 	// recordings the ones that fetch calls' recordings.
 	callers    map[string]web.Caller
 	recordings map[string]inbox.RecordingFetcher
+	// alerts send supervisors' alerts out: the [alerts] Telegram bot and
+	// email channel.
+	alerts []inbox.AlertNotifier
 	// runners are the channels' own loops (long polling, webhook
 	// registration); each gets the queue to put what it receives in, and
 	// the store for pollers' checkpoints and leases.
@@ -204,6 +207,9 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 			w.senders[ch.ID] = c
 			w.resolvers[ch.ID] = c
 			w.status[ch.ID] = func(ctx context.Context) (any, error) { return c.Status(ctx) }
+			if ch.ID == cfg.Alerts.TelegramChannel {
+				w.alerts = append(w.alerts, c.AlertNotifier(cfg.Alerts.TelegramChatIDs))
+			}
 			w.runners = append(w.runners, func(ctx context.Context, sink inbox.Sink, pollers inbox.PollerStore) error {
 				// Telegram may be unreachable at boot; the hub still starts
 				// and the channel status shows the webhook's state.
@@ -219,6 +225,9 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 			}
 			if ch.SMTPHost != "" {
 				w.senders[ch.ID] = c
+			}
+			if ch.ID == cfg.Alerts.EmailChannel {
+				w.alerts = append(w.alerts, c.AlertNotifier(cfg.Alerts.EmailTo))
 			}
 			w.runners = append(w.runners, c.Run)
 		case "vk":
@@ -357,7 +366,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		Logger:           logger.With("component", "supervisor"),
 		Assignment:       assignmentRules(cfg),
 		TaskOverdueAlert: cfg.SLA.TaskOverdueAlert.Duration,
-		Notifiers:        chans.alertNotifiers(cfg),
+		Notifiers:        chans.alerts,
 		PublicURL:        cfg.HTTP.PublicURL,
 		Language:         cfg.Alerts.Language,
 	})

@@ -18,6 +18,13 @@ import (
 // store.DialectPostgres), closed when the test ends.
 func Open(t testing.TB, dialect string) *store.Store {
 	t.Helper()
+	return OpenWith(t, dialect, store.Options{})
+}
+
+// OpenWith is Open with options (a clock, an SLA policy); their URL is
+// the dialect's test database.
+func OpenWith(t testing.TB, dialect string, o store.Options) *store.Store {
+	t.Helper()
 	var url string
 	switch dialect {
 	case store.DialectSQLite:
@@ -29,7 +36,8 @@ func Open(t testing.TB, dialect string) *store.Store {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := store.Open(ctx, store.Options{URL: url})
+	o.URL = url
+	s, err := store.Open(ctx, o)
 	if err != nil {
 		t.Fatalf("storetest: open %s: %v", dialect, err)
 	}

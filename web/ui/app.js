@@ -16,6 +16,7 @@ import { Notifier } from './notify.js';
 import { Canned } from './canned.js';
 import { AdminPanel } from './admin.js';
 import { ScreenPop } from './screenpop.js';
+import { AlertBell, SupervisorView } from './supervise.js';
 
 const $ = (id) => document.getElementById(id);
 const statuses = ['new', 'open', 'pending', 'closed'];
@@ -72,6 +73,8 @@ const canned = new Canned({
 const notifier = new Notifier();
 // The screen-pop opens the ringing caller's conversation with its card.
 const screenPop = new ScreenPop((id) => openConversation(id));
+const bell = new AlertBell({ api, open: (id) => openConversation(id), notifier, errorText: (e) => errorText(e) });
+const supervision = new SupervisorView({ api, open: (id) => openConversation(id), errorText: (e) => errorText(e) });
 const live = new Live({
   onEvent: queueEvent,
   onState: setWSState,
@@ -157,7 +160,10 @@ function startApp(session) {
   live.start(Number(session.last_event_id) || 0);
   loadHealth();
   loadColleagues();
-  $('csv-open').hidden = !(state.me.role === 'supervisor' || state.me.role === 'admin');
+  const supervisor = state.me.role === 'supervisor' || state.me.role === 'admin';
+  $('csv-open').hidden = !supervisor;
+  $('supervise-open').hidden = !supervisor;
+  bell.load();
   const id = hashConversation();
   if (id) openConversation(id);
 }
@@ -314,11 +320,25 @@ function renderRow(c) {
     h('div', { class: 'row__bottom' },
       h('span', { class: pv ? 'row__preview' : 'row__preview muted', dataset: { testid: 'row-preview' }, text: pv || `${channelName(c.channel_type)} · ${c.channel || ''}` }),
       c.status === 'new' ? h('span', { class: 'chip chip--new', text: t('status.new') }) : null,
+      slaChip(c),
       mine ? h('span', { class: 'chip', title: t('row.mine'), text: '★' }) : null,
       mine ? h('span', { class: 'sr-only', text: t('row.mine') }) : null,
       unread > 0 ? h('span', { class: 'badge', dataset: { testid: 'unread' } },
         h('span', { 'aria-hidden': 'true', text: String(unread) }),
         h('span', { class: 'sr-only', text: t('row.unread', { n: unread }) })) : null)));
+}
+
+// slaChip says that the client's answer is late, or when it is due.
+function slaChip(c) {
+  if (c.sla_breached) return h('span', { class: 'chip chip--late', dataset: { testid: 'row-sla' }, title: c.sla_due_at ? fmtDateTime(c.sla_due_at) : '', text: t('sla.breached') });
+  if (!c.sla_due_at) return null;
+  const soon = Date.parse(c.sla_due_at) - Date.now() < 5 * 60 * 1000;
+  return h('span', { class: soon ? 'chip chip--soon' : 'chip', dataset: { testid: 'row-sla' }, title: fmtDateTime(c.sla_due_at), text: t('sla.dueAt', { time: fmtTimeShort(c.sla_due_at) }) });
+}
+
+function fmtTimeShort(iso) {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : new Intl.DateTimeFormat(getLang(), { timeStyle: 'short' }).format(d);
 }
 
 function renderChannelFilter() {
@@ -1405,6 +1425,13 @@ function applyEvent(ev) {
     case 'task.updated':
       if (state.client && d.task && d.task.client_id === state.client.id) reloadClientSoon();
       break;
+    case 'sla.warning':
+    case 'sla.breached':
+    case 'task.due':
+    case 'task.overdue':
+      bell.add(d.alert);
+      if (d.alert) announce(t('alert.announce', { what: t(`alert.${ev.type}`, { name: d.alert.client_name || '', task: d.alert.task_title || '' }) }));
+      break;
     default:
       // client.merged, duplicate suggestions and other card events: the
       // open card is read again.
@@ -1464,10 +1491,12 @@ function changeLang(l) {
   updateReplyMode();
   if (state.me) {
     renderList();
+    bell.render();
     if (state.selectedId && state.convs.has(state.selectedId)) {
       renderHead();
       renderTimeline(false);
       renderCardPanel();
+      renderRoutes(state.selectedId);
     }
     if (document.body.dataset.ws === 'reconnecting') setWSState('reconnecting');
   }
@@ -1534,6 +1563,9 @@ function wire() {
   $('canned-manage').addEventListener('click', () => canned.open());
   admin.wire($('admin-dialog'));
   $('admin-open').addEventListener('click', () => admin.open());
+  bell.wire($('bell'), $('alert-panel'));
+  supervision.wire($('supervise-dialog'));
+  $('supervise-open').addEventListener('click', () => supervision.open());
   $('me').addEventListener('click', () => {
     $('password-form').reset();
     $('password-error').hidden = true;

@@ -60,4 +60,16 @@ export class Notifier {
       n.onclick = () => { window.focus(); if (onClick) onClick(); n.close(); };
     } catch (_) { /* some browsers allow notifications only from a service worker */ }
   }
+
+  // alert shows a supervision alert (a late answer, a task due) as a
+  // browser notification whenever the operator allowed them, and beeps
+  // when they turned sounds on: unlike a new lead, it is addressed to them.
+  alert(title, body, onClick) {
+    if (this.enabled) this.beep();
+    if (!('Notification' in window) || Notification.permission !== 'granted') return;
+    try {
+      const n = new Notification(title, { body, tag: 'leadhub-alert', icon: '/ui/icons/logo.svg' });
+      n.onclick = () => { window.focus(); if (onClick) onClick(); n.close(); };
+    } catch (_) { /* some browsers allow notifications only from a service worker */ }
+  }
 }
