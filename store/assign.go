@@ -42,7 +42,7 @@ func (s *Store) Requeue(ctx context.Context, rules map[string]inbox.AssignmentRu
 			now := s.now()
 			cutoff := now.Add(-inbox.PresenceTTL - r.OfflineRequeue)
 			var rows []conversationRow
-			if err := tx.SelectContext(ctx, &rows, s.q.OfflineAssigned, ch, dbTime(cutoff), 200); err != nil {
+			if err := tx.SelectContext(ctx, &rows, s.q.OfflineAssigned, dbTime(cutoff), ch, 200); err != nil {
 				return fmt.Errorf("conversations of offline operators: %w", err)
 			}
 			var pending []inbox.PendingEvent

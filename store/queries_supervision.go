@@ -53,23 +53,18 @@ func alertsFor(set string) string {
 
 func baseSupervisionQueries() supervisionQueries {
 	return supervisionQueries{
-		DueWarnings: `SELECT ` + conversationCols + conversationFrom + `
-			WHERE c.sla_warn_at <= ? AND c.status IN ('new', 'open') ORDER BY c.sla_warn_at LIMIT ?`,
+		// SQLite's planner, without statistics, would rather walk the
+		// status index; the timers' own partial indexes are named.
+		DueWarnings:  dueWarnings(` INDEXED BY conversations_sla_warn_idx`),
 		ClaimWarning: `UPDATE conversations SET sla_warn_at = NULL WHERE id = ? AND sla_warn_at = ?`,
-		DueBreaches: `SELECT ` + conversationCols + conversationFrom + `
-			WHERE c.sla_due_at <= ? AND NOT c.sla_breached AND c.status IN ('new', 'open')
-			ORDER BY c.sla_due_at LIMIT ?`,
+		DueBreaches:  dueBreaches(` INDEXED BY conversations_sla_due_idx`),
 		ClaimBreach: `UPDATE conversations SET sla_breached = TRUE, sla_warn_at = NULL
 			WHERE id = ? AND sla_due_at = ? AND NOT sla_breached`,
 		InsertBreach: `INSERT INTO sla_breaches (conversation_id, channel_id, assignee_id, kind, waiting_since, due_at, breached_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		DueReminders: `SELECT t.id, t.client_id, t.title, t.due_at, t.done, t.assignee_id, t.created_by, t.created_at,
-				t.kind, t.done_at, t.done_note
-			FROM tasks t WHERE NOT t.done AND t.due_at <= ? AND t.reminded_at IS NULL ORDER BY t.due_at LIMIT ?`,
-		ClaimReminder: `UPDATE tasks SET reminded_at = ? WHERE id = ? AND reminded_at IS NULL AND NOT done`,
-		DueOverdueTasks: `SELECT t.id, t.client_id, t.title, t.due_at, t.done, t.assignee_id, t.created_by, t.created_at,
-				t.kind, t.done_at, t.done_note
-			FROM tasks t WHERE NOT t.done AND t.due_at <= ? AND t.overdue_alerted_at IS NULL ORDER BY t.due_at LIMIT ?`,
+		DueReminders:     dueTasks(` INDEXED BY tasks_due_idx`, `t.done = 0`, `t.reminded_at IS NULL`),
+		ClaimReminder:    `UPDATE tasks SET reminded_at = ? WHERE id = ? AND reminded_at IS NULL AND NOT done`,
+		DueOverdueTasks:  dueTasks(` INDEXED BY tasks_due_idx`, `t.done = 0`, `t.overdue_alerted_at IS NULL`),
 		ClaimOverdueTask: `UPDATE tasks SET overdue_alerted_at = ? WHERE id = ? AND overdue_alerted_at IS NULL AND NOT done`,
 		InsertAlert: `INSERT INTO alerts (kind, for_whom, operator_id, conversation_id, client_id, channel_id, task_id,
 				task_title, assignee_id, due_at, late_seconds, created_at, dispatch_state, dispatch_after)
@@ -93,15 +88,13 @@ func baseSupervisionQueries() supervisionQueries {
 		TouchPresence: `INSERT INTO operator_presence (operator_id, seen_at)
 			SELECT o.id, ? FROM operators o WHERE o.id IN (` + sqliteSet + `)
 			ON CONFLICT (operator_id) DO UPDATE SET seen_at = excluded.seen_at`,
-		// Parameters: the channel, the moment before which an assignee
-		// not seen since is away, the limit.
-		OfflineAssigned: `SELECT ` + conversationCols + conversationFrom + `
-			LEFT JOIN operator_presence p ON p.operator_id = c.assignee_id
-			WHERE c.channel_id = ? AND c.status IN ('new', 'open') AND c.assignee_id IS NOT NULL
-				AND (p.seen_at IS NULL OR p.seen_at < ?)
-			ORDER BY c.id LIMIT ?`,
-		Unassign:    `UPDATE conversations SET assignee_id = NULL WHERE id = ? AND assignee_id = ?`,
-		ChannelTeam: `SELECT COALESCE(MAX(team), '') FROM channel_config WHERE id = ?`,
+		// Parameters: the moment before which an assignee not seen since
+		// is away, the channel, the limit. It goes from the operators away
+		// to their open conversations (the partial assignee index), never
+		// through a channel's whole history.
+		OfflineAssigned: offlineAssigned(` INDEXED BY conversations_assignee_open_idx`),
+		Unassign:        `UPDATE conversations SET assignee_id = NULL WHERE id = ? AND assignee_id = ?`,
+		ChannelTeam:     `SELECT COALESCE(MAX(team), '') FROM channel_config WHERE id = ?`,
 		// Online operators who may take the channel's conversations (its
 		// team's members, or every operator when it has none), with their
 		// open load, the one who got a conversation least recently first.
@@ -146,6 +139,37 @@ func (q *supervisionQueries) postgres() {
 			AND ((?::text = '' AND o.role = 'operator') OR o.id IN (
 				SELECT tm.operator_id FROM team_members tm JOIN teams t ON t.id = tm.team_id WHERE t.name = ?))
 		ORDER BY p.last_assigned_at NULLS FIRST, o.id`
-	q.DueWarnings += ` FOR UPDATE OF c SKIP LOCKED`
-	q.DueBreaches += ` FOR UPDATE OF c SKIP LOCKED`
+	q.OfflineAssigned = offlineAssigned("")
+	q.DueWarnings = dueWarnings("") + ` FOR UPDATE OF c SKIP LOCKED`
+	q.DueBreaches = dueBreaches("") + ` FOR UPDATE OF c SKIP LOCKED`
+	q.DueReminders = dueTasks("", `NOT t.done`, `t.reminded_at IS NULL`)
+	q.DueOverdueTasks = dueTasks("", `NOT t.done`, `t.overdue_alerted_at IS NULL`)
+}
+
+// dueWarnings, dueBreaches and dueTasks read what fell due, through the
+// partial index named by indexed (SQLite's INDEXED BY; "" on PostgreSQL).
+// The conditions repeat the indexes' own so that SQLite can use them.
+func dueWarnings(indexed string) string {
+	return `SELECT ` + conversationCols + ` FROM conversations c` + indexed + ` JOIN clients cl ON cl.id = c.client_id
+		WHERE c.sla_warn_at <= ? AND c.status IN ('new', 'open') ORDER BY c.sla_warn_at LIMIT ?`
+}
+
+func dueBreaches(indexed string) string {
+	return `SELECT ` + conversationCols + ` FROM conversations c` + indexed + ` JOIN clients cl ON cl.id = c.client_id
+		WHERE c.sla_due_at <= ? AND NOT c.sla_breached AND c.status IN ('new', 'open')
+		ORDER BY c.sla_due_at LIMIT ?`
+}
+
+func dueTasks(indexed, open, unclaimed string) string {
+	return `SELECT t.id, t.client_id, t.title, t.due_at, t.done, t.assignee_id, t.created_by, t.created_at,
+			t.kind, t.done_at, t.done_note
+		FROM tasks t` + indexed + ` WHERE ` + open + ` AND t.due_at <= ? AND ` + unclaimed + ` ORDER BY t.due_at LIMIT ?`
+}
+
+func offlineAssigned(indexed string) string {
+	return `SELECT ` + conversationCols + ` FROM conversations c` + indexed + ` JOIN clients cl ON cl.id = c.client_id
+		WHERE c.assignee_id IN (SELECT o.id FROM operators o LEFT JOIN operator_presence p ON p.operator_id = o.id
+				WHERE p.seen_at IS NULL OR p.seen_at < ?)
+			AND c.status <> 'closed' AND c.status IN ('new', 'open') AND c.channel_id = ?
+		ORDER BY c.id LIMIT ?`
 }

@@ -10,7 +10,7 @@ ALTER TABLE conversations ADD COLUMN sla_warn_at TEXT;
 ALTER TABLE conversations ADD COLUMN sla_breached INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE conversations ADD COLUMN first_reply_at TEXT;
 CREATE INDEX conversations_sla_warn_idx ON conversations (sla_warn_at) WHERE sla_warn_at IS NOT NULL;
-CREATE INDEX conversations_sla_due_idx ON conversations (sla_due_at) WHERE sla_due_at IS NOT NULL AND sla_breached = 0;
+CREATE INDEX conversations_sla_due_idx ON conversations (sla_due_at) WHERE sla_due_at IS NOT NULL AND NOT sla_breached;
 CREATE INDEX conversations_assignee_open_idx ON conversations (assignee_id) WHERE status <> 'closed';
 CREATE INDEX conversations_waiting_idx ON conversations (channel_id, id) WHERE assignee_id IS NULL AND status IN ('new', 'open');
 
