@@ -371,6 +371,9 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 		if err := s.answered(ctx, tx, &conv, at); err != nil {
 			return err
 		}
+		if err := s.contacted(ctx, tx, conv, authorID, at); err != nil {
+			return err
+		}
 		pending := []inbox.PendingEvent{inbox.MessageCreated(msg, conv)}
 		if hadUnread || waited {
 			pending = append(pending, inbox.ConversationUpdated(conv))

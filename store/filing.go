@@ -236,6 +236,9 @@ func (f *filing) run(ctx context.Context) error {
 		if err := f.saveConversations(ctx); err != nil {
 			return err
 		}
+		if err := f.saveContacts(ctx); err != nil {
+			return err
+		}
 	}
 	if f.events, err = f.s.writeEvents(ctx, f.tx, f.now, evs); err != nil {
 		return err

@@ -96,6 +96,9 @@ func (s *Store) merge(ctx context.Context, tx *sqlx.Tx, operatorID, into, from i
 	if err := tx.SelectContext(ctx, &moved, s.q.ConversationsOfClient, from); err != nil {
 		return mergeResult{}, fmt.Errorf("read conversations: %w", err)
 	}
+	if err := s.mergeContact(ctx, tx, into, from); err != nil {
+		return mergeResult{}, err
+	}
 	if _, err := tx.ExecContext(ctx, s.q.MoveConversations, into, from); err != nil {
 		return mergeResult{}, fmt.Errorf("move conversations: %w", err)
 	}

@@ -99,6 +99,9 @@ func (s *Store) StartConversation(ctx context.Context, r inbox.StartRequest) (in
 		if err := s.answered(ctx, tx, &conv, at); err != nil {
 			return err
 		}
+		if err := s.contacted(ctx, tx, conv, r.AuthorID, at); err != nil {
+			return err
+		}
 		pending = append(pending, inbox.MessageCreated(msg, conv))
 		evs, err = s.writeEvents(ctx, tx, at, pending)
 		return err

@@ -46,6 +46,7 @@ type queries struct {
 	callQueries
 	importQueries
 	supervisionQueries
+	contactQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
@@ -94,6 +95,7 @@ func baseQueries() queries {
 		importQueries:       baseImportQueries(),
 		callQueries:         baseCallQueries(),
 		supervisionQueries:  baseSupervisionQueries(),
+		contactQueries:      baseContactQueries(),
 	}
 }
 
@@ -141,6 +143,7 @@ func postgresOverrides(q *queries) {
 	q.searchQueries.postgres()
 	q.callQueries.postgres()
 	q.supervisionQueries.postgres()
+	q.contactQueries.postgres()
 }
 
 // newQueries returns the statements for dialect with placeholders rebound,

@@ -34,9 +34,9 @@ func baseConversationQueries() conversationQueries {
 				SELECT json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]') FROM json_each(?) AS j)
 			ORDER BY c.client_id, c.channel_id`,
 		InsertConversations: `INSERT INTO conversations
-			(client_id, channel_id, channel_type, status, unread, last_message_at, created_at)
+			(client_id, channel_id, channel_type, status, first_status, unread, last_message_at, created_at)
 			SELECT json_extract(j.value, '$.client_id'), json_extract(j.value, '$.channel_id'),
-				json_extract(j.value, '$.channel_type'), json_extract(j.value, '$.status'), 0,
+				json_extract(j.value, '$.channel_type'), json_extract(j.value, '$.status'), json_extract(j.value, '$.status'), 0,
 				json_extract(j.value, '$.at'), json_extract(j.value, '$.at')
 			FROM json_each(?) AS j WHERE true
 			ON CONFLICT (client_id, channel_id) WHERE status <> 'closed' DO NOTHING
@@ -95,8 +95,8 @@ func (q *conversationQueries) postgres() {
 		ORDER BY c.client_id, c.channel_id
 		FOR UPDATE OF c`
 	q.InsertConversations = `INSERT INTO conversations
-		(client_id, channel_id, channel_type, status, unread, last_message_at, created_at)
-		SELECT r.client_id, r.channel_id, r.channel_type, r.status, 0, r.at, r.at
+		(client_id, channel_id, channel_type, status, first_status, unread, last_message_at, created_at)
+		SELECT r.client_id, r.channel_id, r.channel_type, r.status, r.status, 0, r.at, r.at
 		FROM jsonb_to_recordset(?::jsonb) AS r(client_id bigint, channel_id text, channel_type text, status text,
 			at timestamptz)
 		WHERE true

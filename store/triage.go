@@ -47,6 +47,9 @@ func (s *Store) AcceptConversation(ctx context.Context, operatorID, conversation
 		if err := s.audit(ctx, tx, operatorID, "conversation.accept", "conversation", conv.ID, nil, at); err != nil {
 			return err
 		}
+		if err := s.triaged(ctx, tx, conv.ID, "accepted"); err != nil {
+			return err
+		}
 		evs, err = s.writeEvents(ctx, tx, at, []inbox.PendingEvent{
 			inbox.ConversationUpdated(conv),
 		})
@@ -106,6 +109,9 @@ func (s *Store) LinkConversation(ctx context.Context, operatorID, conversationID
 		}
 		detail := map[string]any{"client_id": clientID, "from_client_id": from, "conversation_id": conv.ID}
 		if err := s.audit(ctx, tx, operatorID, "conversation.link", "conversation", conversationID, detail, at); err != nil {
+			return err
+		}
+		if err := s.triaged(ctx, tx, conversationID, "linked"); err != nil {
 			return err
 		}
 		evs, err = s.writeEvents(ctx, tx, at, pending)
@@ -172,6 +178,9 @@ func (s *Store) RejectConversation(ctx context.Context, operatorID, conversation
 		}
 		detail := map[string]any{"client_id": card.ID}
 		if err := s.audit(ctx, tx, operatorID, "conversation.reject", "conversation", conv.ID, detail, at); err != nil {
+			return err
+		}
+		if err := s.triaged(ctx, tx, conv.ID, "spam"); err != nil {
 			return err
 		}
 		evs, err = s.writeEvents(ctx, tx, at, pending)
