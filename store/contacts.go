@@ -40,7 +40,7 @@ func baseContactQueries() contactQueries {
 			ON CONFLICT (client_id) DO UPDATE SET ` + contactUpsert,
 		TouchContact: `INSERT INTO client_activity (client_id, last_contact_at) VALUES (?, ?)
 			ON CONFLICT (client_id) DO UPDATE SET last_contact_at = excluded.last_contact_at`,
-		SetTriage:    `UPDATE conversations SET triage = ? WHERE id = ? AND triage = ''`,
+		SetTriage: `UPDATE conversations SET triage = ? WHERE id = ? AND triage = ''`,
 		// Merging card "from" (second parameter) into "into" (first): the
 		// earlier first touch and the later contact win.
 		MergeContact: `INSERT INTO client_activity (client_id, first_utm_source, first_utm_campaign, last_utm_source,
