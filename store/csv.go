@@ -574,9 +574,7 @@ func (s *Store) WriteClientsCSV(ctx context.Context, w io.Writer, sep rune) erro
 				c.CreatedAt.Format(time.RFC3339),
 			}
 			for i, v := range rec {
-				if v != "" && strings.ContainsRune("=+-@", rune(v[0])) {
-					rec[i] = "'" + v
-				}
+				rec[i] = inbox.SheetSafe(v)
 			}
 			if err := cw.Write(rec); err != nil {
 				return fmt.Errorf("store: write clients CSV: %w", err)

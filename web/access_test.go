@@ -542,8 +542,10 @@ var matrix = map[string]entry{
 		req: onClient("shop", func(p string) call { return get(p + "/export") })},
 	"POST /api/v1/clients/{id}/erase": {level: levelSupervisor, ok: 200,
 		req: onClient("shop", func(p string) call { return post(p+"/erase", "") })},
-	"GET /api/v1/duplicates":  {level: levelSupervisor, req: fixed(get("/api/v1/duplicates")), ok: 200},
-	"GET /api/v1/supervision": {level: levelSupervisor, req: fixed(get("/api/v1/supervision")), ok: 200},
+	"GET /api/v1/duplicates":               {level: levelSupervisor, req: fixed(get("/api/v1/duplicates")), ok: 200},
+	"GET /api/v1/supervision":              {level: levelSupervisor, req: fixed(get("/api/v1/supervision")), ok: 200},
+	"GET /api/v1/reports/{name}":           {level: levelSupervisor, req: fixed(get("/api/v1/reports/leads")), ok: 200},
+	"GET /api/v1/reports/{name}/chart.svg": {level: levelSupervisor, req: fixed(get("/api/v1/reports/leads/chart.svg")), ok: 200},
 	"POST /api/v1/duplicates/{id}/dismiss": {level: levelSupervisor, ok: 200, req: func(fx *fixture, _ creds) call {
 		return post(fmt.Sprintf("/api/v1/duplicates/%d/dismiss", fx.duplicate()), "")
 	}},

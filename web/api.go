@@ -40,6 +40,8 @@ type apiHandler struct {
 	// status asks a channel's provider about it, by channel id
 	// (Options.ChannelStatus).
 	status map[string]func(ctx context.Context) (any, error)
+	// reportLoc is the business's time zone: reports count its days.
+	reportLoc *time.Location
 }
 
 // list is the shape of every list response. Items is never null.

@@ -102,6 +102,8 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/clients/{id}/erase", levelSupervisor, f(a.eraseClient)},
 		{"GET /api/v1/duplicates", levelSupervisor, f(a.listDuplicates)},
 		{"GET /api/v1/supervision", levelSupervisor, f(a.supervise)},
+		{"GET /api/v1/reports/{name}", levelSupervisor, f(a.getReport)},
+		{"GET /api/v1/reports/{name}/chart.svg", levelSupervisor, f(a.reportChart)},
 		{"POST /api/v1/duplicates/{id}/dismiss", levelSupervisor, f(a.dismissDuplicate)},
 
 		// Administration.

@@ -8,6 +8,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -109,6 +110,7 @@ type Store interface {
 	SecurityStore
 	TaskStore
 	SupervisionStore
+	ReportStore
 }
 
 // SecurityStore is what sign-in, sessions, tokens, the admin API and the
@@ -252,6 +254,9 @@ type Options struct {
 	// MaxBody bounds a webhook body. Default 1 MiB.
 	MaxBody int64
 
+	// ReportLocation is the business's time zone, whose days the reports
+	// count (the [sla] time zone). Default UTC.
+	ReportLocation *time.Location
 	// ChannelTeams maps a channel id to the team whose operators see its
 	// unassigned conversations; a channel not in it is everyone's.
 	ChannelTeams map[string]string
@@ -395,19 +400,20 @@ func New(opts Options) (*Server, error) {
 			metrics:        opts.Metrics,
 		},
 		api: &apiHandler{
-			store:    opts.Store,
-			pub:      pub,
-			kick:     opts.Kick,
-			access:   acc,
-			hub:      hub,
-			channels: nonNil(opts.Channels),
-			health:   opts.Health,
-			starter:  opts.Starter,
-			uploads:  opts.Uploads,
-			bg:       newBackground(),
-			admin:    auth.admin,
-			callers:  opts.Callers,
-			status:   opts.ChannelStatus,
+			store:     opts.Store,
+			pub:       pub,
+			kick:      opts.Kick,
+			access:    acc,
+			hub:       hub,
+			channels:  nonNil(opts.Channels),
+			reportLoc: cmp.Or(opts.ReportLocation, time.UTC),
+			health:    opts.Health,
+			starter:   opts.Starter,
+			uploads:   opts.Uploads,
+			bg:        newBackground(),
+			admin:     auth.admin,
+			callers:   opts.Callers,
+			status:    opts.ChannelStatus,
 		},
 		auth:   auth,
 		ws:     newWSHandler(opts.Store, hub, public, acc, auth),

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/leadhub/leadhub/config"
 	"github.com/leadhub/leadhub/inbox"
 )
@@ -40,4 +42,13 @@ func assignmentRules(cfg config.Config) map[string]inbox.AssignmentRule {
 		}
 	}
 	return rules
+}
+
+// reportLocation is the business's time zone ([sla] time_zone): reports
+// count its days.
+func reportLocation(cfg config.Config) *time.Location {
+	if sched, err := cfg.Schedule(); err == nil {
+		return sched.Location()
+	}
+	return time.UTC
 }

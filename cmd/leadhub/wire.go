@@ -339,6 +339,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 
 		HookChannelRate: cfg.HTTP.HookChannelRate,
 		ChannelTeams:    channelTeams(cfg),
+		ReportLocation:  reportLocation(cfg),
 		Channels:        channelInfos(cfg, func(id string) bool { return chans.senders[id] != nil }),
 		Starter:         b.store,
 		Auth:            authOptions(cfg),
