@@ -19,8 +19,7 @@ type reportQueries struct {
 	ReportFirstResponse string
 	ReportUnanswered    string
 	ReportTriage        string
-	ReportFirstTouch    string
-	ReportLastTouch     string
+	ReportTouches       string
 	ReportCallbacks     string
 	ReportBreaches      string
 	OperatorNames       string
@@ -50,8 +49,7 @@ func baseReportQueries() reportQueries {
 		ReportFirstResponse: firstResponse(sqliteSet, secondsSQLite),
 		ReportUnanswered:    unanswered(sqliteSet),
 		ReportTriage:        triage(sqliteSet),
-		ReportFirstTouch:    touch("first", sqliteSet),
-		ReportLastTouch:     touch("last", sqliteSet),
+		ReportTouches:       touches(sqliteSet),
 		ReportCallbacks:     callbacks(sqliteSet, secondsSQLite),
 		ReportBreaches:      breaches(sqliteSet),
 		OperatorNames:       `SELECT id, name, email FROM operators`,
@@ -65,8 +63,7 @@ func (q *reportQueries) postgres() {
 	q.ReportFirstResponse = firstResponse(postgresSet, secondsPostgres)
 	q.ReportUnanswered = unanswered(postgresSet)
 	q.ReportTriage = triage(postgresSet)
-	q.ReportFirstTouch = touch("first", postgresSet)
-	q.ReportLastTouch = touch("last", postgresSet)
+	q.ReportTouches = touches(postgresSet)
 	q.ReportCallbacks = callbacks(postgresSet, secondsPostgres)
 	q.ReportBreaches = breaches(postgresSet)
 }
@@ -103,14 +100,15 @@ func triage(set string) string {
 		GROUP BY c.channel_id ORDER BY c.channel_id`
 }
 
-// touch counts the conversations begun in the range by their client's
-// first or last campaign marks.
-func touch(which, set string) string {
-	return `SELECT COALESCE(a.` + which + `_utm_source, '') AS source, COALESCE(a.` + which + `_utm_campaign, '') AS campaign,
-			COUNT(*) AS n
+// touches counts the conversations begun in the range by their client's
+// first and last campaign marks together: one pass over the range gives
+// both tables.
+func touches(set string) string {
+	return `SELECT COALESCE(a.first_utm_source, '') AS first_source, COALESCE(a.first_utm_campaign, '') AS first_campaign,
+			COALESCE(a.last_utm_source, '') AS last_source, COALESCE(a.last_utm_campaign, '') AS last_campaign, COUNT(*) AS n
 		FROM conversations c LEFT JOIN client_activity a ON a.client_id = c.client_id
 		WHERE c.created_at >= ? AND c.created_at < ? AND ` + inChannels("c.channel_id", set) + `
-		GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2`
+		GROUP BY 1, 2, 3, 4`
 }
 
 // callbacks lists the missed calls of the range (each made a callback
@@ -311,20 +309,36 @@ func (s *Store) reportTriage(ctx context.Context, r *inbox.Report, rng []any) er
 }
 
 func (s *Store) reportUTM(ctx context.Context, r *inbox.Report, rng []any) error {
-	for _, which := range []struct{ name, query string }{
-		{"first_touch", s.q.ReportFirstTouch}, {"last_touch", s.q.ReportLastTouch},
-	} {
-		var rows []struct {
-			Source   string `db:"source"`
-			Campaign string `db:"campaign"`
-			N        int    `db:"n"`
+	var rows []struct {
+		FirstSource   string `db:"first_source"`
+		FirstCampaign string `db:"first_campaign"`
+		LastSource    string `db:"last_source"`
+		LastCampaign  string `db:"last_campaign"`
+		N             int    `db:"n"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.q.ReportTouches, rng...); err != nil {
+		return err
+	}
+	first, last := map[[2]string]int{}, map[[2]string]int{}
+	for _, row := range rows {
+		first[[2]string{row.FirstSource, row.FirstCampaign}] += row.N
+		last[[2]string{row.LastSource, row.LastCampaign}] += row.N
+	}
+	for _, tb := range []struct {
+		name   string
+		counts map[[2]string]int
+	}{{"first_touch", first}, {"last_touch", last}} {
+		keys := make([][2]string, 0, len(tb.counts))
+		for k := range tb.counts {
+			keys = append(keys, k)
 		}
-		if err := s.db.SelectContext(ctx, &rows, which.query, rng...); err != nil {
-			return err
-		}
-		t := inbox.ReportTable{Name: which.name, Columns: []string{"utm_source", "utm_campaign", "leads"}}
-		for _, row := range rows {
-			t.Rows = append(t.Rows, []any{row.Source, row.Campaign, row.N})
+		// Most leads first, then by source and campaign.
+		slices.SortFunc(keys, func(a, b [2]string) int {
+			return cmp.Or(cmp.Compare(tb.counts[b], tb.counts[a]), cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+		})
+		t := inbox.ReportTable{Name: tb.name, Columns: []string{"utm_source", "utm_campaign", "leads"}}
+		for _, k := range keys {
+			t.Rows = append(t.Rows, []any{k[0], k[1], tb.counts[k]})
 		}
 		r.Tables = append(r.Tables, t)
 	}
