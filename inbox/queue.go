@@ -58,6 +58,13 @@ type QueueStats struct {
 	Depth     int64         // envelopes accepted and not yet acknowledged
 	OldestAge time.Duration // age of the oldest of them, 0 when empty
 	Dead      int64         // dead letters waiting for an operator
+	// Pending are the envelopes delivered to a consumer at least once and
+	// not acknowledged (in a handler, or failed and waiting to be
+	// retried); OldestPendingAge is the age of the oldest of them since it
+	// was accepted. A pending count that stays up with an old age means a
+	// consumer died holding work or an envelope keeps failing.
+	Pending          int64
+	OldestPendingAge time.Duration
 }
 
 // Inspector is implemented by queues that can report their state.

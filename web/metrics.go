@@ -78,6 +78,10 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 				"Age of the oldest unacknowledged envelope, 0 when the queue is empty.", nil, nil),
 			dead: prometheus.NewDesc("leadhub_queue_dead",
 				"Dead letters waiting for an operator.", nil, nil),
+			pending: prometheus.NewDesc("leadhub_queue_pending",
+				"Envelopes delivered to a worker and not acknowledged (in hand, or failed and waiting for a retry).", nil, nil),
+			oldestPending: prometheus.NewDesc("leadhub_queue_oldest_pending_age_seconds",
+				"Age of the oldest pending envelope since it was accepted, 0 when none is pending.", nil, nil),
 		},
 	}
 	reg.MustRegister(
@@ -126,10 +130,10 @@ func (m *Metrics) inbound(channel, result, reason string) {
 	m.inboundTotal.WithLabelValues(channel, result, reason).Inc()
 }
 
-// queueCollector asks the queue once per scrape for all three gauges, where
-// three GaugeFuncs would ask three times.
+// queueCollector asks the queue once per scrape for all its gauges, where
+// a GaugeFunc each would ask once each.
 type queueCollector struct {
-	depth, oldest, dead *prometheus.Desc
+	depth, oldest, dead, pending, oldestPending *prometheus.Desc
 
 	mu    sync.Mutex
 	stats func(ctx context.Context) (inbox.QueueStats, error)
@@ -139,6 +143,8 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.depth
 	ch <- c.oldest
 	ch <- c.dead
+	ch <- c.pending
+	ch <- c.oldestPending
 }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
@@ -157,4 +163,6 @@ func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(st.Depth))
 	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, st.OldestAge.Seconds())
 	ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(st.Dead))
+	ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(st.Pending))
+	ch <- prometheus.MustNewConstMetric(c.oldestPending, prometheus.GaugeValue, st.OldestPendingAge.Seconds())
 }

@@ -237,6 +237,9 @@ type Options struct {
 	// Ready reports whether the database and the queue are reachable; nil
 	// means always ready.
 	Ready func(ctx context.Context) error
+	// Warnings are what an admin should fix though the hub works (Redis
+	// without AOF); /readyz lists them under its "ok". May be nil.
+	Warnings func(ctx context.Context) []string
 	// Kick wakes the outbound worker after a reply was queued; may be nil.
 	Kick func()
 	// Publisher is told about the events the API itself wrote (PATCH,
@@ -319,6 +322,7 @@ type Server struct {
 	auth     *authHandler
 	ws       *wsHandler
 	ready    func(ctx context.Context) error
+	warnings func(ctx context.Context) []string
 	public   *url.URL
 	timeouts Timeouts
 	handler  http.Handler
@@ -389,6 +393,7 @@ func New(opts Options) (*Server, error) {
 		metrics:  opts.Metrics,
 		hub:      hub,
 		ready:    opts.Ready,
+		warnings: opts.Warnings,
 		public:   public,
 		timeouts: opts.Timeouts,
 		hooks: &hookHandler{
@@ -540,4 +545,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write([]byte("ok\n"))
+	if s.warnings != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		for _, warning := range s.warnings(ctx) {
+			_, _ = fmt.Fprintf(w, "warning: %s\n", warning)
+		}
+	}
 }

@@ -58,6 +58,18 @@ func TestHealth(t *testing.T) {
 	}
 }
 
+// TestReadyzWarnings: what an admin should fix though the hub works (Redis
+// without AOF) is listed under "ok"; the instance stays ready.
+func TestReadyzWarnings(t *testing.T) {
+	s := newTestServer(t, Options{Warnings: func(context.Context) []string {
+		return []string{"Redis runs without append-only persistence"}
+	}})
+	w := do(t, s.Handler(), "GET", "/readyz", "")
+	if w.Code != 200 || w.Body.String() != "ok\nwarning: Redis runs without append-only persistence\n" {
+		t.Errorf("readyz = %d %q", w.Code, w.Body.String())
+	}
+}
+
 func TestMetricsEndpoint(t *testing.T) {
 	s := newTestServer(t, Options{Hooks: map[string]Hook{
 		"site": {Type: inbox.ChannelForm, Webhook: &fakeWebhook{}},
@@ -70,7 +82,7 @@ func TestMetricsEndpoint(t *testing.T) {
 		if _, ok := ctx.Deadline(); !ok {
 			return inbox.QueueStats{}, errors.New("no deadline")
 		}
-		return inbox.QueueStats{Depth: 42, OldestAge: 3 * time.Second, Dead: 2}, nil
+		return inbox.QueueStats{Depth: 42, OldestAge: 3 * time.Second, Dead: 2, Pending: 5, OldestPendingAge: 2 * time.Second}, nil
 	})
 	m.ObserveFiling(64, 20*time.Millisecond)
 	m.OutboundResult("tg", "sent")
@@ -84,6 +96,8 @@ func TestMetricsEndpoint(t *testing.T) {
 		`leadhub_queue_depth 42`,
 		`leadhub_queue_oldest_age_seconds 3`,
 		`leadhub_queue_dead 2`,
+		`leadhub_queue_pending 5`,
+		`leadhub_queue_oldest_pending_age_seconds 2`,
 		`leadhub_filed_total 64`,
 		`leadhub_filing_seconds_count 1`,
 		`leadhub_outbound_total{channel="tg",outcome="sent"} 1`,

@@ -104,6 +104,9 @@ func openBackend(ctx context.Context, cfg config.Config, logger *slog.Logger, on
 		return nil, fmt.Errorf("redis queue: %w", err)
 	}
 	b.queue = q
+	if w, err := q.DurabilityWarning(ctx); err == nil && w != "" {
+		logger.Warn(w)
+	}
 	return b, nil
 }
 
@@ -126,6 +129,20 @@ func (b *backend) ready(ctx context.Context) error {
 		return inbox.Errorf(inbox.EUNAVAILABLE, "queue unreachable")
 	}
 	return nil
+}
+
+// warnings are what an admin should fix though the hub works: Redis
+// without append-only persistence loses accepted envelopes on a restart.
+func (b *backend) warnings(ctx context.Context) []string {
+	rq, ok := b.queue.(*redisq.Queue)
+	if !ok {
+		return nil
+	}
+	w, err := rq.DurabilityWarning(ctx)
+	if err != nil || w == "" {
+		return nil
+	}
+	return []string{w}
 }
 
 // fileStorage keeps attachment bodies: connectors save what arrives and
@@ -334,6 +351,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		Health:        health,
 		Publisher:     publisher,
 		Ready:         b.ready,
+		Warnings:      b.warnings,
 		Kick:          func() { outbound.Kick() },
 		HookRate:      cfg.HTTP.HookRate,
 

@@ -552,8 +552,9 @@ func testStats(t *testing.T, q Queue) {
 	case <-time.After(waitFor):
 		t.Fatal("no delivery")
 	}
-	if st := mustStats(t, q); st.Depth != 3 {
-		t.Errorf("depth with one delivery in flight = %d, want 3", st.Depth)
+	if st := mustStats(t, q); st.Depth != 3 || st.Pending < 1 || st.OldestPendingAge <= 0 || st.OldestPendingAge > time.Minute {
+		t.Errorf("with one delivery in flight: depth %d (want 3), pending %d (want at least 1), oldest pending %v",
+			st.Depth, st.Pending, st.OldestPendingAge)
 	}
 	close(release)
 	eventuallyDepth(t, q, 0)

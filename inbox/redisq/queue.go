@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -73,6 +74,10 @@ type Options struct {
 	// missing (Redis lost its data or someone deleted the stream) and
 	// recreated it. Meant for a metric: it should never happen with AOF.
 	OnGroupRecreated func()
+	// ConsumerIdle is how long a consumer of the group (another process,
+	// long gone: every process names itself anew) may stay idle with
+	// nothing pending before it is removed from the group. Default 1h.
+	ConsumerIdle time.Duration
 }
 
 // Queue is an inbox.Queue, inbox.DeadLetters and inbox.Inspector on a Redis
@@ -84,7 +89,15 @@ type Queue struct {
 	log    *slog.Logger
 	dead   string
 	replay *redis.Script
+
+	// swept is when dead consumers were last removed (ForgetIdleConsumers
+	// runs from Consume at most every sweepEvery).
+	mu    sync.Mutex
+	swept time.Time
 }
+
+// sweepEvery bounds how often Consume looks for dead consumers.
+const sweepEvery = 5 * time.Minute
 
 // settleTimeout bounds the ack of a finished batch. It runs even when the
 // consumer's ctx is already cancelled: the handler's work is committed, and
@@ -115,6 +128,9 @@ func New(rdb *redis.Client, opts Options) (*Queue, error) {
 	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 5
+	}
+	if opts.ConsumerIdle <= 0 {
+		opts.ConsumerIdle = time.Hour
 	}
 	if opts.Block <= 0 {
 		opts.Block = 2 * time.Second
@@ -200,13 +216,21 @@ func (q *Queue) Consume(ctx context.Context, size int, h inbox.Handler) error {
 				}
 			}
 			failures++
-			q.log.Error("redisq: read", "err", err, "failures", failures)
+			// One line when an outage starts and one every 30 reads
+			// (about two minutes at the capped pause), not one per read.
+			if failures == 1 || failures%30 == 0 {
+				q.log.Error("redisq: read", "err", err, "failures", failures)
+			}
 			if err := sleep(ctx, backoff(failures)); err != nil {
 				return err
 			}
 			continue
 		}
+		if failures > 0 {
+			q.log.Info("redisq: reading again", "failed_reads", failures)
+		}
 		failures = 0
+		q.sweep(ctx)
 		if ctx.Err() != nil {
 			// A blocked read is not interrupted by ctx, so it may have
 			// returned entries after shutdown began: leave them pending for
@@ -407,7 +431,8 @@ func (q *Queue) Stats(ctx context.Context) (inbox.QueueStats, error) {
 	depth := pipe.XLen(ctx, q.opts.Stream)
 	first := pipe.XRangeN(ctx, q.opts.Stream, "-", "+", 1)
 	dead := pipe.XLen(ctx, q.dead)
-	if _, err := pipe.Exec(ctx); err != nil {
+	pending := pipe.XPending(ctx, q.opts.Stream, q.opts.Group)
+	if _, err := pipe.Exec(ctx); err != nil && !isNoGroup(err) {
 		return inbox.QueueStats{}, fmt.Errorf("redisq: stats: %w", err)
 	}
 	st := inbox.QueueStats{Depth: depth.Val(), Dead: dead.Val()}
@@ -416,7 +441,82 @@ func (q *Queue) Stats(ctx context.Context) (inbox.QueueStats, error) {
 			st.OldestAge = max(0, time.Since(ts))
 		}
 	}
+	if p := pending.Val(); p != nil && p.Count > 0 {
+		st.Pending = p.Count
+		if ts, ok := idTime(p.Lower); ok {
+			st.OldestPendingAge = max(0, time.Since(ts))
+		}
+	}
 	return st, nil
+}
+
+// sweep runs ForgetIdleConsumers when it is due; a failure waits for the
+// next sweep: dead consumers cost a line in XINFO, nothing else.
+func (q *Queue) sweep(ctx context.Context) {
+	q.mu.Lock()
+	due := time.Since(q.swept) >= sweepEvery
+	if due {
+		q.swept = time.Now()
+	}
+	q.mu.Unlock()
+	if !due {
+		return
+	}
+	if n, err := q.ForgetIdleConsumers(ctx); err != nil {
+		q.log.Warn("redisq: forget idle consumers", "err", err)
+	} else if n > 0 {
+		q.log.Info("redisq: forgot idle consumers", "consumers", n)
+	}
+}
+
+// ForgetIdleConsumers removes from the group the consumers other than
+// this one that have nothing pending and have been idle longer than
+// ConsumerIdle: processes that stopped (a dead one's pending entries are
+// taken over by XAUTOCLAIM first, which leaves it with none). It returns
+// how many it removed.
+func (q *Queue) ForgetIdleConsumers(ctx context.Context) (int, error) {
+	consumers, err := q.rdb.XInfoConsumers(ctx, q.opts.Stream, q.opts.Group).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redisq: consumers: %w", err)
+	}
+	n := 0
+	for _, c := range consumers {
+		if c.Name == q.opts.Consumer || c.Pending > 0 || c.Idle < q.opts.ConsumerIdle {
+			continue
+		}
+		// DELCONSUMER would drop entries still pending; it has none, and
+		// an entry claimed by it since XINFO is returned by the count.
+		removed, err := q.rdb.XGroupDelConsumer(ctx, q.opts.Stream, q.opts.Group, c.Name).Result()
+		if err != nil {
+			return n, fmt.Errorf("redisq: forget consumer %s: %w", c.Name, err)
+		}
+		if removed > 0 {
+			q.log.Warn("redisq: a forgotten consumer held entries", "consumer", c.Name, "entries", removed)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// DurabilityWarning says what Redis's configuration cannot promise, ""
+// when append-only persistence is on. Without AOF a Redis restart loses
+// envelopes the hub already answered 2xx for.
+func (q *Queue) DurabilityWarning(ctx context.Context) (string, error) {
+	info, err := q.rdb.Info(ctx, "persistence").Result()
+	if err != nil {
+		return "", fmt.Errorf("redisq: persistence info: %w", err)
+	}
+	return aofWarning(info), nil
+}
+
+// aofWarning reads INFO persistence.
+func aofWarning(info string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "aof_enabled:"); ok && v != "1" {
+			return "Redis runs without append-only persistence (appendonly no): a Redis restart loses accepted envelopes; set appendonly yes"
+		}
+	}
+	return ""
 }
 
 // Ping checks that Redis answers; a failure is EUNAVAILABLE.

@@ -83,7 +83,9 @@ func newQueries(driver, table string) (queries, error) {
 		stats: q(`SELECT
 			(SELECT COUNT(*) FROM {t}) AS depth,
 			(SELECT COALESCE(MIN(enqueued_at), 0) FROM {t}) AS oldest,
-			(SELECT COUNT(*) FROM {t}_dead) AS dead`),
+			(SELECT COUNT(*) FROM {t}_dead) AS dead,
+			(SELECT COUNT(*) FROM {t} WHERE lease <> '') AS pending,
+			(SELECT COALESCE(MIN(enqueued_at), 0) FROM {t} WHERE lease <> '') AS oldest_pending`),
 		listDead: q(`SELECT id, payload, attempts, last_error, failed_at FROM {t}_dead ORDER BY id LIMIT ?`),
 		takeDead: q(`DELETE FROM {t}_dead WHERE id = ? RETURNING payload`),
 	}

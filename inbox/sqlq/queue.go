@@ -384,16 +384,21 @@ func (q *Queue) settleTx(ctx context.Context, lease string, rows []row, errs []e
 // the number of dead letters.
 func (q *Queue) Stats(ctx context.Context) (inbox.QueueStats, error) {
 	var s struct {
-		Depth  int64 `db:"depth"`
-		Oldest int64 `db:"oldest"`
-		Dead   int64 `db:"dead"`
+		Depth         int64 `db:"depth"`
+		Oldest        int64 `db:"oldest"`
+		Dead          int64 `db:"dead"`
+		Pending       int64 `db:"pending"`
+		OldestPending int64 `db:"oldest_pending"`
 	}
 	if err := q.db.GetContext(ctx, &s, q.sql.stats); err != nil {
 		return inbox.QueueStats{}, fmt.Errorf("sqlq: stats: %w", err)
 	}
-	st := inbox.QueueStats{Depth: s.Depth, Dead: s.Dead}
+	st := inbox.QueueStats{Depth: s.Depth, Dead: s.Dead, Pending: s.Pending}
 	if s.Depth > 0 {
 		st.OldestAge = max(0, time.Since(time.UnixMilli(s.Oldest)))
+	}
+	if s.Pending > 0 {
+		st.OldestPendingAge = max(0, time.Since(time.UnixMilli(s.OldestPending)))
 	}
 	return st, nil
 }
