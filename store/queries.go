@@ -46,6 +46,7 @@ type queries struct {
 	callQueries
 	importQueries
 	supervisionQueries
+	webhookQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
@@ -94,6 +95,7 @@ func baseQueries() queries {
 		importQueries:       baseImportQueries(),
 		callQueries:         baseCallQueries(),
 		supervisionQueries:  baseSupervisionQueries(),
+		webhookQueries:      baseWebhookQueries(),
 	}
 }
 
