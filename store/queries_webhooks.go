@@ -21,6 +21,7 @@ type webhookQueries struct {
 	ConfigWebhooks   string
 	UpdateConfigHook string
 	DeleteConfigHook string
+	InsertConfigHook string
 }
 
 const (
@@ -74,5 +75,10 @@ func baseWebhookQueries() webhookQueries {
 		ConfigWebhooks:   `SELECT ` + webhookCols + ` FROM webhooks WHERE source = 'config'`,
 		UpdateConfigHook: `UPDATE webhooks SET events = ?, secret = ? WHERE id = ?`,
 		DeleteConfigHook: `DELETE FROM webhooks WHERE id = ? AND source = 'config'`,
+		// Two instances starting at once may both add a config URL: the
+		// second insert is a no-op.
+		InsertConfigHook: `INSERT INTO webhooks (url, events, secret, source, position, created_at)
+			VALUES (?, ?, ?, 'config', (SELECT COALESCE(MAX(id), 0) FROM events), ?)
+			ON CONFLICT (url) WHERE source = 'config' DO NOTHING`,
 	}
 }

@@ -101,63 +101,92 @@ func (s *Store) GetWebhook(ctx context.Context, id int64) (inbox.Webhook, error)
 	return h, err
 }
 
-// CreateWebhook adds an API subscription; it starts after the newest
-// event, so no history is sent. The URL, patterns and secret are the
-// caller's to check.
-func (s *Store) CreateWebhook(ctx context.Context, h inbox.Webhook) (inbox.Webhook, error) {
+// CreateWebhook adds an API subscription on behalf of actorID (audited);
+// it starts after the newest event, so no history is sent. The URL,
+// patterns and secret are the caller's to check.
+func (s *Store) CreateWebhook(ctx context.Context, actorID int64, h inbox.Webhook) (inbox.Webhook, error) {
 	events, err := json.Marshal(h.Events)
 	if err != nil {
 		return inbox.Webhook{}, fmt.Errorf("store: webhook events: %w", err)
 	}
 	var id int64
-	if err := s.db.GetContext(ctx, &id, s.q.InsertWebhook, h.URL, string(events), h.Secret, inbox.WebhookSourceAPI,
-		dbTime(s.now())); err != nil {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		at := s.now()
+		if err := tx.GetContext(ctx, &id, s.q.InsertWebhook, h.URL, string(events), h.Secret, inbox.WebhookSourceAPI,
+			dbTime(at)); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actorID, "webhook.create", "webhook", id, map[string]any{"url": h.URL, "events": h.Events}, at)
+	})
+	if err != nil {
 		return inbox.Webhook{}, fmt.Errorf("store: create webhook: %w", err)
 	}
 	return s.GetWebhook(ctx, id)
 }
 
 // UpdateWebhook changes an API subscription's URL, patterns and, when
-// secret is not empty, its secret. A config file's subscription is
-// ECONFLICT: the file is its truth.
-func (s *Store) UpdateWebhook(ctx context.Context, id int64, url string, events []string, secret string) (inbox.Webhook, error) {
-	var cur webhookRow
-	err := s.db.GetContext(ctx, &cur, s.q.WebhookByID, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return inbox.Webhook{}, inbox.Errorf(inbox.ENOTFOUND, "webhook not found")
-	}
-	if err != nil {
-		return inbox.Webhook{}, fmt.Errorf("store: webhook %d: %w", id, err)
-	}
-	if cur.Source != inbox.WebhookSourceAPI {
-		return inbox.Webhook{}, inbox.Errorf(inbox.ECONFLICT, "this webhook comes from the config file; change it there")
-	}
-	if secret == "" {
-		secret = cur.Secret
-	}
+// secret is not empty, its secret, on behalf of actorID (audited; the
+// secret never is). A config file's subscription is ECONFLICT: the file is
+// its truth.
+func (s *Store) UpdateWebhook(ctx context.Context, actorID, id int64, url string, events []string, secret string) (inbox.Webhook, error) {
 	b, err := json.Marshal(events)
 	if err != nil {
 		return inbox.Webhook{}, fmt.Errorf("store: webhook events: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q.UpdateWebhook, url, string(b), secret, id); err != nil {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		cur, err := s.webhookIn(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if secret == "" {
+			secret = cur.Secret
+		}
+		if _, err := tx.ExecContext(ctx, s.q.UpdateWebhook, url, string(b), secret, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actorID, "webhook.update", "webhook", id,
+			map[string]any{"url": url, "events": events, "secret_changed": secret != cur.Secret}, s.now())
+	})
+	if err != nil {
 		return inbox.Webhook{}, fmt.Errorf("store: update webhook %d: %w", id, err)
 	}
 	return s.GetWebhook(ctx, id)
 }
 
-// DeleteWebhook removes an API subscription and its delivery log.
-func (s *Store) DeleteWebhook(ctx context.Context, id int64) error {
-	h, err := s.GetWebhook(ctx, id)
+// DeleteWebhook removes an API subscription and its delivery log on behalf
+// of actorID (audited).
+func (s *Store) DeleteWebhook(ctx context.Context, actorID, id int64) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		cur, err := s.webhookIn(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q.DeleteWebhook, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actorID, "webhook.delete", "webhook", id, map[string]any{"url": cur.URL}, s.now())
+	})
 	if err != nil {
-		return err
-	}
-	if h.Source != inbox.WebhookSourceAPI {
-		return inbox.Errorf(inbox.ECONFLICT, "this webhook comes from the config file; remove it there")
-	}
-	if _, err := s.db.ExecContext(ctx, s.q.DeleteWebhook, id); err != nil {
 		return fmt.Errorf("store: delete webhook %d: %w", id, err)
 	}
 	return nil
+}
+
+// webhookIn reads an API subscription in tx: ENOTFOUND, or ECONFLICT for
+// one from the config file.
+func (s *Store) webhookIn(ctx context.Context, tx *sqlx.Tx, id int64) (webhookRow, error) {
+	var cur webhookRow
+	err := tx.GetContext(ctx, &cur, s.q.WebhookByID, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cur, inbox.Errorf(inbox.ENOTFOUND, "webhook not found")
+	}
+	if err != nil {
+		return cur, err
+	}
+	if cur.Source != inbox.WebhookSourceAPI {
+		return cur, inbox.Errorf(inbox.ECONFLICT, "this webhook comes from the config file; change it there")
+	}
+	return cur, nil
 }
 
 // SyncConfigWebhooks makes the config file's subscriptions (one per URL)
@@ -186,9 +215,7 @@ func (s *Store) SyncConfigWebhooks(ctx context.Context, hs []inbox.Webhook) erro
 				}
 				continue
 			}
-			var id int64
-			if err := tx.GetContext(ctx, &id, s.q.InsertWebhook, h.URL, string(events), h.Secret,
-				inbox.WebhookSourceConfig, dbTime(s.now())); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q.InsertConfigHook, h.URL, string(events), h.Secret, dbTime(s.now())); err != nil {
 				return err
 			}
 		}
@@ -307,24 +334,31 @@ func (s *Store) ListWebhookDeliveries(ctx context.Context, f inbox.DeliveryFilte
 	return out, nil
 }
 
-// ReplayWebhookDelivery makes a delivery due now, as a new attempt with the
-// same id and a fresh retry window. One being sent right now is ECONFLICT.
-func (s *Store) ReplayWebhookDelivery(ctx context.Context, id int64) (inbox.WebhookDelivery, error) {
-	now := dbTime(s.now())
-	won, err := claimed(s.db.ExecContext(ctx, s.q.ReplayDelivery, now, id, now))
+// ReplayWebhookDelivery makes a delivery due now on behalf of actorID
+// (audited), as a new attempt with the same id and a fresh retry window.
+// One being sent right now is ECONFLICT.
+func (s *Store) ReplayWebhookDelivery(ctx context.Context, actorID, id int64) (inbox.WebhookDelivery, error) {
+	var r deliveryRow
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		at := s.now()
+		won, err := claimed(tx.ExecContext(ctx, s.q.ReplayDelivery, dbTime(at), id, dbTime(at)))
+		if err != nil {
+			return err
+		}
+		err = tx.GetContext(ctx, &r, s.q.DeliveryByID, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return inbox.Errorf(inbox.ENOTFOUND, "delivery not found")
+		}
+		if err != nil {
+			return err
+		}
+		if !won {
+			return inbox.Errorf(inbox.ECONFLICT, "the delivery is being sent now; try again in a minute")
+		}
+		return s.audit(ctx, tx, actorID, "webhook.replay", "webhook", r.WebhookID, map[string]any{"delivery_id": id}, at)
+	})
 	if err != nil {
 		return inbox.WebhookDelivery{}, fmt.Errorf("store: replay webhook delivery %d: %w", id, err)
-	}
-	var r deliveryRow
-	err = s.db.GetContext(ctx, &r, s.q.DeliveryByID, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return inbox.WebhookDelivery{}, inbox.Errorf(inbox.ENOTFOUND, "delivery not found")
-	}
-	if err != nil {
-		return inbox.WebhookDelivery{}, fmt.Errorf("store: webhook delivery %d: %w", id, err)
-	}
-	if !won {
-		return inbox.WebhookDelivery{}, inbox.Errorf(inbox.ECONFLICT, "the delivery is being sent now; try again in a minute")
 	}
 	return r.delivery(), nil
 }

@@ -120,7 +120,7 @@ func newHookFixtureAt(t *testing.T, dialect, url string, events ...string) *hook
 	if len(events) == 0 {
 		events = []string{inbox.EventMessageCreated}
 	}
-	h, err := s.CreateWebhook(ctxT(t), inbox.Webhook{URL: rc.srv.URL + "/leadhub", Events: events, Secret: hookSecret})
+	h, err := s.CreateWebhook(ctxT(t), 0, inbox.Webhook{URL: rc.srv.URL + "/leadhub", Events: events, Secret: hookSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +160,7 @@ func testWebhookSigned(t *testing.T, dialect string) {
 	s := openSupervised(t, dialect, "", clock)
 	file(t, s, envelope("before", "crm", "Old", "before the hook", phone("+79123450100")))
 	rc := newReceiver(t)
-	h, err := s.CreateWebhook(ctxT(t), inbox.Webhook{URL: rc.srv.URL, Events: []string{"message.*"}, Secret: hookSecret})
+	h, err := s.CreateWebhook(ctxT(t), 0, inbox.Webhook{URL: rc.srv.URL, Events: []string{"message.*"}, Secret: hookSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,7 +416,7 @@ func testWebhookReplay(t *testing.T, dialect string) {
 	if len(ds) != 1 {
 		t.Fatalf("delivered = %+v", ds)
 	}
-	d, err := fx.s.ReplayWebhookDelivery(ctxT(t), ds[0].ID)
+	d, err := fx.s.ReplayWebhookDelivery(ctxT(t), 0, ds[0].ID)
 	if err != nil || d.State != inbox.WebhookPending {
 		t.Fatalf("replay = %+v, %v", d, err)
 	}
@@ -428,7 +428,7 @@ func testWebhookReplay(t *testing.T, dialect string) {
 	if ds := fx.deliveries(t, inbox.WebhookDelivered); len(ds) != 1 || ds[0].Attempts != 2 {
 		t.Errorf("after replay: %+v", ds)
 	}
-	if _, err := fx.s.ReplayWebhookDelivery(ctxT(t), 999999); inbox.ErrorCode(err) != inbox.ENOTFOUND {
+	if _, err := fx.s.ReplayWebhookDelivery(ctxT(t), 0, 999999); inbox.ErrorCode(err) != inbox.ENOTFOUND {
 		t.Errorf("replay of no delivery: %v", err)
 	}
 }
@@ -450,10 +450,10 @@ func testWebhookConfig(t *testing.T, dialect string) {
 	if err != nil || len(hs) != 1 || hs[0].Source != inbox.WebhookSourceConfig || len(hs[0].Events) != 2 || hs[0].Secret != "" {
 		t.Fatalf("webhooks = %+v, %v", hs, err)
 	}
-	if _, err := s.UpdateWebhook(ctx, hs[0].ID, "https://x.example.com", []string{"*"}, ""); inbox.ErrorCode(err) != inbox.ECONFLICT {
+	if _, err := s.UpdateWebhook(ctx, 0, hs[0].ID, "https://x.example.com", []string{"*"}, ""); inbox.ErrorCode(err) != inbox.ECONFLICT {
 		t.Errorf("update of a config webhook: %v", err)
 	}
-	if err := s.DeleteWebhook(ctx, hs[0].ID); inbox.ErrorCode(err) != inbox.ECONFLICT {
+	if err := s.DeleteWebhook(ctx, 0, hs[0].ID); inbox.ErrorCode(err) != inbox.ECONFLICT {
 		t.Errorf("delete of a config webhook: %v", err)
 	}
 	if err := s.SyncConfigWebhooks(ctx, nil); err != nil {

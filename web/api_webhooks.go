@@ -11,17 +11,17 @@ import (
 )
 
 // WebhookStore is what the outgoing webhooks' admin API needs of the
-// store. Lists never carry secrets.
+// store. Lists never carry secrets; changes are audited as actorID's.
 type WebhookStore interface {
 	ListWebhooks(ctx context.Context) ([]inbox.Webhook, error)
-	CreateWebhook(ctx context.Context, h inbox.Webhook) (inbox.Webhook, error)
+	CreateWebhook(ctx context.Context, actorID int64, h inbox.Webhook) (inbox.Webhook, error)
 	// UpdateWebhook changes an API subscription (secret "": kept); a
 	// config file's one is ECONFLICT.
-	UpdateWebhook(ctx context.Context, id int64, url string, events []string, secret string) (inbox.Webhook, error)
+	UpdateWebhook(ctx context.Context, actorID, id int64, url string, events []string, secret string) (inbox.Webhook, error)
 	GetWebhook(ctx context.Context, id int64) (inbox.Webhook, error)
-	DeleteWebhook(ctx context.Context, id int64) error
+	DeleteWebhook(ctx context.Context, actorID, id int64) error
 	ListWebhookDeliveries(ctx context.Context, f inbox.DeliveryFilter) ([]inbox.WebhookDelivery, error)
-	ReplayWebhookDelivery(ctx context.Context, id int64) (inbox.WebhookDelivery, error)
+	ReplayWebhookDelivery(ctx context.Context, actorID, id int64) (inbox.WebhookDelivery, error)
 }
 
 // minWebhookSecret is the shortest secret an admin may choose: shorter
@@ -80,7 +80,7 @@ func (a *apiHandler) createWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	h, err := a.store.CreateWebhook(r.Context(), inbox.Webhook{URL: *body.URL, Events: body.Events, Secret: secret})
+	h, err := a.store.CreateWebhook(r.Context(), operatorID(r), inbox.Webhook{URL: *body.URL, Events: body.Events, Secret: secret})
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -140,7 +140,7 @@ func (a *apiHandler) patchWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	h, err := a.store.UpdateWebhook(r.Context(), id, url, events, secret)
+	h, err := a.store.UpdateWebhook(r.Context(), operatorID(r), id, url, events, secret)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -156,7 +156,7 @@ func (a *apiHandler) deleteWebhook(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	if err := a.store.DeleteWebhook(r.Context(), id); err != nil {
+	if err := a.store.DeleteWebhook(r.Context(), operatorID(r), id); err != nil {
 		writeError(w, r, err)
 		return
 	}
@@ -220,7 +220,7 @@ func (a *apiHandler) replayDelivery(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	d, err := a.store.ReplayWebhookDelivery(r.Context(), id)
+	d, err := a.store.ReplayWebhookDelivery(r.Context(), operatorID(r), id)
 	if err != nil {
 		writeError(w, r, err)
 		return

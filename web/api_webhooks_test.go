@@ -15,11 +15,11 @@ import (
 // store (newFixture).
 func (f *fakeStore) ListWebhooks(context.Context) ([]inbox.Webhook, error) { return nil, nil }
 
-func (f *fakeStore) CreateWebhook(context.Context, inbox.Webhook) (inbox.Webhook, error) {
+func (f *fakeStore) CreateWebhook(context.Context, int64, inbox.Webhook) (inbox.Webhook, error) {
 	return inbox.Webhook{}, inbox.Errorf(inbox.EUNAVAILABLE, "not in the fake")
 }
 
-func (f *fakeStore) UpdateWebhook(context.Context, int64, string, []string, string) (inbox.Webhook, error) {
+func (f *fakeStore) UpdateWebhook(context.Context, int64, int64, string, []string, string) (inbox.Webhook, error) {
 	return inbox.Webhook{}, inbox.Errorf(inbox.ENOTFOUND, "not in the fake")
 }
 
@@ -27,7 +27,7 @@ func (f *fakeStore) GetWebhook(context.Context, int64) (inbox.Webhook, error) {
 	return inbox.Webhook{}, inbox.Errorf(inbox.ENOTFOUND, "not in the fake")
 }
 
-func (f *fakeStore) DeleteWebhook(context.Context, int64) error {
+func (f *fakeStore) DeleteWebhook(context.Context, int64, int64) error {
 	return inbox.Errorf(inbox.ENOTFOUND, "not in the fake")
 }
 
@@ -35,14 +35,14 @@ func (f *fakeStore) ListWebhookDeliveries(context.Context, inbox.DeliveryFilter)
 	return nil, nil
 }
 
-func (f *fakeStore) ReplayWebhookDelivery(context.Context, int64) (inbox.WebhookDelivery, error) {
+func (f *fakeStore) ReplayWebhookDelivery(context.Context, int64, int64) (inbox.WebhookDelivery, error) {
 	return inbox.WebhookDelivery{}, inbox.Errorf(inbox.ENOTFOUND, "not in the fake")
 }
 
 // webhook adds an API subscription straight in the store.
 func (fx *fixture) webhook() inbox.Webhook {
 	fx.t.Helper()
-	h, err := fx.st.CreateWebhook(context.Background(), inbox.Webhook{
+	h, err := fx.st.CreateWebhook(context.Background(), 0, inbox.Webhook{
 		URL: fmt.Sprintf("https://erp%d.example.com/in", fx.seq.Add(1)), Events: []string{"*"}, Secret: "0123456789abcdef"})
 	if err != nil {
 		fx.t.Fatal(err)
@@ -142,6 +142,15 @@ func TestWebhooksAPI(t *testing.T) {
 	}
 	if w := do(t, fx.h, "DELETE", path, "", h...); w.Code != http.StatusNoContent {
 		t.Errorf("DELETE = %d %s", w.Code, w.Body)
+	}
+	w = do(t, fx.h, "GET", "/api/v1/audit?entity=webhook", "", h...)
+	for _, action := range []string{"webhook.create", "webhook.update", "webhook.replay", "webhook.delete"} {
+		if !strings.Contains(w.Body.String(), action) {
+			t.Errorf("audit lacks %s: %s", action, w.Body)
+		}
+	}
+	if strings.Contains(w.Body.String(), "a-new-secret") {
+		t.Errorf("the audit log shows a secret: %s", w.Body)
 	}
 	// A supervisor is not an admin.
 	if w := do(t, fx.h, "GET", "/api/v1/webhooks", "", fx.login("super@example.com").header()...); w.Code != http.StatusForbidden {
