@@ -1,7 +1,9 @@
 package inbox
 
 import (
+	"context"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -108,5 +110,59 @@ func TestSignWebhook(t *testing.T) {
 	// Known value: printf '1764756000.{"id":1}' | openssl dgst -sha256 -hmac k
 	if sig != "sha256=30f38aa9f1715f28c44531e7e741a805dadd22396779889ac42f3a6659053b1a" {
 		t.Errorf("signature %q", sig)
+	}
+}
+
+// oneJobStore hands the worker one job and keeps the result.
+type oneJobStore struct {
+	job    *WebhookJob
+	result WebhookResult
+}
+
+func (s *oneJobStore) WebhookSubscriptions(context.Context) ([]Webhook, error)  { return nil, nil }
+func (s *oneJobStore) EventsAfter(context.Context, int64, int) ([]Event, error) { return nil, nil }
+func (s *oneJobStore) AdvanceWebhook(context.Context, int64, int64, int64, []NewWebhookDelivery) (bool, error) {
+	return false, nil
+}
+
+func (s *oneJobStore) ClaimWebhookDeliveries(context.Context, int, time.Duration) ([]WebhookJob, error) {
+	if s.job == nil {
+		return nil, nil
+	}
+	j := *s.job
+	s.job = nil
+	return []WebhookJob{j}, nil
+}
+
+func (s *oneJobStore) FinishWebhookAttempt(_ context.Context, r WebhookResult) error {
+	s.result = r
+	return nil
+}
+
+// TestWebhookNetworkError: a receiver that cannot be reached is retried
+// after the backoff; a redirect is not followed and fails the delivery.
+func TestWebhookNetworkError(t *testing.T) {
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	clock := NewFakeClock(time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC))
+	st := &oneJobStore{job: &WebhookJob{DeliveryID: 1, URL: gone.URL, Secret: "k", Attempt: 3, FirstAttemptAt: clock.Now(),
+		Event: Event{ID: 5, Type: EventMessageCreated, Data: []byte(`{}`)}}}
+	w := NewWebhookWorker(WebhookOptions{Store: st, Clock: clock})
+	if _, err := w.Deliver(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if r := st.result; r.State != WebhookPending || r.Error == "" || r.Status != 0 || !r.RetryAt.Equal(clock.Now().Add(2*time.Minute)) {
+		t.Errorf("unreachable receiver: %+v", r)
+	}
+
+	moved := httptest.NewServer(http.RedirectHandler("http://127.0.0.1:8080/", http.StatusFound))
+	defer moved.Close()
+	st.job = &WebhookJob{DeliveryID: 2, URL: moved.URL, Secret: "k", Attempt: 1,
+		Event: Event{ID: 6, Type: EventMessageCreated, Data: []byte(`{}`)}}
+	if _, err := w.Deliver(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if r := st.result; r.State != WebhookFailed || r.Status != http.StatusFound {
+		t.Errorf("redirect: %+v", r)
 	}
 }
