@@ -143,6 +143,7 @@ func postgresOverrides(q *queries) {
 	q.searchQueries.postgres()
 	q.callQueries.postgres()
 	q.supervisionQueries.postgres()
+	q.webhookQueries.postgres()
 }
 
 // newQueries returns the statements for dialect with placeholders rebound,

@@ -1,8 +1,7 @@
 package store
 
 // webhookQueries are the statements about outgoing webhooks: subscriptions,
-// their dispatch position and their deliveries. Both dialects read them
-// the same way.
+// their dispatch position and their deliveries.
 type webhookQueries struct {
 	ListWebhooks     string
 	WebhookByID      string
@@ -30,6 +29,15 @@ const (
 	delivered_at, created_at`
 )
 
+// postgres replaces the statements PostgreSQL needs written its own way.
+func (q *webhookQueries) postgres() {
+	q.InsertDelivery = `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, order_key, next_attempt_at,
+			created_at)
+		SELECT CAST(? AS bigint), r.event_id, r.event_type, r.order_key, CAST(? AS timestamptz), CAST(? AS timestamptz)
+		FROM jsonb_to_recordset(?::jsonb) AS r(event_id bigint, event_type text, order_key text)
+		ON CONFLICT (webhook_id, event_id) DO NOTHING`
+}
+
 func baseWebhookQueries() webhookQueries {
 	return webhookQueries{
 		ListWebhooks: `SELECT ` + webhookCols + ` FROM webhooks ORDER BY id`,
@@ -39,14 +47,20 @@ func baseWebhookQueries() webhookQueries {
 		UpdateWebhook:  `UPDATE webhooks SET url = ?, events = ?, secret = ? WHERE id = ? AND source = 'api'`,
 		DeleteWebhook:  `DELETE FROM webhooks WHERE id = ? AND source = 'api'`,
 		AdvanceWebhook: `UPDATE webhooks SET position = ? WHERE id = ? AND position = ?`,
-		InsertDelivery: `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, order_key, next_attempt_at, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (webhook_id, event_id) DO NOTHING`,
-		// The oldest pending delivery of each order key, when it is due
+		// One statement inserts a dispatch's deliveries, from a JSON array
+		// of {event_id, event_type, order_key}.
+		InsertDelivery: `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, order_key, next_attempt_at,
+				created_at)
+			SELECT ?, json_extract(j.value, '$.event_id'), json_extract(j.value, '$.event_type'),
+				json_extract(j.value, '$.order_key'), ?, ?
+			FROM json_each(?) AS j WHERE true
+			ON CONFLICT (webhook_id, event_id) DO NOTHING`,
+		// The pending delivery of the oldest event of each order key, when it is due
 		// and nobody holds it.
 		DueDeliveries: `SELECT d.id FROM webhook_deliveries d
 			WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until <= ?)
 			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.webhook_id = d.webhook_id
-				AND p.order_key = d.order_key AND p.state = 'pending' AND p.id < d.id)
+				AND p.order_key = d.order_key AND p.state = 'pending' AND p.event_id < d.event_id)
 			ORDER BY d.next_attempt_at, d.id LIMIT ?`,
 		// The conditional UPDATE is the claim: of two instances that saw
 		// the delivery due, one changes the row.

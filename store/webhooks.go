@@ -243,11 +243,25 @@ func (s *Store) AdvanceWebhook(ctx context.Context, id, from, to int64, ds []inb
 		if err != nil || !won {
 			return err
 		}
+		if len(ds) == 0 {
+			return nil
+		}
+		type row struct {
+			EventID   int64  `json:"event_id"`
+			EventType string `json:"event_type"`
+			OrderKey  string `json:"order_key"`
+		}
+		rows := make([]row, len(ds))
+		for i, d := range ds {
+			rows[i] = row{EventID: d.EventID, EventType: d.EventType, OrderKey: d.OrderKey}
+		}
+		arg, err := jsonArg(rows)
+		if err != nil {
+			return err
+		}
 		now := dbTime(s.now())
-		for _, d := range ds {
-			if _, err := tx.ExecContext(ctx, s.q.InsertDelivery, id, d.EventID, d.EventType, d.OrderKey, now, now); err != nil {
-				return fmt.Errorf("insert delivery: %w", err)
-			}
+		if _, err := tx.ExecContext(ctx, s.q.InsertDelivery, id, now, now, arg); err != nil {
+			return fmt.Errorf("insert deliveries: %w", err)
 		}
 		return nil
 	})

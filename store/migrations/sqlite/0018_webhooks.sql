@@ -19,7 +19,8 @@ CREATE UNIQUE INDEX webhooks_config_url_idx ON webhooks (url) WHERE source = 'co
 -- One event sent to one subscription. A pending delivery is due at
 -- next_attempt_at; lease_until keeps another instance off it while one
 -- sends it. order_key (the conversation, else the card) holds later
--- deliveries back until the earlier pending one of the key is done.
+-- deliveries back until the pending one of an earlier event of the key is
+-- done (event ids, not delivery ids, are the order).
 CREATE TABLE webhook_deliveries (
     id               INTEGER PRIMARY KEY,
     webhook_id       INTEGER NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
@@ -38,5 +39,5 @@ CREATE TABLE webhook_deliveries (
     UNIQUE (webhook_id, event_id)
 );
 CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
-CREATE INDEX webhook_deliveries_order_idx ON webhook_deliveries (webhook_id, order_key, id) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_order_idx ON webhook_deliveries (webhook_id, order_key, event_id) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_log_idx ON webhook_deliveries (webhook_id, state, id);
