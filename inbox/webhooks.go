@@ -136,9 +136,9 @@ type WebhookStore interface {
 	// ClaimWebhookDeliveries returns up to limit due deliveries, each the
 	// oldest pending one of its order key, leased for lease.
 	ClaimWebhookDeliveries(ctx context.Context, limit int, lease time.Duration) ([]WebhookJob, error)
-	// FinishWebhookAttempt records an attempt's result; a result for an
-	// attempt that is no longer the delivery's latest is ignored.
-	FinishWebhookAttempt(ctx context.Context, r WebhookResult) error
+	// FinishWebhookAttempts records attempts' results; a result for an
+	// attempt that is no longer its delivery's latest is ignored.
+	FinishWebhookAttempts(ctx context.Context, rs []WebhookResult) error
 }
 
 // Outgoing event types: what a subscription may receive. Operators' own
@@ -469,26 +469,37 @@ func (w *WebhookWorker) Deliver(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("claim webhook deliveries: %w", err)
 	}
+	results := make([]WebhookResult, len(jobs))
 	sem := make(chan struct{}, w.opts.Workers)
 	var wg sync.WaitGroup
-	for _, j := range jobs {
+	sent := 0
+	for i, j := range jobs {
 		if ctx.Err() != nil {
 			break // the leases run out and another run takes them
 		}
 		sem <- struct{}{}
 		wg.Add(1)
+		sent++
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			w.send(ctx, j)
+			results[i] = w.send(ctx, j)
 		}()
 	}
 	wg.Wait()
+	// The batch's results are recorded in one transaction, even when ctx
+	// ended meanwhile: the receivers may have the deliveries, and the log
+	// should say so.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := w.opts.Store.FinishWebhookAttempts(rctx, results[:sent]); err != nil {
+		return len(jobs), fmt.Errorf("record webhook attempts: %w", err)
+	}
 	return len(jobs), nil
 }
 
-// send makes one attempt and records its result.
-func (w *WebhookWorker) send(ctx context.Context, j WebhookJob) {
+// send makes one attempt and returns its result.
+func (w *WebhookWorker) send(ctx context.Context, j WebhookJob) WebhookResult {
 	log := w.opts.Logger.With("webhook_id", j.WebhookID, "delivery_id", j.DeliveryID, "attempt", j.Attempt)
 	status, retryAfter, err := w.post(ctx, j)
 	now := w.opts.Clock.Now()
@@ -531,13 +542,7 @@ func (w *WebhookWorker) send(ctx context.Context, j WebhookJob) {
 		}
 		w.opts.OnResult(outcome)
 	}
-	// The result is recorded even when ctx ended meanwhile: the receiver
-	// may have the delivery, and the log should say so.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := w.opts.Store.FinishWebhookAttempt(rctx, r); err != nil {
-		log.Error("record webhook attempt", "err", err)
-	}
+	return r
 }
 
 // retryableStatus reports whether an answer other than 2xx is worth

@@ -134,8 +134,8 @@ func (s *oneJobStore) ClaimWebhookDeliveries(context.Context, int, time.Duration
 	return []WebhookJob{j}, nil
 }
 
-func (s *oneJobStore) FinishWebhookAttempt(_ context.Context, r WebhookResult) error {
-	s.result = r
+func (s *oneJobStore) FinishWebhookAttempts(_ context.Context, rs []WebhookResult) error {
+	s.result = rs[0]
 	return nil
 }
 

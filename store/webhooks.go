@@ -280,51 +280,76 @@ func (s *Store) ClaimWebhookDeliveries(ctx context.Context, limit int, lease tim
 	if err := s.db.SelectContext(ctx, &ids, s.q.DueDeliveries, dbTime(now), dbTime(now), limit); err != nil {
 		return nil, fmt.Errorf("store: due webhook deliveries: %w", err)
 	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	// One transaction for the batch: one commit instead of one per claim.
+	// On PostgreSQL a claimed row stays locked until the commit, and
+	// another instance's claim of it then finds the lease taken.
 	var out []inbox.WebhookJob
-	for _, id := range ids {
-		won, err := claimed(s.db.ExecContext(ctx, s.q.ClaimDelivery, dbTime(now.Add(lease)), dbTime(now), id,
-			dbTime(now), dbTime(now)))
-		if err != nil {
-			return out, fmt.Errorf("store: claim webhook delivery %d: %w", id, err)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		out = out[:0]
+		for _, id := range ids {
+			won, err := claimed(tx.ExecContext(ctx, s.q.ClaimDelivery, dbTime(now.Add(lease)), dbTime(now), id,
+				dbTime(now), dbTime(now)))
+			if err != nil {
+				return fmt.Errorf("claim webhook delivery %d: %w", id, err)
+			}
+			if !won {
+				continue // another instance has it
+			}
+			var r struct {
+				ID             int64   `db:"id"`
+				WebhookID      int64   `db:"webhook_id"`
+				Attempts       int     `db:"attempts"`
+				FirstAttemptAt sqlTime `db:"first_attempt_at"`
+				URL            string  `db:"url"`
+				Secret         string  `db:"secret"`
+				EventID        int64   `db:"event_id"`
+				Type           string  `db:"type"`
+				Data           string  `db:"data"`
+				CreatedAt      sqlTime `db:"created_at"`
+			}
+			if err := tx.GetContext(ctx, &r, s.q.DeliveryJob, id); err != nil {
+				return fmt.Errorf("webhook delivery %d: %w", id, err)
+			}
+			out = append(out, inbox.WebhookJob{DeliveryID: r.ID, WebhookID: r.WebhookID, URL: r.URL, Secret: r.Secret,
+				Attempt: r.Attempts, FirstAttemptAt: r.FirstAttemptAt.Time,
+				Event: inbox.Event{ID: r.EventID, Type: r.Type, Data: json.RawMessage(r.Data), CreatedAt: r.CreatedAt.Time}})
 		}
-		if !won {
-			continue // another instance has it
-		}
-		var r struct {
-			ID             int64   `db:"id"`
-			WebhookID      int64   `db:"webhook_id"`
-			Attempts       int     `db:"attempts"`
-			FirstAttemptAt sqlTime `db:"first_attempt_at"`
-			URL            string  `db:"url"`
-			Secret         string  `db:"secret"`
-			EventID        int64   `db:"event_id"`
-			Type           string  `db:"type"`
-			Data           string  `db:"data"`
-			CreatedAt      sqlTime `db:"created_at"`
-		}
-		if err := s.db.GetContext(ctx, &r, s.q.DeliveryJob, id); err != nil {
-			return out, fmt.Errorf("store: webhook delivery %d: %w", id, err)
-		}
-		out = append(out, inbox.WebhookJob{DeliveryID: r.ID, WebhookID: r.WebhookID, URL: r.URL, Secret: r.Secret,
-			Attempt: r.Attempts, FirstAttemptAt: r.FirstAttemptAt.Time,
-			Event: inbox.Event{ID: r.EventID, Type: r.Type, Data: json.RawMessage(r.Data), CreatedAt: r.CreatedAt.Time}})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: claim webhook deliveries: %w", err)
 	}
 	return out, nil
 }
 
-// FinishWebhookAttempt records an attempt's result (inbox.WebhookStore).
-func (s *Store) FinishWebhookAttempt(ctx context.Context, r inbox.WebhookResult) error {
-	next := r.At
-	if r.State == inbox.WebhookPending {
-		next = r.RetryAt
+// FinishWebhookAttempts records attempts' results in one transaction
+// (inbox.WebhookStore).
+func (s *Store) FinishWebhookAttempts(ctx context.Context, rs []inbox.WebhookResult) error {
+	if len(rs) == 0 {
+		return nil
 	}
-	var delivered any
-	if r.State == inbox.WebhookDelivered {
-		delivered = dbTime(r.At)
-	}
-	if _, err := s.db.ExecContext(ctx, s.q.FinishDelivery, r.State, r.Status, clean(r.Error), dbTime(next), delivered,
-		r.DeliveryID, r.Attempt); err != nil {
-		return fmt.Errorf("store: finish webhook delivery %d: %w", r.DeliveryID, err)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, r := range rs {
+			next := r.At
+			if r.State == inbox.WebhookPending {
+				next = r.RetryAt
+			}
+			var delivered any
+			if r.State == inbox.WebhookDelivered {
+				delivered = dbTime(r.At)
+			}
+			if _, err := tx.ExecContext(ctx, s.q.FinishDelivery, r.State, r.Status, clean(r.Error), dbTime(next), delivered,
+				r.DeliveryID, r.Attempt); err != nil {
+				return fmt.Errorf("delivery %d: %w", r.DeliveryID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: finish webhook attempts: %w", err)
 	}
 	return nil
 }
