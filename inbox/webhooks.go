@@ -509,6 +509,10 @@ func (w *WebhookWorker) send(ctx context.Context, j WebhookJob) WebhookResult {
 		r.State = WebhookDelivered
 	case err == nil && !retryableStatus(status):
 		r.State, r.Error = WebhookFailed, fmt.Sprintf("HTTP %d: not retried", status)
+	case err != nil && ctx.Err() != nil:
+		// The hub is stopping, not the receiver failing: due again at
+		// once, for whichever instance runs next.
+		r.State, r.RetryAt, r.Error = WebhookPending, now, "interrupted: the hub was stopping"
 	default:
 		if err != nil {
 			r.Error = err.Error()
