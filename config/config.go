@@ -38,6 +38,23 @@ type Config struct {
 	SLA      SLA       `toml:"sla"`
 	Alerts   Alerts    `toml:"alerts"`
 	Channels []Channel `toml:"channels"`
+	// Webhooks are outgoing webhooks: URLs that get events signed with
+	// their secret. They are synced into the database at start (one per
+	// URL) and read-only in the admin API, which can add more.
+	Webhooks []Webhook `toml:"webhooks"`
+}
+
+// Webhook is one [[webhooks]] table.
+type Webhook struct {
+	// URL receives the deliveries; an http(s) URL that is not the hub's
+	// own (see the README, "Outgoing webhooks").
+	URL string `toml:"url"`
+	// Events are event types or patterns: message.created,
+	// conversation.*, client.*, call.*, task.*, sla.*, "*".
+	Events []string `toml:"events"`
+	// Secret signs each delivery (HMAC-SHA256); "env:NAME" reads it from
+	// the environment. At least 16 characters.
+	Secret string `toml:"secret"`
 }
 
 // SLA sets response targets, counted in working time, and what happens
@@ -446,6 +463,14 @@ func (c *Config) resolveSecrets(getenv Env) error {
 			*p = v
 		}
 	}
+	for i := range c.Webhooks {
+		p := &c.Webhooks[i].Secret
+		if env, ok := strings.CutPrefix(*p, "env:"); ok {
+			if *p = getenv(env); *p == "" {
+				errs = append(errs, fmt.Errorf("webhooks[%d].secret refers to $%s, which is empty", i, env))
+			}
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -611,7 +636,36 @@ func (c *Config) Validate() error {
 			errs = append(errs, vkProblems(where, ch)...)
 		}
 	}
+	errs = append(errs, c.webhookProblems()...)
 	return errors.Join(errs...)
+}
+
+// webhookProblems checks the [[webhooks]] tables as far as the file
+// alone can tell; the hub refuses, at start, event patterns it does not
+// know and URLs that point at itself, naming the key too.
+func (c *Config) webhookProblems() []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, h := range c.Webhooks {
+		where := fmt.Sprintf("webhooks[%d]", i)
+		u, err := url.Parse(h.URL)
+		switch {
+		case h.URL == "":
+			errs = append(errs, fmt.Errorf("%s.url is empty", where))
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
+			errs = append(errs, fmt.Errorf("%s.url %q is not an http(s) URL", where, h.URL))
+		case seen[h.URL]:
+			errs = append(errs, fmt.Errorf("%s.url %q is subscribed twice; list its events in one table", where, h.URL))
+		}
+		seen[h.URL] = true
+		if len(h.Events) == 0 {
+			errs = append(errs, fmt.Errorf("%s.events is empty", where))
+		}
+		if len(h.Secret) < 16 {
+			errs = append(errs, fmt.Errorf("%s.secret must be at least 16 characters", where))
+		}
+	}
+	return errs
 }
 
 // alertsProblems checks that alerts go through a configured channel able

@@ -373,3 +373,36 @@ func TestExampleSLAUncommented(t *testing.T) {
 		t.Fatalf("crm's overrides not uncommented: %+v", got)
 	}
 }
+
+// TestWebhooks: [[webhooks]] tables load with env: secrets, and each
+// problem names its key.
+func TestWebhooks(t *testing.T) {
+	write := func(body string) string {
+		path := filepath.Join(t.TempDir(), "c.toml")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	c, err := Load(write(`[[webhooks]]
+url = "https://erp.example.com/leadhub"
+events = ["message.created", "client.*"]
+secret = "env:ERP_SECRET"
+`), envOf(map[string]string{"ERP_SECRET": "0123456789abcdef"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Webhooks) != 1 || c.Webhooks[0].Secret != "0123456789abcdef" || len(c.Webhooks[0].Events) != 2 {
+		t.Fatalf("webhooks = %+v", c.Webhooks)
+	}
+	for body, want := range map[string]string{
+		"[[webhooks]]\nurl = \"ftp://erp.example.com\"\nevents = [\"*\"]\nsecret = \"0123456789abcdef\"\n": "webhooks[0].url",
+		"[[webhooks]]\nurl = \"https://erp.example.com\"\nsecret = \"0123456789abcdef\"\n":                 "webhooks[0].events",
+		"[[webhooks]]\nurl = \"https://erp.example.com\"\nevents = [\"*\"]\nsecret = \"short\"\n":          "webhooks[0].secret",
+		"[[webhooks]]\nurl = \"https://erp.example.com\"\nevents = [\"*\"]\nsecret = \"env:NOPE\"\n":       "webhooks[0].secret refers to $NOPE",
+	} {
+		if _, err := Load(write(body), envOf(nil)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", body, err, want)
+		}
+	}
+}

@@ -48,6 +48,7 @@ type queries struct {
 	supervisionQueries
 	contactQueries
 	reportQueries
+	webhookQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
@@ -98,6 +99,7 @@ func baseQueries() queries {
 		supervisionQueries:  baseSupervisionQueries(),
 		contactQueries:      baseContactQueries(),
 		reportQueries:       baseReportQueries(),
+		webhookQueries:      baseWebhookQueries(),
 	}
 }
 
@@ -147,6 +149,7 @@ func postgresOverrides(q *queries) {
 	q.supervisionQueries.postgres()
 	q.contactQueries.postgres()
 	q.reportQueries.postgres()
+	q.webhookQueries.postgres()
 }
 
 // newQueries returns the statements for dialect with placeholders rebound,

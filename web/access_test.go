@@ -574,6 +574,22 @@ var matrix = map[string]entry{
 	"GET /api/v1/audit":                 {level: levelAdmin, req: fixed(get("/api/v1/audit?entity=client")), ok: 200},
 	"GET /api/v1/channels":              {level: levelAdmin, req: fixed(get("/api/v1/channels")), ok: 200},
 	"GET /api/v1/channels/{id}/details": {level: levelAdmin, req: fixed(get("/api/v1/channels/crm/details")), ok: 200},
+	"GET /api/v1/webhooks":              {level: levelAdmin, req: fixed(get("/api/v1/webhooks")), ok: 200},
+	"POST /api/v1/webhooks": {level: levelAdmin, ok: 201, req: func(fx *fixture, _ creds) call {
+		return post("/api/v1/webhooks", fmt.Sprintf(`{"url":"https://erp%d.example.com/in","events":["client.*"]}`, fx.seq.Add(1)))
+	}},
+	"PATCH /api/v1/webhooks/{id}": {level: levelAdmin, ok: 200, req: func(fx *fixture, _ creds) call {
+		return patch(fmt.Sprintf("/api/v1/webhooks/%d", fx.webhook().ID), `{"events":["task.*"]}`)
+	}},
+	"DELETE /api/v1/webhooks/{id}": {level: levelAdmin, ok: 204, req: func(fx *fixture, _ creds) call {
+		return del(fmt.Sprintf("/api/v1/webhooks/%d", fx.webhook().ID))
+	}},
+	"GET /api/v1/webhooks/{id}/deliveries": {level: levelAdmin, ok: 200, req: func(fx *fixture, _ creds) call {
+		return get(fmt.Sprintf("/api/v1/webhooks/%d/deliveries", fx.webhook().ID))
+	}},
+	"POST /api/v1/webhooks/deliveries/{id}/replay": {level: levelAdmin, ok: 200, req: func(fx *fixture, _ creds) call {
+		return post(fmt.Sprintf("/api/v1/webhooks/deliveries/%d/replay", fx.delivery().ID), "")
+	}},
 }
 
 // expected is the status a caller gets: 401 without credentials, 403 when

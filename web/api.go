@@ -21,14 +21,17 @@ const maxJSONBody = 1 << 20
 
 // apiHandler serves the operator JSON API under /api/v1.
 type apiHandler struct {
-	store    Store
-	pub      inbox.Publisher
-	kick     func()
-	access   *access
-	hub      *Hub
-	channels []ChannelInfo
-	health   *inbox.HealthBoard
-	starter  ConversationStarter
+	// webhookSelf is where the hub is reached: no subscription may point
+	// there.
+	webhookSelf inbox.WebhookSelf
+	store       Store
+	pub         inbox.Publisher
+	kick        func()
+	access      *access
+	hub         *Hub
+	channels    []ChannelInfo
+	health      *inbox.HealthBoard
+	starter     ConversationStarter
 	// uploads keeps files operators attach to replies; nil refuses them.
 	uploads inbox.Files
 	// bg runs CSV imports after their request is answered.

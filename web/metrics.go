@@ -24,6 +24,7 @@ type Metrics struct {
 	wsReads        *prometheus.CounterVec
 	wsDropped      prometheus.Counter
 	outboundTotal  *prometheus.CounterVec
+	webhookTotal   *prometheus.CounterVec
 	groupRecreated prometheus.Counter
 	queue          *queueCollector
 }
@@ -67,6 +68,10 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Name: "leadhub_outbound_total",
 			Help: "Reply delivery attempts by channel and outcome (sent, retry, failed).",
 		}, []string{"channel", "outcome"}),
+		webhookTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "leadhub_webhook_deliveries_total",
+			Help: "Outgoing webhook delivery attempts by outcome (delivered, retry, failed).",
+		}, []string{"outcome"}),
 		groupRecreated: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "leadhub_queue_group_recreated_total",
 			Help: "Times the Redis consumer group had to be recreated (the stream was lost).",
@@ -86,7 +91,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 	}
 	reg.MustRegister(
 		m.inboundTotal, m.filingSeconds, m.filedTotal, m.wsConnections, m.wsReads, m.wsDropped,
-		m.outboundTotal, m.groupRecreated, m.queue,
+		m.outboundTotal, m.webhookTotal, m.groupRecreated, m.queue,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -121,6 +126,12 @@ func (m *Metrics) ObserveFiling(n int, d time.Duration) {
 // inbox.OutboundOptions.OnResult.
 func (m *Metrics) OutboundResult(channelID, outcome string) {
 	m.outboundTotal.WithLabelValues(channelID, outcome).Inc()
+}
+
+// WebhookResult counts one outgoing webhook attempt; it fits
+// inbox.WebhookOptions.OnResult.
+func (m *Metrics) WebhookResult(outcome string) {
+	m.webhookTotal.WithLabelValues(outcome).Inc()
 }
 
 // GroupRecreated counts a recreated Redis consumer group.

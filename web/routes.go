@@ -117,6 +117,12 @@ func (s *Server) routeTable() []route {
 		{"GET /api/v1/audit", levelAdmin, f(a.listAudit)},
 		{"GET /api/v1/channels", levelAdmin, f(a.listChannels)},
 		{"GET /api/v1/channels/{id}/details", levelAdmin, f(a.channelDetails)},
+		{"GET /api/v1/webhooks", levelAdmin, f(a.listWebhooks)},
+		{"POST /api/v1/webhooks", levelAdmin, f(a.createWebhook)},
+		{"PATCH /api/v1/webhooks/{id}", levelAdmin, f(a.patchWebhook)},
+		{"DELETE /api/v1/webhooks/{id}", levelAdmin, f(a.deleteWebhook)},
+		{"GET /api/v1/webhooks/{id}/deliveries", levelAdmin, f(a.listDeliveries)},
+		{"POST /api/v1/webhooks/deliveries/{id}/replay", levelAdmin, f(a.replayDelivery)},
 	}
 }
 

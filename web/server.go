@@ -111,6 +111,7 @@ type Store interface {
 	TaskStore
 	SupervisionStore
 	ReportStore
+	WebhookStore
 }
 
 // SecurityStore is what sign-in, sessions, tokens, the admin API and the
@@ -419,6 +420,8 @@ func New(opts Options) (*Server, error) {
 			admin:     auth.admin,
 			callers:   opts.Callers,
 			status:    opts.ChannelStatus,
+
+			webhookSelf: inbox.WebhookSelf{PublicURL: opts.PublicURL, Addr: opts.Addr},
 		},
 		auth:   auth,
 		ws:     newWSHandler(opts.Store, hub, public, acc, auth),

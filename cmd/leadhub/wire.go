@@ -321,6 +321,10 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		b.Close()
 		return nil, err
 	}
+	if err := syncWebhooks(ctx, b.store, cfg); err != nil {
+		b.Close()
+		return nil, err
+	}
 
 	// With Redis, every instance hears about every commit through pub/sub
 	// and wakes its own hub; embedded, the hub is told directly.
@@ -390,6 +394,14 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		Language:         cfg.Alerts.Language,
 	})
 	h.runners = append(h.runners, supervisor.Run)
+	// Outgoing webhooks: every instance runs the worker; the store's
+	// dispatch positions and leases keep one delivery from going out twice.
+	hooks := inbox.NewWebhookWorker(inbox.WebhookOptions{
+		Store:    b.store,
+		Logger:   logger.With("component", "webhooks"),
+		OnResult: metrics.WebhookResult,
+	})
+	h.runners = append(h.runners, hooks.Run)
 	if len(chans.recordings) > 0 {
 		// Calls' recordings, fetched into file storage; every instance
 		// runs one, and the store's lease keeps them from fetching one
@@ -551,4 +563,26 @@ func signedFileKeys(cfg config.Config) map[string]string {
 		}
 	}
 	return keys
+}
+
+// syncWebhooks checks the config file's [[webhooks]] as the API checks a
+// subscription (known patterns, not the hub itself), naming the key, and
+// makes them the database's config subscriptions.
+func syncWebhooks(ctx context.Context, st *store.Store, cfg config.Config) error {
+	self := inbox.WebhookSelf{PublicURL: cfg.HTTP.PublicURL, Addr: cfg.HTTP.Addr}
+	hs := make([]inbox.Webhook, len(cfg.Webhooks))
+	var errs []error
+	for i, h := range cfg.Webhooks {
+		if err := inbox.CheckWebhookURL(h.URL, self); err != nil {
+			errs = append(errs, fmt.Errorf("config: webhooks[%d].%s", i, inbox.ErrorMessage(err)))
+		}
+		if err := inbox.CheckWebhookPatterns(h.Events); err != nil {
+			errs = append(errs, fmt.Errorf("config: webhooks[%d].%s", i, inbox.ErrorMessage(err)))
+		}
+		hs[i] = inbox.Webhook{URL: h.URL, Events: h.Events, Secret: h.Secret}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return st.SyncConfigWebhooks(ctx, hs)
 }
