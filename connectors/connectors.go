@@ -15,38 +15,24 @@
 package connectors
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"net/url"
 	"strings"
+
+	"github.com/leadhub/leadhub/inbox"
 )
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256 of the body>".
 const SignatureHeader = "X-Leadhub-Signature"
 
-// Sign returns the SignatureHeader value for body under secret.
-func Sign(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
+// Sign returns the SignatureHeader value for body under secret (the same
+// scheme signs outgoing webhooks).
+func Sign(secret string, body []byte) string { return inbox.SignWebhook(secret, body) }
 
 // VerifySignature reports whether header is body's signature under secret,
 // comparing in constant time so the comparison leaks nothing.
 func VerifySignature(secret string, body []byte, header string) bool {
-	got, ok := strings.CutPrefix(strings.TrimSpace(header), "sha256=")
-	if !ok || secret == "" {
-		return false
-	}
-	gotRaw, err := hex.DecodeString(got)
-	if err != nil {
-		return false
-	}
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return hmac.Equal(gotRaw, m.Sum(nil))
+	return inbox.VerifyWebhook(secret, body, header)
 }
 
 // redacted is an error whose text has secrets scrubbed out. The library's

@@ -304,39 +304,47 @@ const (
 	WebhookSignatureHeader = "X-Leadhub-Signature"
 )
 
-// SignWebhook returns the signature header of a delivery sent at unix time
-// ts: "sha256=" and the hex HMAC-SHA256, under secret, of the timestamp in
-// decimal, a dot and the body. Signing the timestamp lets a receiver
-// refuse a replayed old delivery.
-func SignWebhook(secret string, ts int64, body []byte) string {
+// SignWebhook returns the signature header of a body: "sha256=" and the
+// hex HMAC-SHA256 of the body under secret — the API channel's scheme
+// (DESIGN §3), so one verifier serves both. A delivery's body carries the
+// time it was sent (sent_at), signed with the rest, for receivers that
+// refuse replayed old deliveries.
+func SignWebhook(secret string, body []byte) string {
 	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(strconv.FormatInt(ts, 10)))
-	m.Write([]byte{'.'})
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
-// VerifyWebhook is what a receiver does: it reports whether sig signs
-// body sent at the timestamp header ts under secret, and ts is within
-// tolerance of now.
-func VerifyWebhook(secret, ts, sig string, body []byte, now time.Time, tolerance time.Duration) bool {
-	n, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || secret == "" {
+// VerifyWebhook is what a receiver does: it reports whether sig signs body
+// under secret, comparing in constant time.
+func VerifyWebhook(secret string, body []byte, sig string) bool {
+	got, ok := strings.CutPrefix(strings.TrimSpace(sig), "sha256=")
+	if !ok || secret == "" {
 		return false
 	}
-	if d := now.Sub(time.Unix(n, 0)); d > tolerance || d < -tolerance {
+	raw, err := hex.DecodeString(got)
+	if err != nil {
 		return false
 	}
-	return hmac.Equal([]byte(SignWebhook(secret, n, body)), []byte(strings.TrimSpace(sig)))
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return hmac.Equal(raw, m.Sum(nil))
 }
 
-// WebhookPayload is the body of a delivery.
+// WebhookPayload is the body of a delivery: {"id": <delivery id>,
+// "event": <the event as on the websocket>} (DESIGN §3), and when this
+// attempt was sent.
 type WebhookPayload struct {
-	ID        int64           `json:"id"` // the delivery's id, the same on every attempt
-	EventID   int64           `json:"event_id"`
-	Type      string          `json:"type"`
-	CreatedAt time.Time       `json:"created_at"`
-	Data      json.RawMessage `json:"data"`
+	ID     int64        `json:"id"` // the delivery's id, the same on every attempt
+	Event  WebhookEvent `json:"event"`
+	SentAt time.Time    `json:"sent_at"`
+}
+
+// WebhookEvent is an event as the websocket carries it.
+type WebhookEvent struct {
+	ID   int64           `json:"id"`
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
 }
 
 // WebhookBackoff is the pause after failed attempt n (1, 2, ...): 30
@@ -558,8 +566,9 @@ func retryableStatus(code int) bool {
 // post sends the delivery once: the status, the Retry-After asked for (0:
 // none) and a network error.
 func (w *WebhookWorker) post(ctx context.Context, j WebhookJob) (int, time.Duration, error) {
-	body, err := json.Marshal(WebhookPayload{ID: j.DeliveryID, EventID: j.Event.ID, Type: j.Event.Type,
-		CreatedAt: j.Event.CreatedAt.UTC(), Data: j.Event.Data})
+	now := w.opts.Clock.Now()
+	body, err := json.Marshal(WebhookPayload{ID: j.DeliveryID,
+		Event: WebhookEvent{ID: j.Event.ID, Type: j.Event.Type, Data: j.Event.Data}, SentAt: now.UTC()})
 	if err != nil {
 		return 0, 0, fmt.Errorf("encode delivery: %w", err)
 	}
@@ -569,13 +578,12 @@ func (w *WebhookWorker) post(ctx context.Context, j WebhookJob) (int, time.Durat
 	if err != nil {
 		return 0, 0, fmt.Errorf("build request: %w", err)
 	}
-	now := w.opts.Clock.Now()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "leadhub-webhooks")
 	req.Header.Set(WebhookDeliveryHeader, strconv.FormatInt(j.DeliveryID, 10))
 	req.Header.Set(WebhookEventHeader, j.Event.Type)
 	req.Header.Set(WebhookTimestampHeader, strconv.FormatInt(now.Unix(), 10))
-	req.Header.Set(WebhookSignatureHeader, SignWebhook(j.Secret, now.Unix(), body))
+	req.Header.Set(WebhookSignatureHeader, SignWebhook(j.Secret, body))
 	resp, err := w.opts.Client.Do(req)
 	if err != nil {
 		// The URL is the subscriber's own; the error names it, no secret.

@@ -176,22 +176,20 @@ func testWebhookSigned(t *testing.T, dialect string) {
 		t.Fatalf("receiver got %d requests, want 1: %+v", len(got), got)
 	}
 	g := got[0]
-	if g.Event != inbox.EventMessageCreated || g.Payload.Type != inbox.EventMessageCreated ||
-		g.Delivery != strconv.FormatInt(g.Payload.ID, 10) || g.Payload.EventID == 0 {
+	if g.Event != inbox.EventMessageCreated || g.Payload.Event.Type != inbox.EventMessageCreated ||
+		g.Delivery != strconv.FormatInt(g.Payload.ID, 10) || g.Payload.Event.ID == 0 || !g.Payload.SentAt.Equal(clock.Now().UTC()) {
 		t.Errorf("delivery = %+v", g)
 	}
-	if !inbox.VerifyWebhook(hookSecret, g.Timestamp, g.Signature, g.Body, clock.Now(), 5*time.Minute) {
+	if !inbox.VerifyWebhook(hookSecret, g.Body, g.Signature) {
 		t.Errorf("signature %q over %s does not verify", g.Signature, g.Body)
 	}
-	if inbox.VerifyWebhook("another secret", g.Timestamp, g.Signature, g.Body, clock.Now(), 5*time.Minute) ||
-		inbox.VerifyWebhook(hookSecret, g.Timestamp, g.Signature, append(g.Body, ' '), clock.Now(), 5*time.Minute) ||
-		inbox.VerifyWebhook(hookSecret, g.Timestamp, g.Signature, g.Body, clock.Now().Add(time.Hour), 5*time.Minute) {
-		t.Error("a wrong secret, a changed body or an old timestamp verified")
+	if inbox.VerifyWebhook("another secret", g.Body, g.Signature) || inbox.VerifyWebhook(hookSecret, append(g.Body, ' '), g.Signature) {
+		t.Error("a wrong secret or a changed body verified")
 	}
 	var data inbox.MessagePayload
-	if err := json.Unmarshal(g.Payload.Data, &data); err != nil || data.Message.ID != filed[0].Message.ID ||
+	if err := json.Unmarshal(g.Payload.Event.Data, &data); err != nil || data.Message.ID != filed[0].Message.ID ||
 		data.Message.Text != "Сколько стоит кухня?" {
-		t.Errorf("data = %s (%v)", g.Payload.Data, err)
+		t.Errorf("data = %s (%v)", g.Payload.Event.Data, err)
 	}
 	ds := fx.deliveries(t, "")
 	if len(ds) != 1 || ds[0].State != inbox.WebhookDelivered || ds[0].Attempts != 1 || ds[0].LastStatus != 200 ||
@@ -313,7 +311,7 @@ func testWebhookOrder(t *testing.T, dialect string) {
 	failing.Store(blocked, true)
 	fx.rc.setAnswer(func(g received) (int, http.Header) {
 		var data inbox.MessagePayload
-		_ = json.Unmarshal(g.Payload.Data, &data)
+		_ = json.Unmarshal(g.Payload.Event.Data, &data)
 		if _, ok := failing.Load(data.Message.ID); ok {
 			return http.StatusServiceUnavailable, nil
 		}
@@ -326,7 +324,7 @@ func testWebhookOrder(t *testing.T, dialect string) {
 		var out []string
 		for _, g := range fx.rc.requests() {
 			var data inbox.MessagePayload
-			_ = json.Unmarshal(g.Payload.Data, &data)
+			_ = json.Unmarshal(g.Payload.Event.Data, &data)
 			out = append(out, data.Message.Text)
 		}
 		return out

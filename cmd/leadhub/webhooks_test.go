@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/leadhub/leadhub/config"
 	"github.com/leadhub/leadhub/inbox"
@@ -28,13 +27,12 @@ func TestWebhooksThroughTheHub(t *testing.T) {
 	)
 	erp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if !inbox.VerifyWebhook(secret, r.Header.Get(inbox.WebhookTimestampHeader), r.Header.Get(inbox.WebhookSignatureHeader),
-			body, time.Now(), 5*time.Minute) {
+		if !inbox.VerifyWebhook(secret, body, r.Header.Get(inbox.WebhookSignatureHeader)) {
 			w.WriteHeader(http.StatusUnauthorized)
 			return
 		}
 		var p inbox.WebhookPayload
-		if err := json.Unmarshal(body, &p); err != nil || r.Header.Get(inbox.WebhookEventHeader) != p.Type {
+		if err := json.Unmarshal(body, &p); err != nil || r.Header.Get(inbox.WebhookEventHeader) != p.Event.Type {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
@@ -65,7 +63,7 @@ func TestWebhooksThroughTheHub(t *testing.T) {
 	p := got[0]
 	mu.Unlock()
 	var data inbox.MessagePayload
-	if p.Type != inbox.EventMessageCreated || json.Unmarshal(p.Data, &data) != nil || data.Message.Text != "Нужна смета" ||
+	if p.Event.Type != inbox.EventMessageCreated || json.Unmarshal(p.Event.Data, &data) != nil || data.Message.Text != "Нужна смета" ||
 		data.Conversation == nil || p.ID == 0 {
 		t.Errorf("delivery = %+v", p)
 	}
