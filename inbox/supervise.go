@@ -59,27 +59,42 @@ type Alert struct {
 	Read bool `json:"read"`
 }
 
-// AlertPayload is the data of an alert's event.
+// AlertPayload is the data of an alert's events.
 type AlertPayload struct {
 	Alert Alert `json:"alert"`
 }
 
-// AlertRaised is the event of a new alert, for its recipients only.
-func AlertRaised(a Alert) PendingEvent {
-	au := Audience{Kind: AudienceSupervisors, ClientID: a.ClientID}
-	if a.ConversationID != nil {
-		au.ConversationID = *a.ConversationID
+// EventAlertCreated is a new alert, for its recipients (their bell).
+const EventAlertCreated = "alert.created"
+
+// AlertEvents are an alert's two events: the fact (sla.warning,
+// sla.breached, task.due, task.overdue) for whoever sees its conversation
+// or card — the page, outgoing webhooks — and alert.created for its
+// recipients alone.
+func AlertEvents(a Alert) []PendingEvent {
+	// A task is about a card; an answer is about a conversation, whose
+	// assignee the alert names.
+	fact := Audience{Kind: AudienceCard, ClientID: a.ClientID}
+	if a.ConversationID != nil && a.TaskID == nil {
+		fact = Audience{Kind: AudienceConversation, ConversationID: *a.ConversationID, ClientID: a.ClientID, ChannelID: a.ChannelID}
+		if a.AssigneeID != nil {
+			fact.AssigneeID = *a.AssigneeID
+		}
 	}
+	to := Audience{Kind: AudienceSupervisors, ClientID: a.ClientID}
 	switch a.For {
 	case AlertForOperator:
-		au.Kind = AudienceSelf
+		to.Kind = AudienceSelf
 		if a.OperatorID != nil {
-			au.OperatorID = *a.OperatorID
+			to.OperatorID = *a.OperatorID
 		}
 	case AlertForTeam:
-		au.Kind, au.ChannelID = AudienceChannel, a.ChannelID
+		to.Kind, to.ChannelID = AudienceChannel, a.ChannelID
 	}
-	return PendingEvent{Type: a.Kind, Data: AlertPayload{a}, Audience: au}
+	return []PendingEvent{
+		{Type: a.Kind, Data: AlertPayload{a}, Audience: fact},
+		{Type: EventAlertCreated, Data: AlertPayload{a}, Audience: to},
+	}
 }
 
 // AssignmentRule is how a channel's conversations get an assignee.

@@ -76,7 +76,7 @@ func (s *Store) raiseWarnings(ctx context.Context, tx *sqlx.Tx, now time.Time, l
 		if err := s.insertAlert(ctx, tx, &a, false); err != nil {
 			return nil, err
 		}
-		out = append(out, inbox.AlertRaised(a))
+		out = append(out, inbox.AlertEvents(a)...)
 	}
 	return out, nil
 }
@@ -114,7 +114,7 @@ func (s *Store) raiseBreaches(ctx context.Context, tx *sqlx.Tx, now time.Time, l
 		if err := s.insertAlert(ctx, tx, &a, true); err != nil {
 			return nil, err
 		}
-		out = append(out, inbox.AlertRaised(a), inbox.ConversationUpdated(c))
+		out = append(append(out, inbox.AlertEvents(a)...), inbox.ConversationUpdated(c))
 	}
 	return out, nil
 }
@@ -162,7 +162,7 @@ func (s *Store) raiseReminders(ctx context.Context, tx *sqlx.Tx, now time.Time, 
 		if err := s.insertAlert(ctx, tx, &a, false); err != nil {
 			return nil, err
 		}
-		out = append(out, inbox.AlertRaised(a))
+		out = append(out, inbox.AlertEvents(a)...)
 	}
 	return out, nil
 }
@@ -189,7 +189,7 @@ func (s *Store) raiseOverdue(ctx context.Context, tx *sqlx.Tx, now time.Time, af
 		if err := s.insertAlert(ctx, tx, &a, true); err != nil {
 			return nil, err
 		}
-		out = append(out, inbox.AlertRaised(a))
+		out = append(out, inbox.AlertEvents(a)...)
 	}
 	return out, nil
 }

@@ -106,14 +106,20 @@ func (a *apiHandler) reportChannels(r *http.Request) ([]string, error) {
 }
 
 // getReport answers GET /api/v1/reports/{name}: the report as JSON, or one
-// of its tables as CSV (format=csv, table=, sep=).
+// of its tables as CSV (GET /api/v1/reports/{name}.csv, or format=csv;
+// table=, sep=).
 func (a *apiHandler) getReport(w http.ResponseWriter, r *http.Request) {
+	format := r.URL.Query().Get("format")
+	if name, ok := strings.CutSuffix(r.PathValue("name"), ".csv"); ok {
+		r.SetPathValue("name", name)
+		format = "csv"
+	}
 	rep, ok := a.runReport(w, r)
 	if !ok {
 		return
 	}
 	q := r.URL.Query()
-	switch q.Get("format") {
+	switch format {
 	case "", "json":
 		writeJSON(w, r, http.StatusOK, rep)
 	case "csv":

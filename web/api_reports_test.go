@@ -89,6 +89,10 @@ func TestReportsAPI(t *testing.T) {
 		!strings.Contains(w.Body.String(), "<script>alert(1)</script>;;1") || w.Header().Get("Content-Type") != "text/csv; charset=utf-8" {
 		t.Errorf("CSV = %d %q %v", w.Code, w.Body, w.Header())
 	}
+	if w := get(admin, "/api/v1/reports/utm.csv?table=last_touch&sep=comma"); w.Code != http.StatusOK ||
+		!strings.HasPrefix(w.Body.String(), "\xef\xbb\xbfutm_source,utm_campaign,leads\n") {
+		t.Errorf("utm.csv = %d %q", w.Code, w.Body)
+	}
 	w = get(admin, "/api/v1/reports/utm/chart.svg")
 	body := w.Body.String()
 	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "image/svg+xml" || strings.Contains(body, "<script>") ||

@@ -1428,12 +1428,11 @@ function applyEvent(ev) {
     case 'task.updated':
       if (state.client && d.task && d.task.client_id === state.client.id) reloadClientSoon();
       break;
-    case 'sla.warning':
-    case 'sla.breached':
-    case 'task.due':
-    case 'task.overdue':
+    case 'alert.created':
+      // For this operator (their bell); the facts themselves (sla.*,
+      // task.due, task.overdue) change nothing on the page.
       bell.add(d.alert);
-      if (d.alert) announce(t('alert.announce', { what: t(`alert.${ev.type}`, { name: d.alert.client_name || '', task: d.alert.task_title || '' }) }));
+      if (d.alert) announce(t('alert.announce', { what: t(`alert.${d.alert.kind}`, { name: d.alert.client_name || '', task: d.alert.task_title || '' }) }));
       break;
     default:
       // client.merged, duplicate suggestions and other card events: the
