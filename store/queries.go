@@ -47,6 +47,7 @@ type queries struct {
 	importQueries
 	supervisionQueries
 	contactQueries
+	segmentQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
@@ -96,6 +97,7 @@ func baseQueries() queries {
 		callQueries:         baseCallQueries(),
 		supervisionQueries:  baseSupervisionQueries(),
 		contactQueries:      baseContactQueries(),
+		segmentQueries:      baseSegmentQueries(),
 	}
 }
 
@@ -144,6 +146,7 @@ func postgresOverrides(q *queries) {
 	q.callQueries.postgres()
 	q.supervisionQueries.postgres()
 	q.contactQueries.postgres()
+	q.segmentQueries.postgres()
 }
 
 // newQueries returns the statements for dialect with placeholders rebound,
