@@ -8,6 +8,7 @@ type segmentQueries struct {
 	// The filtered lists are built per request (segmentFilter): the
 	// activity ones join client_activity, for a filter that reads it.
 	CountClients          listStatement
+	CountLive             listStatement
 	CountClientsActivity  listStatement
 	FilterClients         listStatement
 	FilterClientsActivity listStatement
@@ -32,7 +33,11 @@ const segmentCols = `id, name, filter, owner_id, team, created_at, updated_at`
 
 func baseSegmentQueries() segmentQueries {
 	return segmentQueries{
-		CountClients:          list(`SELECT COUNT(*) FROM clients c WHERE `+liveCard, ``),
+		CountClients: list(`SELECT COUNT(*) FROM clients c WHERE `+liveCard, ``),
+		// Without a subquery to start from, SQLite would rather read the
+		// whole table than its narrow index of the live cards (3 to 4 times
+		// slower at a million cards).
+		CountLive:             list(`SELECT COUNT(*) FROM clients c INDEXED BY clients_live_idx WHERE `+liveCard, ``),
 		CountClientsActivity:  list(`SELECT COUNT(*) FROM clients c`+activityJoin+` WHERE `+liveCard, ``),
 		FilterClients:         list(`SELECT `+clientCols+` FROM clients c WHERE `+liveCard, `ORDER BY c.id LIMIT ?`),
 		FilterClientsActivity: list(`SELECT `+clientCols+` FROM clients c`+activityJoin+` WHERE `+liveCard, `ORDER BY c.id LIMIT ?`),
@@ -55,6 +60,7 @@ func baseSegmentQueries() segmentQueries {
 
 // postgres replaces the statements PostgreSQL needs written its own way.
 func (q *segmentQueries) postgres() {
+	q.CountLive = q.CountClients
 	q.ActivityOf = strings.Replace(q.ActivityOf, sqliteSet, postgresIDSet, 1)
 }
 
@@ -62,7 +68,7 @@ func (q *segmentQueries) postgres() {
 // limit cards, when page) of the cards f picks. Each filter that is on adds
 // one condition; the join to client_activity is there only for a filter
 // that reads it, and tags, channel, open conversation and consent are
-// EXISTS look-ups by the card's id.
+// subqueries by the card's id (see having).
 func (q *segmentQueries) segmentFilter(f segmentArgs, page bool, after int64, limit int) (string, []any) {
 	st := &q.CountClients
 	switch {
@@ -72,13 +78,15 @@ func (q *segmentQueries) segmentFilter(f segmentArgs, page bool, after int64, li
 		st = &q.FilterClients
 	case f.activity():
 		st = &q.CountClientsActivity
+	case !f.drives():
+		st = &q.CountLive
 	}
 	l := st.start()
 	for _, t := range f.Tags {
-		l.and(`EXISTS (SELECT 1 FROM client_tags t WHERE t.client_id = c.id AND t.tag_lower = ?)`, t)
+		l.and(`c.id IN (SELECT v.client_id FROM client_tags v WHERE v.tag_lower = ?)`, t)
 	}
 	if f.Channel != "" {
-		l.and(`EXISTS (SELECT 1 FROM conversations v WHERE v.client_id = c.id AND v.channel_id = ?)`, f.Channel)
+		l.and(`c.id IN (SELECT v.client_id FROM conversations v WHERE v.channel_id = ?)`, f.Channel)
 	}
 	if f.FirstSource != "" {
 		l.and(`a.first_utm_source = ?`, f.FirstSource)
@@ -99,13 +107,13 @@ func (q *segmentQueries) segmentFilter(f segmentArgs, page bool, after int64, li
 		l.and(`a.last_contact_at >= ?`, f.ContactedAfter)
 	}
 	if f.Open != nil {
-		l.and(not(!*f.Open) + `EXISTS (SELECT 1 FROM conversations v WHERE v.client_id = c.id AND v.status <> 'closed')`)
+		l.and(having(*f.Open, `conversations v`, `v.status <> 'closed'`))
 	}
 	if f.DoNotContact != nil {
 		l.and(not(!*f.DoNotContact) + `c.do_not_contact`)
 	}
 	if f.Consent != nil {
-		l.and(not(!*f.Consent) + `EXISTS (SELECT 1 FROM consents k WHERE k.client_id = c.id)`)
+		l.and(having(*f.Consent, `consents v`, `true`))
 	}
 	if f.CreatedFrom != "" {
 		l.and(`c.created_at >= ?`, f.CreatedFrom)
@@ -127,6 +135,19 @@ func not(on bool) string {
 	return ``
 }
 
+// having is the condition "the card has a row of table (aliased v) where
+// cond" or, with has false, "has none". The first is IN: SQLite runs the
+// subquery once and may drive the count from it, where EXISTS would be a
+// look-up per card; PostgreSQL plans both as a semi-join. The second is
+// NOT EXISTS, an anti-join on PostgreSQL (NOT IN over a big set would be a
+// subplan per card).
+func having(has bool, table, cond string) string {
+	if has {
+		return `c.id IN (SELECT v.client_id FROM ` + table + ` WHERE ` + cond + `)`
+	}
+	return `NOT EXISTS (SELECT 1 FROM ` + table + ` WHERE v.client_id = c.id AND ` + cond + `)`
+}
+
 // segmentArgs is a resolved filter as query parameters: tags lower-cased,
 // times in the store's format, "" for a filter that is off.
 type segmentArgs struct {
@@ -136,6 +157,11 @@ type segmentArgs struct {
 	ContactedBefore, ContactedAfter                      string
 	Open, DoNotContact, Consent                          *bool
 	CreatedFrom, CreatedTo                               string
+}
+
+// drives reports whether a filter has a subquery a count may start from.
+func (f segmentArgs) drives() bool {
+	return len(f.Tags) > 0 || f.Channel != "" || (f.Open != nil && *f.Open) || (f.Consent != nil && *f.Consent)
 }
 
 // activity reports whether a filter reads client_activity.

@@ -15,9 +15,10 @@ CREATE INDEX segments_owner_idx ON segments (owner_id);
 CREATE INDEX segments_team_idx ON segments (team) WHERE team <> '';
 
 -- A segment counts the live base: every count reads only the cards that
--- can be in one, and an index-only scan of this narrow index is what an
--- unfiltered count costs.
-CREATE INDEX clients_live_idx ON clients (id) WHERE merged_into IS NULL AND erased_at IS NULL AND NOT spam;
+-- can be in one, and an index-only scan of this narrow index (with the
+-- two columns of clients a filter reads) is what an unfiltered count costs.
+CREATE INDEX clients_live_idx ON clients (id) INCLUDE (created_at, do_not_contact)
+    WHERE merged_into IS NULL AND erased_at IS NULL AND NOT spam;
 -- "Has an open conversation" and "has a conversation in channel X" look up
 -- a card's conversations by client first.
 CREATE INDEX conversations_client_channel_idx ON conversations (client_id, channel_id, status);
