@@ -109,6 +109,7 @@ type Store interface {
 	SecurityStore
 	TaskStore
 	SupervisionStore
+	SegmentStore
 }
 
 // SecurityStore is what sign-in, sessions, tokens, the admin API and the
