@@ -17,6 +17,7 @@ import { Canned } from './canned.js';
 import { AdminPanel } from './admin.js';
 import { ScreenPop } from './screenpop.js';
 import { AlertBell, SupervisorView } from './supervise.js';
+import { ClientsPage } from './clients.js';
 
 const $ = (id) => document.getElementById(id);
 const statuses = ['new', 'open', 'pending', 'closed'];
@@ -75,6 +76,9 @@ const notifier = new Notifier();
 const screenPop = new ScreenPop((id) => openConversation(id));
 const bell = new AlertBell({ api, open: (id) => openConversation(id), notifier, errorText: (e) => errorText(e) });
 const supervision = new SupervisorView({ api, open: (id) => openConversation(id), errorText: (e) => errorText(e) });
+const clientsPage = new ClientsPage({
+  api, channels: () => Array.from(state.channels.keys()).sort(), teams: () => state.teams, errorText: (e) => errorText(e),
+});
 const live = new Live({
   onEvent: queueEvent,
   onState: setWSState,
@@ -163,6 +167,7 @@ function startApp(session) {
   const supervisor = state.me.role === 'supervisor' || state.me.role === 'admin';
   $('csv-open').hidden = !supervisor;
   $('supervise-open').hidden = !supervisor;
+  $('clients-open').hidden = !supervisor;
   bell.load();
   const id = hashConversation();
   if (id) openConversation(id);
@@ -1566,6 +1571,8 @@ function wire() {
   bell.wire($('bell'), $('alert-panel'));
   supervision.wire($('supervise-dialog'));
   $('supervise-open').addEventListener('click', () => supervision.open());
+  clientsPage.wire($('clients-dialog'));
+  $('clients-open').addEventListener('click', () => clientsPage.open());
   $('me').addEventListener('click', () => {
     $('password-form').reset();
     $('password-error').hidden = true;
