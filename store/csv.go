@@ -537,6 +537,17 @@ var exportColumns = []string{"id", "name", "company", "phone", "email", "telegra
 // Several phones, emails or tags share a cell, separated by ", ". A cell
 // that a spreadsheet would run as a formula gets a leading "'".
 func (s *Store) WriteClientsCSV(ctx context.Context, w io.Writer, sep rune) error {
+	return s.writeClientsCSV(ctx, w, sep, func(after int64) ([]clientRow, error) {
+		var rows []clientRow
+		err := s.db.SelectContext(ctx, &rows, s.q.ClientsPage, after, 1000)
+		return rows, err
+	})
+}
+
+// writeClientsCSV writes the cards that page returns, page after page,
+// each starting after the last id of the one before (0 first), until an
+// empty page: every export of cards is this one writer.
+func (s *Store) writeClientsCSV(ctx context.Context, w io.Writer, sep rune, page func(after int64) ([]clientRow, error)) error {
 	if _, err := io.WriteString(w, "\xef\xbb\xbf"); err != nil {
 		return fmt.Errorf("store: write clients CSV: %w", err)
 	}
@@ -547,8 +558,8 @@ func (s *Store) WriteClientsCSV(ctx context.Context, w io.Writer, sep rune) erro
 	}
 	var after int64
 	for {
-		var rows []clientRow
-		if err := s.db.SelectContext(ctx, &rows, s.q.ClientsPage, after, 1000); err != nil {
+		rows, err := page(after)
+		if err != nil {
 			return fmt.Errorf("store: write clients CSV: %w", err)
 		}
 		if len(rows) == 0 {

@@ -49,6 +49,7 @@ type queries struct {
 	contactQueries
 	reportQueries
 	webhookQueries
+	segmentQueries
 }
 
 // Column lists shared by several queries. Conversations are always read
@@ -100,6 +101,7 @@ func baseQueries() queries {
 		contactQueries:      baseContactQueries(),
 		reportQueries:       baseReportQueries(),
 		webhookQueries:      baseWebhookQueries(),
+		segmentQueries:      baseSegmentQueries(),
 	}
 }
 
@@ -150,6 +152,7 @@ func postgresOverrides(q *queries) {
 	q.contactQueries.postgres()
 	q.reportQueries.postgres()
 	q.webhookQueries.postgres()
+	q.segmentQueries.postgres()
 }
 
 // newQueries returns the statements for dialect with placeholders rebound,

@@ -531,7 +531,22 @@ var matrix = map[string]entry{
 		}
 		return get(fmt.Sprintf("/api/v1/imports/%d/rejected.csv", job.ID))
 	}},
-	"GET /api/v1/clients.csv": {level: levelSupervisor, req: fixed(get("/api/v1/clients.csv")), ok: 200},
+	"GET /api/v1/clients.csv":        {level: levelSupervisor, req: fixed(get("/api/v1/clients.csv")), ok: 200},
+	"GET /api/v1/clients/count":      {level: levelSupervisor, req: fixed(get("/api/v1/clients/count?tags=vip&open=false")), ok: 200},
+	"GET /api/v1/clients/filter":     {level: levelSupervisor, req: fixed(get("/api/v1/clients/filter?channel=shop")), ok: 200},
+	"GET /api/v1/clients/filter.csv": {level: levelSupervisor, req: fixed(get("/api/v1/clients/filter.csv?channel=shop")), ok: 200},
+	"GET /api/v1/segments":           {level: levelSupervisor, req: fixed(get("/api/v1/segments")), ok: 200},
+	"POST /api/v1/segments": {level: levelSupervisor, ok: 201,
+		req: fixed(post("/api/v1/segments", `{"name":"Магазин","filter":{"channel":"shop"}}`))},
+	"PATCH /api/v1/segments/{id}": {level: levelSupervisor, ok: 200, req: func(fx *fixture, c creds) call {
+		return patch(fmt.Sprintf("/api/v1/segments/%d", fx.segment(c)), `{"name":"Магазин, все"}`)
+	}},
+	"DELETE /api/v1/segments/{id}": {level: levelSupervisor, ok: 204, req: func(fx *fixture, c creds) call {
+		return del(fmt.Sprintf("/api/v1/segments/%d", fx.segment(c)))
+	}},
+	"GET /api/v1/segments/{id}/clients.csv": {level: levelSupervisor, ok: 200, req: func(fx *fixture, c creds) call {
+		return get(fmt.Sprintf("/api/v1/segments/%d/clients.csv", fx.segment(c)))
+	}},
 	"POST /api/v1/clients/import": {level: levelSupervisor, ok: 200, req: func(fx *fixture, _ creds) call {
 		return post("/api/v1/clients/import", fmt.Sprintf("name;phone\nИмпорт;+7913%07d\n", fx.seq.Add(1)))
 	}},

@@ -581,8 +581,11 @@ func jsonError(err error) error {
 	var (
 		tooLarge *http.MaxBytesError
 		typeErr  *json.UnmarshalTypeError
+		own      *inbox.Error // from a type's UnmarshalJSON: says what is wrong
 	)
 	switch {
+	case errors.As(err, &own):
+		return own
 	case errors.As(err, &tooLarge):
 		return inbox.Errorf(inbox.ETOOLARGE, "body is larger than %d bytes", maxJSONBody)
 	case errors.Is(err, io.EOF):

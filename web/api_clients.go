@@ -3,6 +3,7 @@ package web
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -215,11 +216,21 @@ func (a *apiHandler) exportClientsCSV(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
+	streamCSV(w, r, "clients.csv", func(out io.Writer) error {
+		return a.store.WriteClientsCSV(r.Context(), out, sep)
+	})
+}
+
+// streamCSV answers with the CSV file write writes, as an attachment
+// called name. Once the first byte is out the status is sent; a failure
+// after that aborts the connection, so that the download fails visibly
+// instead of ending in a silently short file.
+func streamCSV(w http.ResponseWriter, r *http.Request, name string, write func(io.Writer) error) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="clients.csv"`)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename=%q`, name))
 	w.Header().Set("Cache-Control", "no-store")
 	bw := bufio.NewWriterSize(w, 64<<10)
-	err := a.store.WriteClientsCSV(r.Context(), bw, sep)
+	err := write(bw)
 	if err == nil {
 		err = bw.Flush()
 	}

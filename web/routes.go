@@ -93,6 +93,15 @@ func (s *Server) routeTable() []route {
 
 		// Whole-base and irreversible work on personal data.
 		{"GET /api/v1/clients.csv", levelSupervisor, f(a.exportClientsCSV)},
+		// The clients page: segments of the whole base.
+		{"GET /api/v1/clients/count", levelSupervisor, f(a.countClients)},
+		{"GET /api/v1/clients/filter", levelSupervisor, f(a.filterClients)},
+		{"GET /api/v1/clients/filter.csv", levelSupervisor, f(a.exportFilterCSV)},
+		{"GET /api/v1/segments", levelSupervisor, f(a.listSegments)},
+		{"POST /api/v1/segments", levelSupervisor, f(a.createSegment)},
+		{"PATCH /api/v1/segments/{id}", levelSupervisor, f(a.patchSegment)},
+		{"DELETE /api/v1/segments/{id}", levelSupervisor, f(a.deleteSegment)},
+		{"GET /api/v1/segments/{id}/clients.csv", levelSupervisor, f(a.exportSegmentCSV)},
 		{"POST /api/v1/clients/import", levelSupervisor, f(a.importClients)},
 		{"POST /api/v1/imports", levelSupervisor, f(a.startImport)},
 		{"GET /api/v1/imports/{id}", levelSupervisor, f(a.getImport)},

@@ -112,6 +112,7 @@ type Store interface {
 	SupervisionStore
 	ReportStore
 	WebhookStore
+	SegmentStore
 }
 
 // SecurityStore is what sign-in, sessions, tokens, the admin API and the

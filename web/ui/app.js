@@ -18,6 +18,7 @@ import { AdminPanel } from './admin.js';
 import { ScreenPop } from './screenpop.js';
 import { AlertBell, SupervisorView } from './supervise.js';
 import { ReportsView } from './reports.js';
+import { ClientsPage } from './clients.js';
 
 const $ = (id) => document.getElementById(id);
 const statuses = ['new', 'open', 'pending', 'closed'];
@@ -77,6 +78,9 @@ const screenPop = new ScreenPop((id) => openConversation(id));
 const bell = new AlertBell({ api, open: (id) => openConversation(id), notifier, errorText: (e) => errorText(e) });
 const supervision = new SupervisorView({ api, open: (id) => openConversation(id), errorText: (e) => errorText(e) });
 const reportsView = new ReportsView({ api, channels: () => Array.from(state.channels.keys()).sort(), errorText: (e) => errorText(e) });
+const clientsPage = new ClientsPage({
+  api, channels: () => Array.from(state.channels.keys()).sort(), teams: () => state.teams, errorText: (e) => errorText(e),
+});
 const live = new Live({
   onEvent: queueEvent,
   onState: setWSState,
@@ -166,6 +170,7 @@ function startApp(session) {
   $('csv-open').hidden = !supervisor;
   $('supervise-open').hidden = !supervisor;
   $('reports-open').hidden = !supervisor;
+  $('clients-open').hidden = !supervisor;
   bell.load();
   const id = hashConversation();
   if (id) openConversation(id);
@@ -1570,6 +1575,8 @@ function wire() {
   $('supervise-open').addEventListener('click', () => supervision.open());
   reportsView.wire($('reports-dialog'));
   $('reports-open').addEventListener('click', () => reportsView.open());
+  clientsPage.wire($('clients-dialog'));
+  $('clients-open').addEventListener('click', () => clientsPage.open());
   $('me').addEventListener('click', () => {
     $('password-form').reset();
     $('password-error').hidden = true;
