@@ -35,6 +35,7 @@ type Config struct {
 	Inbox    Inbox     `toml:"inbox"`
 	Log      Log       `toml:"log"`
 	Security Security  `toml:"security"`
+	Files    Files     `toml:"files"`
 	SLA      SLA       `toml:"sla"`
 	Alerts   Alerts    `toml:"alerts"`
 	Channels []Channel `toml:"channels"`
@@ -139,6 +140,14 @@ type HTTP struct {
 	WriteTimeout Duration `toml:"write_timeout"`
 	// IdleTimeout closes keep-alive connections idle this long. Default 120s.
 	IdleTimeout Duration `toml:"idle_timeout"`
+}
+
+// Files says where attachments are kept.
+type Files struct {
+	// Storage is "local" (DataDir/files, the default: one machine) or
+	// "database" (the database's file_blobs table: every instance of a
+	// cluster serves every file).
+	Storage string `toml:"storage"`
 }
 
 // Security configures operators' sign-in.
@@ -495,6 +504,11 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.HTTP.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			add("http.public_url %q is not an http(s) URL", c.HTTP.PublicURL)
 		}
+	}
+	switch c.Files.Storage {
+	case "", "local", "database":
+	default:
+		add("files.storage %q is not local or database", c.Files.Storage)
 	}
 	if c.HTTP.HookRate < 0 {
 		add("http.hook_rate must not be negative")

@@ -3,6 +3,9 @@ package inbox
 import (
 	"context"
 	"io"
+	"path"
+	"strings"
+	"unicode/utf8"
 )
 
 // MaxFileSize bounds one stored attachment unless a channel sets less.
@@ -61,4 +64,38 @@ func ResolveAttachments(e *Envelope, scheme string, fetch func(Attachment) (Atta
 	if atts != nil {
 		e.Attachments = atts
 	}
+}
+
+// FileURLPrefix is where the web layer serves stored files: the prefix,
+// the file's id (the SHA-256 of its bytes), "/", its name. Every file
+// store hands out such URLs, so a message points at its files the same way
+// whichever store keeps them.
+const FileURLPrefix = "/files/"
+
+// CleanFileName keeps a file name readable but harmless in a URL path and
+// a Content-Disposition header; every file store names files this way.
+func CleanFileName(name string) string {
+	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
+	name = strings.Map(func(r rune) rune {
+		switch {
+		case r < 0x20, r == 0x7f, strings.ContainsRune(`/\"?#%<>:*|`, r):
+			return '_'
+		}
+		return r
+	}, name)
+	if name == "." || name == ".." || strings.Trim(name, "_ ") == "" {
+		name = "file"
+	}
+	if len(name) > 120 {
+		ext := path.Ext(name)
+		if len(ext) > 16 {
+			ext = ""
+		}
+		cut := 120 - len(ext)
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut-- // never split a character
+		}
+		name = name[:cut] + ext
+	}
+	return name
 }

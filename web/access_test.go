@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -94,7 +95,7 @@ func newFixtureWith(t *testing.T, opts Options, so store.Options) *fixture {
 			"crm": func(context.Context) (any, error) { return map[string]bool{"ok": true}, nil },
 		}
 	}
-	opts.Files = fileOpenerFunc(func(_ context.Context, id string) (*os.File, inbox.Attachment, error) {
+	opts.Files = fileOpenerFunc(func(_ context.Context, id string) (io.ReadSeekCloser, inbox.Attachment, error) {
 		f, err := os.Open(filepath.Join(dir, "f"))
 		return f, inbox.Attachment{Name: "price.pdf", MIME: "application/pdf", Size: 8}, err
 	})
@@ -154,9 +155,9 @@ func TestFilesFollowTheirMessages(t *testing.T) {
 	}
 }
 
-type fileOpenerFunc func(ctx context.Context, id string) (*os.File, inbox.Attachment, error)
+type fileOpenerFunc func(ctx context.Context, id string) (io.ReadSeekCloser, inbox.Attachment, error)
 
-func (f fileOpenerFunc) Open(ctx context.Context, id string) (*os.File, inbox.Attachment, error) {
+func (f fileOpenerFunc) Open(ctx context.Context, id string) (io.ReadSeekCloser, inbox.Attachment, error) {
 	return f(ctx, id)
 }
 

@@ -2,10 +2,9 @@ package web
 
 import (
 	"context"
-	"fmt"
+	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +14,7 @@ import (
 
 // FileOpener opens stored attachments by id (store/filestore implements it).
 type FileOpener interface {
-	Open(ctx context.Context, id string) (*os.File, inbox.Attachment, error)
+	Open(ctx context.Context, id string) (io.ReadSeekCloser, inbox.Attachment, error)
 }
 
 // filesHandler serves attachments to operators. Files come from customers,
@@ -87,11 +86,6 @@ func (h *filesHandler) send(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		writeError(w, r, fmt.Errorf("web: stat file: %w", err))
-		return
-	}
 	mime := strings.ToLower(strings.TrimSpace(strings.Split(att.MIME, ";")[0]))
 	disposition := "inline"
 	if !inlineTypes[mime] {
@@ -103,5 +97,6 @@ func (h *filesHandler) send(w http.ResponseWriter, r *http.Request, id string) {
 	w.Header().Set("Cache-Control", "private, max-age=86400, immutable")
 	// Content-addressed: the id is the content's hash, so it is its ETag.
 	w.Header().Set("ETag", `"`+id+`"`)
-	http.ServeContent(w, r, "", st.ModTime(), f)
+	// No modification time: the ETag says everything.
+	http.ServeContent(w, r, "", time.Time{}, f)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,7 +22,7 @@ type dirFiles struct {
 	mime map[string]string
 }
 
-func (d dirFiles) Open(_ context.Context, id string) (*os.File, inbox.Attachment, error) {
+func (d dirFiles) Open(_ context.Context, id string) (io.ReadSeekCloser, inbox.Attachment, error) {
 	m, ok := d.mime[id]
 	if !ok {
 		return nil, inbox.Attachment{}, inbox.Errorf(inbox.ENOTFOUND, "file not found")

@@ -27,6 +27,7 @@ import (
 	"github.com/leadhub/leadhub/inbox/redisq"
 	"github.com/leadhub/leadhub/inbox/sqlq"
 	"github.com/leadhub/leadhub/store"
+	"github.com/leadhub/leadhub/store/dbfiles"
 	"github.com/leadhub/leadhub/store/filestore"
 	"github.com/leadhub/leadhub/web"
 )
@@ -145,11 +146,21 @@ func (b *backend) warnings(ctx context.Context) []string {
 	return []string{w}
 }
 
-// fileStorage keeps attachment bodies: connectors save what arrives and
-// senders open what operators attach to replies.
+// fileStorage keeps attachment bodies: connectors save what arrives,
+// senders open what operators attach to replies, and the web serves them.
 type fileStorage interface {
 	inbox.Files
 	inbox.FileSource
+	Open(ctx context.Context, id string) (io.ReadSeekCloser, inbox.Attachment, error)
+}
+
+// openFiles is the configured file storage: the data folder (one machine)
+// or the database (every instance of a cluster serves every file).
+func openFiles(cfg config.Config, b *backend) (fileStorage, error) {
+	if cfg.Files.Storage == "database" {
+		return dbfiles.New(b.store.DB()), nil
+	}
+	return filestore.New(filepath.Join(cfg.DataDir, "files"))
 }
 
 // wiredChannels is every configured channel, taken apart by role.
@@ -292,18 +303,20 @@ type hub struct {
 // build wires the hub from the configuration. The caller runs it and closes
 // the backend.
 func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, error) {
-	files, err := filestore.New(filepath.Join(cfg.DataDir, "files"))
+	metrics := web.NewMetrics(prometheus.NewRegistry())
+	b, err := openBackend(ctx, cfg, logger, metrics.GroupRecreated)
 	if err != nil {
+		return nil, err
+	}
+	files, err := openFiles(cfg, b)
+	if err != nil {
+		b.Close()
 		return nil, err
 	}
 	health := inbox.NewHealthBoard(nil)
 	chans, err := channels(ctx, cfg, logger, files, health)
 	if err != nil {
-		return nil, err
-	}
-	metrics := web.NewMetrics(prometheus.NewRegistry())
-	b, err := openBackend(ctx, cfg, logger, metrics.GroupRecreated)
-	if err != nil {
+		b.Close()
 		return nil, err
 	}
 	metrics.SetQueueStats(b.queue.Stats)

@@ -21,13 +21,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/leadhub/leadhub/inbox"
 )
 
 // URLPrefix is where the web layer serves files: URLPrefix + id + "/" + name.
-const URLPrefix = "/files/"
+const URLPrefix = inbox.FileURLPrefix
 
 // Store saves and opens attachment bodies under one directory.
 type Store struct {
@@ -86,7 +85,7 @@ func (s *Store) Save(ctx context.Context, name, mimeType string, max int64, r io
 		return inbox.Attachment{}, fmt.Errorf("filestore: save: %w", err)
 	}
 	id := hex.EncodeToString(h.Sum(nil))
-	name = cleanName(name)
+	name = inbox.CleanFileName(name)
 	if mimeType == "" {
 		mimeType = mime.TypeByExtension(path.Ext(name))
 	}
@@ -112,7 +111,7 @@ func (s *Store) Save(ctx context.Context, name, mimeType string, max int64, r io
 
 // Open returns the file with the given id and what is known of it; an
 // unknown or malformed id is ENOTFOUND. The caller closes the file.
-func (s *Store) Open(ctx context.Context, id string) (*os.File, inbox.Attachment, error) {
+func (s *Store) Open(ctx context.Context, id string) (io.ReadSeekCloser, inbox.Attachment, error) {
 	f, m, err := s.open(id)
 	if err != nil {
 		return nil, inbox.Attachment{}, err
@@ -159,34 +158,6 @@ func (s *Store) open(id string) (*os.File, Meta, error) {
 		return nil, Meta{}, fmt.Errorf("filestore: open: %w", err)
 	}
 	return f, m, nil
-}
-
-// cleanName keeps a file name readable but harmless in a URL path and a
-// Content-Disposition header.
-func cleanName(name string) string {
-	name = path.Base(strings.ReplaceAll(name, "\\", "/"))
-	name = strings.Map(func(r rune) rune {
-		switch {
-		case r < 0x20, r == 0x7f, strings.ContainsRune(`/\"?#%<>:*|`, r):
-			return '_'
-		}
-		return r
-	}, name)
-	if name == "." || name == ".." || strings.Trim(name, "_ ") == "" {
-		name = "file"
-	}
-	if len(name) > 120 {
-		ext := path.Ext(name)
-		if len(ext) > 16 {
-			ext = ""
-		}
-		cut := 120 - len(ext)
-		for cut > 0 && !utf8.RuneStart(name[cut]) {
-			cut-- // never split a character
-		}
-		name = name[:cut] + ext
-	}
-	return name
 }
 
 // ctxReader stops a long copy when its context ends.
