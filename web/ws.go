@@ -365,14 +365,19 @@ type wsHandler struct {
 	batch      int           // events read from the database at a time
 }
 
+// WSPingPeriod is how often the hub pings an idle websocket. A proxy in
+// front must keep an idle connection longer than this (nginx's
+// proxy_read_timeout; see config/deploy/nginx.conf).
+const WSPingPeriod = 54 * time.Second
+
 func newWSHandler(store Store, hub *Hub, public *url.URL, acc *access, auth *authHandler) *wsHandler {
 	h := &wsHandler{
 		store:      store,
 		hub:        hub,
 		access:     acc,
 		auth:       auth,
-		pongWait:   60 * time.Second,
-		pingPeriod: 54 * time.Second,
+		pongWait:   WSPingPeriod + 6*time.Second,
+		pingPeriod: WSPingPeriod,
 		writeWait:  10 * time.Second,
 		batch:      500,
 	}
