@@ -412,7 +412,6 @@ func lastLine(s string) string {
 	return strings.TrimSpace(lines[len(lines)-1])
 }
 
-
 func pgAddr(t *testing.T, raw string) string {
 	t.Helper()
 	u, err := url.Parse(raw)
@@ -613,4 +612,3 @@ func (c *flakyCRM) counts() (got, twice, refused int) {
 	}
 	return len(c.got), twice, c.refused
 }
-
