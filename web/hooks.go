@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -161,16 +160,6 @@ func (h *hookHandler) reject(w http.ResponseWriter, r *http.Request, channel str
 func looksLikeJSON(b []byte) bool {
 	t := bytes.TrimSpace(b)
 	return len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t)
-}
-
-// clientIP is the peer address. X-Forwarded-For is not trusted: anyone can
-// send it, and that would make the rate limit free to evade.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // limiter is a token bucket per key. A nil *limiter allows everything.

@@ -151,6 +151,7 @@ func (s *Server) routes() http.Handler {
 	h = accessLog(h)
 	h = securityHeaders(h)
 	h = s.hsts(h)
+	h = s.clientAddr(h)
 	h = s.requestID(h)
 	return h
 }

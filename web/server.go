@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -253,6 +254,11 @@ type Options struct {
 	HookChannelRate float64
 	// MaxBody bounds a webhook body. Default 1 MiB.
 	MaxBody int64
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Real-IP are believed: only a request whose TCP peer is inside one
+	// of them gets its client address from those headers (see
+	// clientAddress). Empty: the headers are ignored.
+	TrustedProxies []netip.Prefix
 
 	// ReportLocation is the business's time zone, whose days the reports
 	// count (the [sla] time zone). Default UTC.
@@ -322,6 +328,8 @@ type Server struct {
 	public   *url.URL
 	timeouts Timeouts
 	handler  http.Handler
+	// trustedProxies: see Options.TrustedProxies.
+	trustedProxies []netip.Prefix
 }
 
 // New checks opts and builds the server and its route table.
@@ -384,13 +392,14 @@ func New(opts Options) (*Server, error) {
 	auth := newAuthHandler(opts.Store, pub, hub, opts.Auth, public != nil && public.Scheme == "https")
 	auth.callers = opts.Callers
 	s := &Server{
-		addr:     opts.Addr,
-		log:      opts.Logger,
-		metrics:  opts.Metrics,
-		hub:      hub,
-		ready:    opts.Ready,
-		public:   public,
-		timeouts: opts.Timeouts,
+		addr:           opts.Addr,
+		log:            opts.Logger,
+		metrics:        opts.Metrics,
+		hub:            hub,
+		ready:          opts.Ready,
+		public:         public,
+		timeouts:       opts.Timeouts,
+		trustedProxies: opts.TrustedProxies,
 		hooks: &hookHandler{
 			hooks:          hooks,
 			sink:           opts.Sink,

@@ -279,6 +279,10 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 	if err != nil {
 		return nil, err
 	}
+	proxies, err := cfg.HTTP.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, err
+	}
 	health := inbox.NewHealthBoard(nil)
 	chans, err := channels(ctx, cfg, logger, files, health)
 	if err != nil {
@@ -338,6 +342,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		HookRate:      cfg.HTTP.HookRate,
 
 		HookChannelRate: cfg.HTTP.HookChannelRate,
+		TrustedProxies:  proxies,
 		ChannelTeams:    channelTeams(cfg),
 		ReportLocation:  reportLocation(cfg),
 		Channels:        channelInfos(cfg, func(id string) bool { return chans.senders[id] != nil }),
