@@ -182,3 +182,65 @@ func TestLoginSpoofedHeaderIgnored(t *testing.T) {
 		t.Errorf("locked address with a new X-Forwarded-For: %d, want 429", w.Code)
 	}
 }
+
+// TestUnlockAPI: an admin ends an operator's lockout and an address's
+// through the API; nothing stores the text typed into the email field.
+func TestUnlockAPI(t *testing.T) {
+	fx := newFixture(t, Options{Auth: AuthOptions{MaxFailures: 2, MaxIPFailures: 3, Lockout: 15 * time.Minute}})
+	try := func(ip, email, password string) int {
+		r := newRequest("POST", "/api/v1/session", loginBodyOf(email, password), "Content-Type", "application/json")
+		r.RemoteAddr = ip + ":1234"
+		return serveReq(fx.h, r).Code
+	}
+	adm := fx.login("admin@example.com") // before the locks: the admin's session is how they act
+	try("198.51.100.1", "olga@example.com", "wrong")
+	try("198.51.100.2", "olga@example.com", "wrong")
+	const typed = "MySecretPassw0rd"
+	for i := range 3 {
+		try("198.51.100.3", fmt.Sprint(typed, i), "x")
+	}
+	if c := try("198.51.100.4", "olga@example.com", fxPassword); c != http.StatusTooManyRequests {
+		t.Fatalf("olga locked: %d, want 429", c)
+	}
+	if c := try("198.51.100.3", "petr@example.com", fxPassword); c != http.StatusTooManyRequests {
+		t.Fatalf("address locked: %d, want 429", c)
+	}
+	var n int
+	if err := fx.st.DB().Get(&n, `SELECT count(*) FROM login_failures WHERE lower(key) LIKE '%olga%' OR lower(key) LIKE '%mysecret%'`); err != nil || n != 0 {
+		t.Errorf("%d login_failures rows carry what was typed (%v)", n, err)
+	}
+	if err := fx.st.DB().Get(&n, `SELECT count(*) FROM audit_log WHERE lower(detail) LIKE '%mysecret%' OR lower(detail) LIKE '%olga%'`); err != nil || n != 0 {
+		t.Errorf("%d audit entries carry what was typed (%v)", n, err)
+	}
+
+	w := do(t, fx.h, "POST", fmt.Sprintf("/api/v1/operators/%d/unlock", fx.olga.ID), "", adm.header()...)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"unlocked":true`) {
+		t.Fatalf("unlock olga: %d %s", w.Code, w.Body)
+	}
+	if c := try("198.51.100.4", "olga@example.com", fxPassword); c != http.StatusOK {
+		t.Errorf("olga after unlock: %d, want 200", c)
+	}
+	if w := do(t, fx.h, "DELETE", "/api/v1/login-locks", "", adm.header()...); w.Code != http.StatusBadRequest {
+		t.Errorf("unlock without ip: %d, want 400", w.Code)
+	}
+	if w := do(t, fx.h, "DELETE", "/api/v1/login-locks?ip=nope", "", adm.header()...); w.Code != http.StatusBadRequest {
+		t.Errorf("unlock a bad ip: %d, want 400", w.Code)
+	}
+	w = do(t, fx.h, "DELETE", "/api/v1/login-locks?ip=198.51.100.3", "", adm.header()...)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"unlocked":true`) {
+		t.Fatalf("unlock address: %d %s", w.Code, w.Body)
+	}
+	if c := try("198.51.100.3", "petr@example.com", fxPassword); c != http.StatusOK {
+		t.Errorf("address after unlock: %d, want 200", c)
+	}
+	entries, _, _ := fx.st.ListAudit(context.Background(), inbox.AuditFilter{})
+	var unlocks []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Action, ".unlock") && e.OperatorID != nil && *e.OperatorID == fx.admin.ID {
+			unlocks = append(unlocks, e.Action)
+		}
+	}
+	if fmt.Sprint(unlocks) != "[login.unlock operator.unlock]" {
+		t.Errorf("unlock audit entries by the admin = %v", unlocks)
+	}
+}

@@ -111,6 +111,8 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/operators", levelAdmin, f(a.createOperator)},
 		{"GET /api/v1/operators/{id}", levelAdmin, f(a.getOperator)},
 		{"PATCH /api/v1/operators/{id}", levelAdmin, f(a.patchOperator)},
+		{"POST /api/v1/operators/{id}/unlock", levelAdmin, f(a.unlockOperator)},
+		{"DELETE /api/v1/login-locks", levelAdmin, f(a.unlockAddress)},
 		{"GET /api/v1/teams", levelAdmin, f(a.listTeams)},
 		{"POST /api/v1/teams", levelAdmin, f(a.createTeam)},
 		{"DELETE /api/v1/teams/{id}", levelAdmin, f(a.deleteTeam)},

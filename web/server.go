@@ -147,6 +147,11 @@ type SecurityStore interface {
 	LoginLockedUntil(ctx context.Context, keys []string) (time.Time, error)
 	LoginFailed(ctx context.Context, key string, max int, window, lockout time.Duration) (time.Time, error)
 	LoginSucceeded(ctx context.Context, key string) error
+	// UnlockOperator and UnlockAddress forget the failures counted
+	// against an operator's email or a client address (audited), and
+	// report whether there were any.
+	UnlockOperator(ctx context.Context, actorID, id int64) (bool, error)
+	UnlockAddress(ctx context.Context, actorID int64, addr string) (bool, error)
 
 	ListOperators(ctx context.Context) ([]inbox.OperatorDetail, error)
 	Operator(ctx context.Context, id int64) (inbox.OperatorDetail, error)
