@@ -522,7 +522,8 @@ func (c *Config) Validate() error {
 	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
 		add("http.tls_cert and http.tls_key go together: set both (HTTPS) or neither")
 	}
-	if c.HTTP.MetricsAddr != "" && c.HTTP.MetricsAddr == c.HTTP.Addr {
+	// Port 0 (any free port, in tests) is never the same twice.
+	if c.HTTP.MetricsAddr != "" && c.HTTP.MetricsAddr == c.HTTP.Addr && !strings.HasSuffix(c.HTTP.Addr, ":0") {
 		add("http.metrics_addr must differ from http.addr (leave it empty to serve /metrics on http.addr)")
 	}
 	if c.HTTP.HookRate < 0 {

@@ -36,7 +36,7 @@ func (s *Server) routeTable() []route {
 		// Probes and metrics: no token.
 		{"GET /healthz", levelPublic, f(s.healthz)},
 		{"GET /readyz", levelPublic, f(s.readyz)},
-		{"GET /metrics", levelPublic, s.metrics.Handler()},
+		{"GET /metrics", levelPublic, s.metricsHandler()},
 
 		// Signing in, sessions and tokens.
 		{"POST /api/v1/session", levelPublic, f(au.login)},

@@ -270,6 +270,9 @@ type hub struct {
 	backend *backend
 	server  *web.Server
 	runners []func(context.Context) error
+	// metrics is where /metrics is served apart (http.metrics_addr); nil:
+	// on the main address. run serves it and closes it when done.
+	metrics net.Listener
 }
 
 // build wires the hub from the configuration. The caller runs it and closes
@@ -349,6 +352,9 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		Starter:         b.store,
 		Auth:            authOptions(cfg),
 		Timeouts:        timeouts(cfg),
+		TLSCertFile:     cfg.HTTP.TLSCert,
+		TLSKeyFile:      cfg.HTTP.TLSKey,
+		MetricsApart:    cfg.HTTP.MetricsAddr != "",
 	})
 	if err != nil {
 		b.Close()
@@ -414,6 +420,9 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 func (h *hub) run(ctx context.Context, ln net.Listener) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return h.server.Serve(gctx, ln) })
+	if h.metrics != nil {
+		g.Go(func() error { return h.server.ServeMetrics(gctx, h.metrics) })
+	}
 	for _, r := range h.runners {
 		g.Go(func() error { return r(gctx) })
 	}
@@ -430,8 +439,15 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout i
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if cfg.HTTP.MetricsAddr != "" {
+		if h.metrics, err = net.Listen("tcp", cfg.HTTP.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on http.metrics_addr: %w", err)
+		}
+		logger.Info("metrics served apart", "metrics_addr", h.metrics.Addr().String())
+	}
 	printWelcome(stdout, cfg, ln.Addr().String())
-	logger.Info("leadhub started", "addr", ln.Addr().String(), "database", h.backend.store.Dialect(), "queue", queueKind(cfg), "channels", len(cfg.Channels))
+	logger.Info("leadhub started", "addr", ln.Addr().String(), "tls", cfg.HTTP.TLSCert != "", "database", h.backend.store.Dialect(), "queue", queueKind(cfg), "channels", len(cfg.Channels))
 	start := time.Now()
 	err = h.run(ctx, ln)
 	logger.Info("leadhub stopped", "shutdown_after", time.Since(start).Round(time.Millisecond).String())
@@ -454,6 +470,9 @@ func printWelcome(w io.Writer, cfg config.Config, addr string) {
 			host = "localhost:" + port
 		}
 		base = "http://" + host
+		if cfg.HTTP.TLSCert != "" {
+			base = "https://" + host
+		}
 	}
 	fmt.Fprintf(w, `leadhub is running at %s (database: %s, queue: %s)
 
