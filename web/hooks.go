@@ -27,6 +27,8 @@ type hookHandler struct {
 	// spread over many addresses still cannot flood one channel.
 	channelLimiter *limiter
 	metrics        *Metrics
+	// outage logs the queue's failures once per outage, not per request.
+	outage *outageLog
 }
 
 // lookup finds the request's channel, answering 404 itself when there is
@@ -119,9 +121,19 @@ func (h *hookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err := h.sink.Enqueue(r.Context(), envs[i]); err != nil {
 			// Nothing is acked: the provider retries, and whatever was
 			// queued already is deduplicated when filed.
-			h.reject(w, r, channel, err)
+			code := inbox.ErrorCode(err)
+			if statusOf(code) < 500 {
+				h.reject(w, r, channel, err)
+				return
+			}
+			h.metrics.inbound(channel, "rejected", code)
+			h.outage.failed(time.Now(), err)
+			answerError(w, r, err)
 			return
 		}
+	}
+	if len(envs) > 0 {
+		h.outage.succeeded(time.Now())
 	}
 	h.metrics.inbound(channel, "accepted", "")
 

@@ -438,6 +438,7 @@ func New(opts Options) (*Server, error) {
 			limiter:        newLimiter(opts.HookRate),
 			channelLimiter: newLimiter(opts.HookChannelRate),
 			metrics:        opts.Metrics,
+			outage:         newOutageLog(opts.Logger.With("component", "hooks")),
 		},
 		api: &apiHandler{
 			store:     opts.Store,
