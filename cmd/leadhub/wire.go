@@ -211,10 +211,12 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 				w.alerts = append(w.alerts, c.AlertNotifier(cfg.Alerts.TelegramChatIDs))
 			}
 			w.runners = append(w.runners, func(ctx context.Context, sink inbox.Sink, pollers inbox.PollerStore) error {
-				// Telegram may be unreachable at boot; the hub still starts
-				// and the channel status shows the webhook's state.
-				if err := c.Start(ctx); err != nil && ctx.Err() == nil {
-					log.Error("telegram start", "err", err)
+				// Telegram may be unreachable at boot; the hub still starts,
+				// the channel status shows the webhook's state, and the
+				// registration is retried until it succeeds (polling, too,
+				// needs the webhook deleted first).
+				if err := c.Register(ctx); err != nil {
+					return nil // ctx ended: the hub is stopping
 				}
 				return c.Run(ctx, sink, pollers)
 			})
