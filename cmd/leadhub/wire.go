@@ -60,12 +60,12 @@ func openBackend(ctx context.Context, cfg config.Config, logger *slog.Logger, on
 			ConnMaxIdleTime: cfg.Database.ConnMaxIdleTime.Duration,
 		}})
 	if err != nil {
-		return nil, err
+		return nil, unreachable(cfg.Database.URL != "", "database", err)
 	}
 	b := &backend{store: st}
 	if err := st.Migrate(ctx); err != nil {
 		b.Close()
-		return nil, err
+		return nil, unreachable(cfg.Database.URL != "", "database", err)
 	}
 	if cfg.Redis.URL == "" {
 		q, err := sqlq.New(st.DB(), sqlq.Options{
@@ -101,7 +101,7 @@ func openBackend(ctx context.Context, cfg config.Config, logger *slog.Logger, on
 	}
 	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("redis queue: %w", err)
+		return nil, unreachable(true, "queue", fmt.Errorf("redis queue: %w", err))
 	}
 	b.queue = q
 	return b, nil
@@ -280,6 +280,15 @@ type hub struct {
 // build wires the hub from the configuration. The caller runs it and closes
 // the backend.
 func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, error) {
+	return buildWith(ctx, cfg, logger, openBackend)
+}
+
+// opener opens the backend: openBackend fails at once, a waiter's open
+// waits until the database and the queue answer.
+type opener func(ctx context.Context, cfg config.Config, logger *slog.Logger, onGroupRecreated func()) (*backend, error)
+
+// buildWith is build with the backend opened by open.
+func buildWith(ctx context.Context, cfg config.Config, logger *slog.Logger, open opener) (*hub, error) {
 	files, err := filestore.New(filepath.Join(cfg.DataDir, "files"))
 	if err != nil {
 		return nil, err
@@ -294,7 +303,7 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		return nil, err
 	}
 	metrics := web.NewMetrics(prometheus.NewRegistry())
-	b, err := openBackend(ctx, cfg, logger, metrics.GroupRecreated)
+	b, err := open(ctx, cfg, logger, metrics.GroupRecreated)
 	if err != nil {
 		return nil, err
 	}
@@ -431,27 +440,42 @@ func (h *hub) run(ctx context.Context, ln net.Listener) error {
 	return g.Wait()
 }
 
+// serve listens first, then waits for the database and the queue (serving
+// /healthz and a 503 /readyz meanwhile), then runs the hub until ctx ends.
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer) error {
-	h, err := build(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer h.backend.Close()
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var metricsLn net.Listener
 	if cfg.HTTP.MetricsAddr != "" {
-		if h.metrics, err = net.Listen("tcp", cfg.HTTP.MetricsAddr); err != nil {
+		if metricsLn, err = net.Listen("tcp", cfg.HTTP.MetricsAddr); err != nil {
 			ln.Close()
 			return fmt.Errorf("listen on http.metrics_addr: %w", err)
 		}
-		logger.Info("metrics served apart", "metrics_addr", h.metrics.Addr().String())
+		logger.Info("metrics served apart", "metrics_addr", metricsLn.Addr().String())
 	}
+	logger.Info("listening; connecting to the database and the queue", "addr", ln.Addr().String())
+	ho := newHandoff(ln)
+	h, err := buildWaiting(ctx, cfg, logger, ho, startRetry)
+	if err != nil {
+		ho.Close()
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
+		if ctx.Err() != nil {
+			logger.Info("leadhub stopped before the database and the queue answered")
+			return nil
+		}
+		return err
+	}
+	defer h.backend.Close()
+	h.metrics = metricsLn
 	printWelcome(stdout, cfg, ln.Addr().String())
 	logger.Info("leadhub started", "addr", ln.Addr().String(), "tls", cfg.HTTP.TLSCert != "", "database", h.backend.store.Dialect(), "queue", queueKind(cfg), "channels", len(cfg.Channels))
 	start := time.Now()
-	err = h.run(ctx, ln)
+	err = h.run(ctx, ho.Last())
+	ho.Close()
 	logger.Info("leadhub stopped", "shutdown_after", time.Since(start).Round(time.Millisecond).String())
 	return err
 }
