@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -186,7 +187,9 @@ func TestLoginSpoofedHeaderIgnored(t *testing.T) {
 // TestUnlockAPI: an admin ends an operator's lockout and an address's
 // through the API; nothing stores the text typed into the email field.
 func TestUnlockAPI(t *testing.T) {
-	fx := newFixture(t, Options{Auth: AuthOptions{MaxFailures: 2, MaxIPFailures: 3, Lockout: 15 * time.Minute}})
+	var logs lockedBuffer
+	fx := newFixture(t, Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Auth: AuthOptions{MaxFailures: 2, MaxIPFailures: 3, Lockout: 15 * time.Minute}})
 	try := func(ip, email, password string) int {
 		r := newRequest("POST", "/api/v1/session", loginBodyOf(email, password), "Content-Type", "application/json")
 		r.RemoteAddr = ip + ":1234"
@@ -213,6 +216,9 @@ func TestUnlockAPI(t *testing.T) {
 		t.Errorf("%d audit entries carry what was typed (%v)", n, err)
 	}
 
+	if l := strings.ToLower(strings.Join(logs.lines(), "\n")); strings.Contains(l, "mysecret") || strings.Contains(l, "olga@") {
+		t.Errorf("the log carries what was typed:\n%s", l)
+	}
 	w := do(t, fx.h, "POST", fmt.Sprintf("/api/v1/operators/%d/unlock", fx.olga.ID), "", adm.header()...)
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"unlocked":true`) {
 		t.Fatalf("unlock olga: %d %s", w.Code, w.Body)
