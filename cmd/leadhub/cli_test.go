@@ -304,6 +304,7 @@ func TestCLIRefusesToCreateDatabase(t *testing.T) {
 		{"operator", "enable", "--email", "a@example.com"},
 		{"operator", "teams", "--email", "a@example.com", "--set", ""},
 		{"operator", "password", "--email", "a@example.com"},
+		{"operator", "unlock", "a@example.com"},
 		{"token", "create", "--operator", "a@example.com"},
 		{"token", "list", "--operator", "a@example.com"},
 		{"token", "revoke", "1"},
