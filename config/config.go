@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -140,6 +141,50 @@ type HTTP struct {
 	WriteTimeout Duration `toml:"write_timeout"`
 	// IdleTimeout closes keep-alive connections idle this long. Default 120s.
 	IdleTimeout Duration `toml:"idle_timeout"`
+	// TrustedProxies are the reverse proxies (CIDRs such as
+	// "10.0.0.0/8"; a bare address is that one host) whose
+	// X-Forwarded-For / X-Real-IP give the client's address for rate
+	// limits, the login lockout, sessions, consent records and the audit
+	// log. Default none: those headers are ignored, the TCP peer is the
+	// client.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// TLSCert and TLSKey are PEM files of the certificate (chain) and its
+	// key: when both are set the hub serves HTTPS on Addr. Default "":
+	// plain HTTP (TLS ends at a proxy, or nowhere on a laptop).
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+	// MetricsAddr serves /metrics on its own address (plain HTTP, e.g.
+	// "127.0.0.1:9090"), and then not on Addr. Default "": /metrics is on
+	// Addr.
+	MetricsAddr string `toml:"metrics_addr"`
+}
+
+// TrustedProxyPrefixes parses TrustedProxies; its error names the key and
+// the entry at fault.
+func (h HTTP) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	var errs []error
+	for _, s := range h.TrustedProxies {
+		s = strings.TrimSpace(s)
+		if strings.Contains(s, "/") {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("http.trusted_proxies: %q is not a CIDR such as 10.0.0.0/8 or an address", s))
+				continue
+			}
+			// 10.1.2.3/8 means the network, as everyone who writes it means.
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			errs = append(errs, fmt.Errorf("http.trusted_proxies: %q is not a CIDR such as 10.0.0.0/8 or an address", s))
+			continue
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, errors.Join(errs...)
 }
 
 // Files says where attachments are kept.
@@ -509,6 +554,16 @@ func (c *Config) Validate() error {
 	case "", "local", "database":
 	default:
 		add("files.storage %q is not local or database", c.Files.Storage)
+	}
+	if _, err := c.HTTP.TrustedProxyPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	if (c.HTTP.TLSCert == "") != (c.HTTP.TLSKey == "") {
+		add("http.tls_cert and http.tls_key go together: set both (HTTPS) or neither")
+	}
+	// Port 0 (any free port, in tests) is never the same twice.
+	if c.HTTP.MetricsAddr != "" && c.HTTP.MetricsAddr == c.HTTP.Addr && !strings.HasSuffix(c.HTTP.Addr, ":0") {
+		add("http.metrics_addr must differ from http.addr (leave it empty to serve /metrics on http.addr)")
 	}
 	if c.HTTP.HookRate < 0 {
 		add("http.hook_rate must not be negative")

@@ -81,6 +81,11 @@ func TestInvalid(t *testing.T) {
 		{"email without imap", "[[channels]]\nid = \"m\"\ntype = \"email\"\n", nil, "needs imap_host, username and password"},
 		{"email bad tls", "[[channels]]\nid = \"m\"\ntype = \"email\"\nimap_host = \"h\"\nusername = \"u\"\npassword = \"p\"\nsmtp_tls = \"ssl\"\n", nil, "smtp_tls must be"},
 		{"email negative backfill", "[[channels]]\nid = \"m\"\ntype = \"email\"\nimap_host = \"h\"\nusername = \"u\"\npassword = \"p\"\nbackfill = \"-1h\"\n", nil, "backfill"},
+		{"bad trusted proxy", "[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"nginx\"]\n", nil, `http.trusted_proxies: "nginx"`},
+		{"bad trusted cidr", "[http]\ntrusted_proxies = [\"10.0.0.0/33\"]\n", nil, "http.trusted_proxies"},
+		{"tls cert without key", "[http]\ntls_cert = \"c.pem\"\n", nil, "http.tls_cert and http.tls_key"},
+		{"tls key without cert", "[http]\ntls_key = \"k.pem\"\n", nil, "http.tls_cert and http.tls_key"},
+		{"metrics on the main address", "[http]\naddr = \":8080\"\nmetrics_addr = \":8080\"\n", nil, "http.metrics_addr"},
 		{"email huge attachments", "[[channels]]\nid = \"m\"\ntype = \"email\"\nimap_host = \"h\"\nusername = \"u\"\npassword = \"p\"\nmax_file_size = 999999999\n", nil, "max_file_size"},
 	}
 	for _, tt := range tests {
@@ -404,5 +409,25 @@ secret = "env:ERP_SECRET"
 		if _, err := Load(write(body), envOf(nil)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want %q", body, err, want)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	h := HTTP{TrustedProxies: []string{"10.0.0.0/8", "192.168.1.7", "2001:db8::/32", "::1", "172.16.5.9/12"}}
+	got, err := h.TrustedProxyPrefixes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"10.0.0.0/8", "192.168.1.7/32", "2001:db8::/32", "::1/128", "172.16.0.0/12"}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("entry %d = %s, want %s", i, got[i], want[i])
+		}
+	}
+	if d := Default(); len(d.HTTP.TrustedProxies) != 0 {
+		t.Errorf("default trusts %v; it must trust no proxy", d.HTTP.TrustedProxies)
 	}
 }

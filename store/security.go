@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -746,6 +747,64 @@ func (s *Store) LoginSucceeded(ctx context.Context, key string) error {
 		return fmt.Errorf("store: login succeeded: %w", err)
 	}
 	return nil
+}
+
+// UnlockOperator forgets the failed logins counted against an operator's
+// email, ending its lockout, on behalf of actorID (0: the command line),
+// and audits it ("operator.unlock"). It reports whether there was anything
+// to forget; an unknown operator is ENOTFOUND.
+func (s *Store) UnlockOperator(ctx context.Context, actorID, id int64) (bool, error) {
+	var cleared bool
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		d, err := s.operatorDetail(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cleared, err = s.clearLoginFailures(ctx, tx, inbox.LoginAccountKey(d.Email)); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actorID, "operator.unlock", "operator", id, map[string]any{"cleared": cleared}, s.now())
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: unlock operator %d: %w", id, err)
+	}
+	return cleared, nil
+}
+
+// UnlockAddress forgets the failed logins counted against a client
+// address, ending its lockout, on behalf of actorID and audits it
+// ("login.unlock"). It reports whether there was anything to forget; an
+// address that is not an IP address is EINVALID.
+func (s *Store) UnlockAddress(ctx context.Context, actorID int64, addr string) (bool, error) {
+	a, err := netip.ParseAddr(strings.TrimSpace(addr))
+	if err != nil {
+		return false, inbox.Errorf(inbox.EINVALID, "ip must be an IP address such as 203.0.113.7")
+	}
+	// The web layer keys addresses in this form (unmapped, no zone).
+	ip := a.Unmap().WithZone("").String()
+	var cleared bool
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if cleared, err = s.clearLoginFailures(ctx, tx, inbox.LoginAddressKey(ip)); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, actorID, "login.unlock", "address", 0, map[string]any{"ip": ip, "cleared": cleared}, s.now())
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: unlock address: %w", err)
+	}
+	return cleared, nil
+}
+
+func (s *Store) clearLoginFailures(ctx context.Context, tx *sqlx.Tx, key string) (bool, error) {
+	res, err := tx.ExecContext(ctx, s.q.ClearLoginFailures, key)
+	if err != nil {
+		return false, fmt.Errorf("clear login failures: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("clear login failures: %w", err)
+	}
+	return n > 0, nil
 }
 
 // ---- audit ----

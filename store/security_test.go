@@ -28,6 +28,7 @@ func runSecurity(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"Sessions", testSessions},
 		{"ScopedTokens", testScopedTokens},
 		{"LoginLockout", testLoginLockout},
+		{"Unlock", testUnlock},
 		{"OperatorsAndTeams", testOperatorsAndTeams},
 		{"DisableEndsCredentials", testDisableEndsCredentials},
 		{"AuditList", testAuditList},
@@ -286,7 +287,7 @@ func testScopedTokens(t *testing.T, s *store.Store) {
 
 func testLoginLockout(t *testing.T, s *store.Store) {
 	ctx := ctxT(t)
-	keys := []string{"account:olga@example.com", "ip:10.0.0.1"}
+	keys := []string{inbox.LoginAccountKey("olga@example.com"), inbox.LoginAddressKey("10.0.0.1")}
 	for i := 1; i <= 4; i++ {
 		until, err := s.LoginFailed(ctx, keys[0], 5, time.Hour, 15*time.Minute)
 		if err != nil || !until.IsZero() {
@@ -316,6 +317,61 @@ func testLoginLockout(t *testing.T, s *store.Store) {
 		if until, err := s.LoginFailed(ctx, keys[1], 3, 0, time.Minute); err != nil || !until.IsZero() {
 			t.Fatalf("failures outside the window locked until %v (%v)", until, err)
 		}
+	}
+}
+
+// testUnlock: an admin's unlock ends an operator's or an address's lockout
+// at once, and is audited; the table never holds the typed email.
+func testUnlock(t *testing.T, s *store.Store) {
+	ctx := ctxT(t)
+	admin := addOperator(t, s, "admin@example.com", inbox.RoleAdmin)
+	olga := addOperator(t, s, "olga@example.com", inbox.RoleOperator)
+	account, addr := inbox.LoginAccountKey(" Olga@Example.com"), inbox.LoginAddressKey("198.51.100.7")
+	for _, key := range []string{account, addr} {
+		if until, err := s.LoginFailed(ctx, key, 1, time.Hour, time.Hour); err != nil || until.IsZero() {
+			t.Fatalf("lock %s: %v %v", key, until, err)
+		}
+	}
+	var typed int
+	if err := s.DB().GetContext(ctx, &typed, `SELECT count(*) FROM login_failures WHERE key LIKE '%olga%'`); err != nil || typed != 0 {
+		t.Errorf("%d login_failures rows carry the typed email (%v)", typed, err)
+	}
+	cleared, err := s.UnlockOperator(ctx, admin.ID, olga.ID)
+	if err != nil || !cleared {
+		t.Fatalf("UnlockOperator = %v, %v", cleared, err)
+	}
+	if until, _ := s.LoginLockedUntil(ctx, []string{account}); !until.IsZero() {
+		t.Errorf("account still locked until %v", until)
+	}
+	if cleared, err := s.UnlockOperator(ctx, 0, olga.ID); err != nil || cleared {
+		t.Errorf("second unlock = %v, %v; want nothing to clear", cleared, err)
+	}
+	_, err = s.UnlockOperator(ctx, 0, 999999)
+	wantCode(t, "unknown operator", err, inbox.ENOTFOUND)
+
+	_, err = s.UnlockAddress(ctx, 0, "not an address")
+	wantCode(t, "bad address", err, inbox.EINVALID)
+	if until, _ := s.LoginLockedUntil(ctx, []string{addr}); until.IsZero() {
+		t.Fatal("address not locked before its unlock")
+	}
+	if cleared, err := s.UnlockAddress(ctx, admin.ID, "::ffff:198.51.100.7"); err != nil || !cleared {
+		t.Fatalf("UnlockAddress (IPv4-mapped) = %v, %v", cleared, err)
+	}
+	if until, _ := s.LoginLockedUntil(ctx, []string{addr}); !until.IsZero() {
+		t.Errorf("address still locked until %v", until)
+	}
+	entries, _, err := s.ListAudit(ctx, inbox.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action)
+	}
+	want := []string{"login.unlock", "operator.unlock", "operator.unlock"}
+	if !slices.Equal(actions[:3], want) || !strings.Contains(string(entries[0].Detail), `"ip":"198.51.100.7"`) ||
+		entries[2].OperatorID == nil || *entries[2].OperatorID != admin.ID || entries[2].EntityID != olga.ID {
+		t.Errorf("audit = %v, newest %s; want %v", actions, entries[0].Detail, want)
 	}
 }
 

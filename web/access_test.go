@@ -576,7 +576,11 @@ var matrix = map[string]entry{
 	"PATCH /api/v1/operators/{id}": {level: levelAdmin, ok: 200, req: func(fx *fixture, _ creds) call {
 		return patch(fmt.Sprintf("/api/v1/operators/%d", fx.petr.ID), `{"name":"Пётр"}`)
 	}},
-	"GET /api/v1/teams": {level: levelAdmin, req: fixed(get("/api/v1/teams")), ok: 200},
+	"POST /api/v1/operators/{id}/unlock": {level: levelAdmin, ok: 200, req: func(fx *fixture, _ creds) call {
+		return post(fmt.Sprintf("/api/v1/operators/%d/unlock", fx.petr.ID), "")
+	}},
+	"DELETE /api/v1/login-locks": {level: levelAdmin, req: fixed(del("/api/v1/login-locks?ip=198.51.100.7")), ok: 200},
+	"GET /api/v1/teams":          {level: levelAdmin, req: fixed(get("/api/v1/teams")), ok: 200},
 	"POST /api/v1/teams": {level: levelAdmin, ok: 201, req: func(fx *fixture, _ creds) call {
 		return post("/api/v1/teams", fmt.Sprintf(`{"name":"team-%d"}`, fx.seq.Add(1)))
 	}},

@@ -67,6 +67,44 @@ func (a *apiHandler) listOperators(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, r, http.StatusOK, newList(ops, ""))
 }
 
+// unlockBody says whether an unlock had anything to forget.
+type unlockBody struct {
+	Unlocked bool `json:"unlocked"`
+}
+
+// unlockOperator: POST /operators/{id}/unlock ends the operator's login
+// lockout (the failures counted against their email); audited.
+func (a *apiHandler) unlockOperator(w http.ResponseWriter, r *http.Request) {
+	p, _ := principalFrom(r.Context())
+	id, ok := idFromPath(w, r)
+	if !ok {
+		return
+	}
+	cleared, err := a.store.UnlockOperator(r.Context(), p.op.ID, id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, unlockBody{Unlocked: cleared})
+}
+
+// unlockAddress: DELETE /login-locks?ip=ADDR ends a client address's
+// login lockout; audited.
+func (a *apiHandler) unlockAddress(w http.ResponseWriter, r *http.Request) {
+	p, _ := principalFrom(r.Context())
+	ip := r.URL.Query().Get("ip")
+	if ip == "" {
+		writeError(w, r, inbox.Errorf(inbox.EINVALID, "ip is required: DELETE /api/v1/login-locks?ip=203.0.113.7"))
+		return
+	}
+	cleared, err := a.store.UnlockAddress(r.Context(), p.op.ID, ip)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, unlockBody{Unlocked: cleared})
+}
+
 func (a *apiHandler) getOperator(w http.ResponseWriter, r *http.Request) {
 	id, ok := idFromPath(w, r)
 	if !ok {

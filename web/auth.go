@@ -302,7 +302,7 @@ func (a *authHandler) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	email := strings.ToLower(strings.TrimSpace(body.Email))
+	email := inbox.NormalizeLoginEmail(body.Email)
 	if email == "" || body.Password == "" {
 		writeError(w, r, inbox.Errorf(inbox.EINVALID, "email and password are required"))
 		return
@@ -311,7 +311,10 @@ func (a *authHandler) login(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, inbox.Errorf(inbox.EUNAUTHORIZED, "wrong email or password"))
 		return
 	}
-	accountKey, ipKey := "account:"+email, "ip:"+ip
+	// The account's key is a hash of what was typed (see
+	// inbox.LoginAccountKey): it may be a password typed into the wrong
+	// field.
+	accountKey, ipKey := inbox.LoginAccountKey(email), inbox.LoginAddressKey(ip)
 	until, err := a.store.LoginLockedUntil(ctx, []string{accountKey, ipKey})
 	if err != nil {
 		writeError(w, r, err)

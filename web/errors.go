@@ -46,10 +46,17 @@ type errorBody struct {
 // the caller only sees "internal error" or a short reason.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := inbox.ErrorCode(err)
-	status := statusOf(code)
-	if status >= 500 {
+	if status := statusOf(code); status >= 500 {
 		loggerFrom(r.Context()).Error("request failed", "status", status, "code", code, "err", err)
 	}
+	answerError(w, r, err)
+}
+
+// answerError is writeError without the log line, for callers that log
+// the failure their own way (the webhook handler's outageLog).
+func answerError(w http.ResponseWriter, r *http.Request, err error) {
+	code := inbox.ErrorCode(err)
+	status := statusOf(code)
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("Retry-After", "1")
 	}

@@ -57,6 +57,10 @@ func (fakeSecurity) LoginFailed(context.Context, string, int, time.Duration, tim
 	return time.Time{}, nil
 }
 func (fakeSecurity) LoginSucceeded(context.Context, string) error { return nil }
+func (fakeSecurity) UnlockOperator(context.Context, int64, int64) (bool, error) {
+	return false, inbox.Errorf(inbox.ENOTFOUND, "operator not found")
+}
+func (fakeSecurity) UnlockAddress(context.Context, int64, string) (bool, error) { return false, nil }
 func (fakeSecurity) ListOperators(context.Context) ([]inbox.OperatorDetail, error) {
 	return nil, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -28,6 +27,8 @@ type hookHandler struct {
 	// spread over many addresses still cannot flood one channel.
 	channelLimiter *limiter
 	metrics        *Metrics
+	// outage logs the queue's failures once per outage, not per request.
+	outage *outageLog
 }
 
 // lookup finds the request's channel, answering 404 itself when there is
@@ -120,9 +121,19 @@ func (h *hookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if err := h.sink.Enqueue(r.Context(), envs[i]); err != nil {
 			// Nothing is acked: the provider retries, and whatever was
 			// queued already is deduplicated when filed.
-			h.reject(w, r, channel, err)
+			code := inbox.ErrorCode(err)
+			if statusOf(code) < 500 {
+				h.reject(w, r, channel, err)
+				return
+			}
+			h.metrics.inbound(channel, "rejected", code)
+			h.outage.failed(time.Now(), err)
+			answerError(w, r, err)
 			return
 		}
+	}
+	if len(envs) > 0 {
+		h.outage.succeeded(time.Now())
 	}
 	h.metrics.inbound(channel, "accepted", "")
 
@@ -161,16 +172,6 @@ func (h *hookHandler) reject(w http.ResponseWriter, r *http.Request, channel str
 func looksLikeJSON(b []byte) bool {
 	t := bytes.TrimSpace(b)
 	return len(t) > 0 && (t[0] == '{' || t[0] == '[') && json.Valid(t)
-}
-
-// clientIP is the peer address. X-Forwarded-For is not trusted: anyone can
-// send it, and that would make the rate limit free to evade.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // limiter is a token bucket per key. A nil *limiter allows everything.

@@ -36,7 +36,7 @@ func (s *Server) routeTable() []route {
 		// Probes and metrics: no token.
 		{"GET /healthz", levelPublic, f(s.healthz)},
 		{"GET /readyz", levelPublic, f(s.readyz)},
-		{"GET /metrics", levelPublic, s.metrics.Handler()},
+		{"GET /metrics", levelPublic, s.metricsHandler()},
 
 		// Signing in, sessions and tokens.
 		{"POST /api/v1/session", levelPublic, f(au.login)},
@@ -120,6 +120,8 @@ func (s *Server) routeTable() []route {
 		{"POST /api/v1/operators", levelAdmin, f(a.createOperator)},
 		{"GET /api/v1/operators/{id}", levelAdmin, f(a.getOperator)},
 		{"PATCH /api/v1/operators/{id}", levelAdmin, f(a.patchOperator)},
+		{"POST /api/v1/operators/{id}/unlock", levelAdmin, f(a.unlockOperator)},
+		{"DELETE /api/v1/login-locks", levelAdmin, f(a.unlockAddress)},
 		{"GET /api/v1/teams", levelAdmin, f(a.listTeams)},
 		{"POST /api/v1/teams", levelAdmin, f(a.createTeam)},
 		{"DELETE /api/v1/teams/{id}", levelAdmin, f(a.deleteTeam)},
@@ -166,6 +168,7 @@ func (s *Server) routes() http.Handler {
 	h = accessLog(h)
 	h = securityHeaders(h)
 	h = s.hsts(h)
+	h = s.clientAddr(h)
 	h = s.requestID(h)
 	return h
 }

@@ -10,12 +10,14 @@ package web
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -148,6 +150,11 @@ type SecurityStore interface {
 	LoginLockedUntil(ctx context.Context, keys []string) (time.Time, error)
 	LoginFailed(ctx context.Context, key string, max int, window, lockout time.Duration) (time.Time, error)
 	LoginSucceeded(ctx context.Context, key string) error
+	// UnlockOperator and UnlockAddress forget the failures counted
+	// against an operator's email or a client address (audited), and
+	// report whether there were any.
+	UnlockOperator(ctx context.Context, actorID, id int64) (bool, error)
+	UnlockAddress(ctx context.Context, actorID int64, addr string) (bool, error)
 
 	ListOperators(ctx context.Context) ([]inbox.OperatorDetail, error)
 	Operator(ctx context.Context, id int64) (inbox.OperatorDetail, error)
@@ -258,6 +265,11 @@ type Options struct {
 	HookChannelRate float64
 	// MaxBody bounds a webhook body. Default 1 MiB.
 	MaxBody int64
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Real-IP are believed: only a request whose TCP peer is inside one
+	// of them gets its client address from those headers (see
+	// clientAddress). Empty: the headers are ignored.
+	TrustedProxies []netip.Prefix
 
 	// ReportLocation is the business's time zone, whose days the reports
 	// count (the [sla] time zone). Default UTC.
@@ -277,6 +289,15 @@ type Options struct {
 	Auth AuthOptions
 	// Timeouts of the HTTP server; zero fields take the defaults.
 	Timeouts Timeouts
+	// TLSCertFile and TLSKeyFile are PEM files: when both are set, Serve
+	// speaks HTTPS. They are read once, by New, so that a bad file stops
+	// the start instead of failing every handshake.
+	TLSCertFile string
+	TLSKeyFile  string
+	// MetricsApart moves /metrics off the main handler (it answers 404
+	// there): the caller serves it with ServeMetrics on an address of its
+	// own, one that only the monitoring network reaches.
+	MetricsApart bool
 }
 
 // Timeouts bound how long a client may take. A client that sends its
@@ -328,6 +349,11 @@ type Server struct {
 	public   *url.URL
 	timeouts Timeouts
 	handler  http.Handler
+	// trustedProxies: see Options.TrustedProxies.
+	trustedProxies []netip.Prefix
+	// tls is nil for plain HTTP.
+	tls          *tls.Config
+	metricsApart bool
 }
 
 // New checks opts and builds the server and its route table.
@@ -386,18 +412,32 @@ func New(opts Options) (*Server, error) {
 		}
 	}
 	opts.Timeouts.defaults()
+	var tlsConf *tls.Config
+	if (opts.TLSCertFile == "") != (opts.TLSKeyFile == "") {
+		return nil, errors.New("web: Options.TLSCertFile and TLSKeyFile go together")
+	}
+	if opts.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(opts.TLSCertFile, opts.TLSKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("web: TLS certificate %s and key %s: %w", opts.TLSCertFile, opts.TLSKeyFile, err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	acc := &access{store: opts.Store, channelTeams: opts.ChannelTeams}
 	auth := newAuthHandler(opts.Store, pub, hub, opts.Auth, public != nil && public.Scheme == "https")
 	auth.callers = opts.Callers
 	s := &Server{
-		addr:     opts.Addr,
-		log:      opts.Logger,
-		metrics:  opts.Metrics,
-		hub:      hub,
-		ready:    opts.Ready,
-		warnings: opts.Warnings,
-		public:   public,
-		timeouts: opts.Timeouts,
+		addr:           opts.Addr,
+		log:            opts.Logger,
+		metrics:        opts.Metrics,
+		hub:            hub,
+		ready:          opts.Ready,
+		warnings:       opts.Warnings,
+		public:         public,
+		timeouts:       opts.Timeouts,
+		trustedProxies: opts.TrustedProxies,
+		tls:            tlsConf,
+		metricsApart:   opts.MetricsApart,
 		hooks: &hookHandler{
 			hooks:          hooks,
 			sink:           opts.Sink,
@@ -405,6 +445,7 @@ func New(opts Options) (*Server, error) {
 			limiter:        newLimiter(opts.HookRate),
 			channelLimiter: newLimiter(opts.HookChannelRate),
 			metrics:        opts.Metrics,
+			outage:         newOutageLog(opts.Logger.With("component", "hooks")),
 		},
 		api: &apiHandler{
 			store:     opts.Store,
@@ -474,15 +515,7 @@ func (s *Server) Run(ctx context.Context) error {
 // in-flight requests finish (at most shutdownTimeout) and returns nil. It
 // returns an error if serving fails or the shutdown timed out.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: s.timeouts.ReadHeader,
-		ReadTimeout:       s.timeouts.Read,
-		WriteTimeout:      s.timeouts.Write,
-		IdleTimeout:       s.timeouts.Idle,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	srv := s.httpServer(s.handler)
 	// Background work (CSV imports) ends with the server: cancelled, its
 	// state recorded, waited for.
 	defer s.api.bg.stop()
@@ -501,7 +534,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if s.tls != nil {
+			// The certificate is in TLSConfig already; ServeTLS adds
+			// HTTP/2 to what the listener offers.
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 
 	select {
 	case err := <-errc:
@@ -523,6 +564,59 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("web: shutdown: %w", err)
 	}
 	return nil
+}
+
+// httpServer is an http.Server for h with the server's timeouts and TLS.
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.timeouts.ReadHeader,
+		ReadTimeout:       s.timeouts.Read,
+		WriteTimeout:      s.timeouts.Write,
+		IdleTimeout:       s.timeouts.Idle,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if s.tls != nil {
+		srv.TLSConfig = s.tls.Clone()
+	}
+	return srv
+}
+
+// ServeMetrics serves /metrics alone, in plain HTTP, on ln until ctx ends
+// (see Options.MetricsApart). Everything else there is 404.
+func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	srv := s.httpServer(mux)
+	srv.TLSConfig = nil // an internal address: plain HTTP, as scrapers expect by default
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("web: serve metrics: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	<-errc // http.ErrServerClosed once Shutdown began
+	if err != nil {
+		srv.Close()
+		return fmt.Errorf("web: shutdown metrics: %w", err)
+	}
+	return nil
+}
+
+// metricsHandler is /metrics on the main address: 404 when it is served
+// apart, so it cannot be read from where the public reaches.
+func (s *Server) metricsHandler() http.Handler {
+	if s.metricsApart {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			writeError(w, r, inbox.Errorf(inbox.ENOTFOUND, "not found"))
+		})
+	}
+	return s.metrics.Handler()
 }
 
 // healthz says the process is up; it checks nothing else on purpose, so a

@@ -180,3 +180,17 @@ func TestPanicRecovered(t *testing.T) {
 		t.Errorf("after panics: status %d, want 200", code)
 	}
 }
+
+func TestStartingHandler(t *testing.T) {
+	h := StartingHandler(func() string { return "the queue is unreachable (3 attempts over 2s)" })
+	if w := do(t, h, "GET", "/healthz", ""); w.Code != 200 {
+		t.Errorf("healthz while starting: %d, want 200", w.Code)
+	}
+	for _, path := range []string{"/readyz", "/api/v1/conversations", "/hooks/api/crm"} {
+		w := do(t, h, "GET", path, "")
+		if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" ||
+			!strings.Contains(errorOf(t, w), "starting: the queue is unreachable") {
+			t.Errorf("%s while starting: %d %s", path, w.Code, w.Body)
+		}
+	}
+}

@@ -162,7 +162,48 @@ func (c *cli) operatorCommand() *cobra.Command {
 	}
 	password.Flags().StringVar(&passwordEmail, "email", "", "the operator's email")
 
-	return group("operator", "manage operators", add, list, disable, enable, teamsCmd, password)
+	var unlockIP string
+	unlock := &cobra.Command{
+		Use:   "unlock EMAIL | --ip ADDR",
+		Short: "end a login lockout: an operator's (failed logins to their email) or a client address's",
+		Args:  wantArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if (len(args) == 1) == (unlockIP != "") {
+				return usageErr(cmd, "name an operator's email or --ip, one of them")
+			}
+			return c.withBackend(cmd.Context(), func(ctx context.Context, a *adminEnv) error {
+				var cleared bool
+				what := unlockIP
+				if unlockIP != "" {
+					var err error
+					if cleared, err = a.store.UnlockAddress(ctx, 0, unlockIP); err != nil {
+						return err
+					}
+				} else {
+					what = inbox.NormalizeLoginEmail(args[0])
+					op, _, err := a.store.OperatorByEmail(ctx, what)
+					if err != nil {
+						if inbox.ErrorCode(err) == inbox.ENOTFOUND {
+							return fmt.Errorf("no operator with email %s", what)
+						}
+						return err
+					}
+					if cleared, err = a.store.UnlockOperator(ctx, 0, op.ID); err != nil {
+						return err
+					}
+				}
+				if cleared {
+					fmt.Fprintf(c.stdout, "%s is unlocked: its failed logins are forgotten\n", what)
+				} else {
+					fmt.Fprintf(c.stdout, "%s was not locked (no failed logins counted)\n", what)
+				}
+				return nil
+			})
+		},
+	}
+	unlock.Flags().StringVar(&unlockIP, "ip", "", "a client address to unlock instead (as /api/v1/audit shows it)")
+
+	return group("operator", "manage operators", add, list, disable, enable, teamsCmd, password, unlock)
 }
 
 // updateOperator changes the operator with this email through the same use

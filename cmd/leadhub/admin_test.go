@@ -253,3 +253,75 @@ func cliIn(t *testing.T, env func(string) string) func(stdin string, args ...str
 		return out.String(), err
 	}
 }
+
+// TestOperatorUnlockCommand: `leadhub operator unlock` ends a running
+// hub's lockout of an operator, and --ip that of an address; both are
+// audited.
+func TestOperatorUnlockCommand(t *testing.T) {
+	cfg := testConfig(t, false, false, "")
+	cfg.Security.LoginMaxFailures = 2
+	cfg.Security.LoginIPMaxFailures = 4
+	env := envFor(t, cfg)
+	cli := cliIn(t, env)
+	if _, err := cli("olga's long password\n", "operator", "add", "--email", "olga@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	hub := startHub(t, cfg)
+	login := func(email, password string) int {
+		t.Helper()
+		resp, err := http.Post(hub.base+"/api/v1/session", "application/json",
+			strings.NewReader(fmt.Sprintf(`{"email":%q,"password":%q}`, email, password)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	login("olga@example.com", "wrong")
+	login("olga@example.com", "wrong")
+	if code := login("olga@example.com", "olga's long password"); code != http.StatusTooManyRequests {
+		t.Fatalf("locked olga: %d, want 429", code)
+	}
+	for _, args := range [][]string{{"operator", "unlock"}, {"operator", "unlock", "a@b.c", "--ip", "127.0.0.1"}} {
+		if _, err := cli("", args...); exitCode(err) != 2 {
+			t.Errorf("leadhub %s: %v, want a usage error", strings.Join(args, " "), err)
+		}
+	}
+	if _, err := cli("", "operator", "unlock", "nobody@example.com"); err == nil || !strings.Contains(err.Error(), "no operator") {
+		t.Errorf("unlock an unknown operator: %v", err)
+	}
+	out, err := cli("", "operator", "unlock", "Olga@Example.com")
+	if err != nil || !strings.Contains(out, "olga@example.com is unlocked") {
+		t.Fatalf("operator unlock: %q, %v", out, err)
+	}
+	if code := login("olga@example.com", "olga's long password"); code != http.StatusOK {
+		t.Fatalf("olga after unlock: %d, want 200", code)
+	}
+
+	// The address: four failures with invented emails lock 127.0.0.1.
+	for i := range 4 {
+		login(fmt.Sprintf("guess%d@example.com", i), "x")
+	}
+	if code := login("olga@example.com", "olga's long password"); code != http.StatusTooManyRequests {
+		t.Fatalf("locked address: %d, want 429", code)
+	}
+	if out, err := cli("", "operator", "unlock", "--ip", "127.0.0.1"); err != nil || !strings.Contains(out, "127.0.0.1 is unlocked") {
+		t.Fatalf("operator unlock --ip: %q, %v", out, err)
+	}
+	if code := login("olga@example.com", "olga's long password"); code != http.StatusOK {
+		t.Fatalf("after unlocking the address: %d, want 200", code)
+	}
+	entries, _, err := hub.hub.backend.store.ListAudit(context.Background(), inbox.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unlocks []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Action, ".unlock") {
+			unlocks = append(unlocks, e.Action+" "+string(e.Detail))
+		}
+	}
+	if fmt.Sprint(unlocks) != `[login.unlock {"cleared":true,"ip":"127.0.0.1"} operator.unlock {"cleared":true}]` {
+		t.Errorf("unlock audit entries = %v", unlocks)
+	}
+}

@@ -155,7 +155,7 @@ func leafCommands(cmd *cobra.Command, path string) []string {
 func TestCLIHelpListsEveryCommand(t *testing.T) {
 	want := []string{
 		"serve", "migrate",
-		"operator add", "operator list", "operator disable", "operator enable", "operator teams", "operator password",
+		"operator add", "operator list", "operator disable", "operator enable", "operator teams", "operator password", "operator unlock",
 		"token create", "token list", "token revoke",
 		"team add", "team list", "team delete",
 		"dead list", "dead replay",
@@ -304,6 +304,7 @@ func TestCLIRefusesToCreateDatabase(t *testing.T) {
 		{"operator", "enable", "--email", "a@example.com"},
 		{"operator", "teams", "--email", "a@example.com", "--set", ""},
 		{"operator", "password", "--email", "a@example.com"},
+		{"operator", "unlock", "a@example.com"},
 		{"token", "create", "--operator", "a@example.com"},
 		{"token", "list", "--operator", "a@example.com"},
 		{"token", "revoke", "1"},

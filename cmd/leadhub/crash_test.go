@@ -50,8 +50,10 @@ func TestKillNineLosesNothing(t *testing.T) {
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
-				waitFor(t, "healthz", func() bool {
-					resp, err := http.Get("http://" + cfg.HTTP.Addr + "/healthz")
+				// readyz, not healthz: the process is alive (healthz)
+				// while it still waits for the database and the queue.
+				waitFor(t, "readyz", func() bool {
+					resp, err := http.Get("http://" + cfg.HTTP.Addr + "/readyz")
 					if err == nil {
 						resp.Body.Close()
 					}

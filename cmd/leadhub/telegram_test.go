@@ -41,6 +41,9 @@ type fakeBotAPI struct {
 	hookPending int
 	hookError   string
 	hookErrorAt int64
+	// failSetWebhook answers this many setWebhook calls with a 502, as
+	// a proxy in front of an unreachable Bot API does.
+	failSetWebhook int
 }
 
 // addUpdate makes update available to getUpdates.
@@ -107,6 +110,13 @@ func (f *fakeBotAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"ok":true,"result":{"id":7000000001,"is_bot":true,"first_name":"Shop","username":"shop_bot"}}`)
 	case "setWebhook", "deleteWebhook":
 		f.mu.Lock()
+		if method == "setWebhook" && f.failSetWebhook > 0 {
+			f.failSetWebhook--
+			f.mu.Unlock()
+			w.WriteHeader(http.StatusBadGateway)
+			io.WriteString(w, `<html><body>502 Bad Gateway</body></html>`)
+			return
+		}
 		f.hookURL = params["url"]
 		f.mu.Unlock()
 		io.WriteString(w, `{"ok":true,"result":true,"description":"Webhook was set"}`)
@@ -169,6 +179,38 @@ func postUpdate(t *testing.T, base, secret string, body []byte) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestTelegramWebhookRetried: a setWebhook that fails at start is retried
+// with backoff until it succeeds, one log line per failed attempt.
+func TestTelegramWebhookRetried(t *testing.T) {
+	fake := &fakeBotAPI{failSetWebhook: 2}
+	api := httptest.NewServer(fake)
+	defer api.Close()
+	cfg := testConfig(t, false, false, "")
+	cfg.HTTP.PublicURL = "https://hub.example.com"
+	cfg.Channels = append(cfg.Channels, config.Channel{ID: "tg", Type: "telegram", Token: tgToken, Secret: tgSecret, Mode: "webhook", APIURL: api.URL})
+	hub := startHub(t, cfg)
+	waitFor(t, "the webhook registered", func() bool {
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		return fake.hookURL == "https://hub.example.com/hooks/telegram/tg"
+	})
+	if n := len(fake.sent("setWebhook")); n != 3 {
+		t.Errorf("%d setWebhook calls, want 3 (two refused, then registered)", n)
+	}
+	logs := hub.logs.String()
+	for _, want := range []string{"attempt=1", "attempt=2", "registered after failed attempts"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log does not say %q", want)
+		}
+	}
+	if n := strings.Count(logs, "registration failed"); n != 2 {
+		t.Errorf("%d lines about failed registrations, want 2", n)
+	}
+	if strings.Contains(logs, tgToken) {
+		t.Error("the log shows the bot token")
+	}
 }
 
 // TestTelegramThroughTheHub: a real update posted to the webhook (twice, as

@@ -61,12 +61,12 @@ func openBackend(ctx context.Context, cfg config.Config, logger *slog.Logger, on
 			ConnMaxIdleTime: cfg.Database.ConnMaxIdleTime.Duration,
 		}})
 	if err != nil {
-		return nil, err
+		return nil, unreachable(cfg.Database.URL != "", "database", err)
 	}
 	b := &backend{store: st}
 	if err := st.Migrate(ctx); err != nil {
 		b.Close()
-		return nil, err
+		return nil, unreachable(cfg.Database.URL != "", "database", err)
 	}
 	if cfg.Redis.URL == "" {
 		q, err := sqlq.New(st.DB(), sqlq.Options{
@@ -102,7 +102,7 @@ func openBackend(ctx context.Context, cfg config.Config, logger *slog.Logger, on
 	}
 	if err != nil {
 		b.Close()
-		return nil, fmt.Errorf("redis queue: %w", err)
+		return nil, unreachable(true, "queue", fmt.Errorf("redis queue: %w", err))
 	}
 	b.queue = q
 	if w, err := q.DurabilityWarning(ctx); err == nil && w != "" {
@@ -239,10 +239,12 @@ func channels(ctx context.Context, cfg config.Config, logger *slog.Logger, files
 				w.alerts = append(w.alerts, c.AlertNotifier(cfg.Alerts.TelegramChatIDs))
 			}
 			w.runners = append(w.runners, func(ctx context.Context, sink inbox.Sink, pollers inbox.PollerStore) error {
-				// Telegram may be unreachable at boot; the hub still starts
-				// and the channel status shows the webhook's state.
-				if err := c.Start(ctx); err != nil && ctx.Err() == nil {
-					log.Error("telegram start", "err", err)
+				// Telegram may be unreachable at boot; the hub still starts,
+				// the channel status shows the webhook's state, and the
+				// registration is retried until it succeeds (polling, too,
+				// needs the webhook deleted first).
+				if err := c.Register(ctx); err != nil {
+					return nil // ctx ended: the hub is stopping
 				}
 				return c.Run(ctx, sink, pollers)
 			})
@@ -298,13 +300,29 @@ type hub struct {
 	backend *backend
 	server  *web.Server
 	runners []func(context.Context) error
+	// metrics is where /metrics is served apart (http.metrics_addr); nil:
+	// on the main address. run serves it and closes it when done.
+	metrics net.Listener
 }
 
 // build wires the hub from the configuration. The caller runs it and closes
 // the backend.
 func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, error) {
+	return buildWith(ctx, cfg, logger, openBackend)
+}
+
+// opener opens the backend: openBackend fails at once, a waiter's open
+// waits until the database and the queue answer.
+type opener func(ctx context.Context, cfg config.Config, logger *slog.Logger, onGroupRecreated func()) (*backend, error)
+
+// buildWith is build with the backend opened by open.
+func buildWith(ctx context.Context, cfg config.Config, logger *slog.Logger, open opener) (*hub, error) {
+	proxies, err := cfg.HTTP.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, err
+	}
 	metrics := web.NewMetrics(prometheus.NewRegistry())
-	b, err := openBackend(ctx, cfg, logger, metrics.GroupRecreated)
+	b, err := open(ctx, cfg, logger, metrics.GroupRecreated)
 	if err != nil {
 		return nil, err
 	}
@@ -373,12 +391,16 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 		HookRate:      cfg.HTTP.HookRate,
 
 		HookChannelRate: cfg.HTTP.HookChannelRate,
+		TrustedProxies:  proxies,
 		ChannelTeams:    channelTeams(cfg),
 		ReportLocation:  reportLocation(cfg),
 		Channels:        channelInfos(cfg, func(id string) bool { return chans.senders[id] != nil }),
 		Starter:         b.store,
 		Auth:            authOptions(cfg),
 		Timeouts:        timeouts(cfg),
+		TLSCertFile:     cfg.HTTP.TLSCert,
+		TLSKeyFile:      cfg.HTTP.TLSKey,
+		MetricsApart:    cfg.HTTP.MetricsAddr != "",
 	})
 	if err != nil {
 		b.Close()
@@ -452,26 +474,51 @@ func build(ctx context.Context, cfg config.Config, logger *slog.Logger) (*hub, e
 func (h *hub) run(ctx context.Context, ln net.Listener) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return h.server.Serve(gctx, ln) })
+	if h.metrics != nil {
+		g.Go(func() error { return h.server.ServeMetrics(gctx, h.metrics) })
+	}
 	for _, r := range h.runners {
 		g.Go(func() error { return r(gctx) })
 	}
 	return g.Wait()
 }
 
+// serve listens first, then waits for the database and the queue (serving
+// /healthz and a 503 /readyz meanwhile), then runs the hub until ctx ends.
 func serve(ctx context.Context, cfg config.Config, logger *slog.Logger, stdout io.Writer) error {
-	h, err := build(ctx, cfg, logger)
-	if err != nil {
-		return err
-	}
-	defer h.backend.Close()
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	var metricsLn net.Listener
+	if cfg.HTTP.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.HTTP.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on http.metrics_addr: %w", err)
+		}
+		logger.Info("metrics served apart", "metrics_addr", metricsLn.Addr().String())
+	}
+	logger.Info("listening; connecting to the database and the queue", "addr", ln.Addr().String())
+	ho := newHandoff(ln)
+	h, err := buildWaiting(ctx, cfg, logger, ho, startRetry)
+	if err != nil {
+		ho.Close()
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
+		if ctx.Err() != nil {
+			logger.Info("leadhub stopped before the database and the queue answered")
+			return nil
+		}
+		return err
+	}
+	defer h.backend.Close()
+	h.metrics = metricsLn
 	printWelcome(stdout, cfg, ln.Addr().String())
-	logger.Info("leadhub started", "addr", ln.Addr().String(), "database", h.backend.store.Dialect(), "queue", queueKind(cfg), "channels", len(cfg.Channels))
+	logger.Info("leadhub started", "addr", ln.Addr().String(), "tls", cfg.HTTP.TLSCert != "", "database", h.backend.store.Dialect(), "queue", queueKind(cfg), "channels", len(cfg.Channels))
 	start := time.Now()
-	err = h.run(ctx, ln)
+	err = h.run(ctx, ho.Last())
+	ho.Close()
 	logger.Info("leadhub stopped", "shutdown_after", time.Since(start).Round(time.Millisecond).String())
 	return err
 }
@@ -492,6 +539,9 @@ func printWelcome(w io.Writer, cfg config.Config, addr string) {
 			host = "localhost:" + port
 		}
 		base = "http://" + host
+		if cfg.HTTP.TLSCert != "" {
+			base = "https://" + host
+		}
 	}
 	fmt.Fprintf(w, `leadhub is running at %s (database: %s, queue: %s)
 

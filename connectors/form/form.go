@@ -26,7 +26,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -484,8 +483,13 @@ func (c *Channel) envelope(r *http.Request, sub *submission, tilda bool) (inbox.
 		// Tilda's server posts for the visitor, so its address says
 		// nothing about who consented.
 		if !tilda {
-			consent.IP = remoteIP(r)
-			meta["consent_ip"] = consent.IP
+			// The web layer decided who the client is (the peer, or
+			// what a trusted proxy says): a proxy's own address would
+			// prove nothing about the person who consented.
+			consent.IP = inbox.ClientAddr(r.Context())
+			if consent.IP != "" {
+				meta["consent_ip"] = consent.IP
+			}
 		}
 		meta["consent_text_version"] = c.consentV
 		meta["consent_given_at"] = now.Format(time.RFC3339)
@@ -677,13 +681,3 @@ func truncate(s string, n int) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
-
-// remoteIP is the peer address; like the web layer's rate limit, it does
-// not trust X-Forwarded-For, which anyone can send.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}

@@ -94,7 +94,7 @@ func newChannel(t testing.TB, mod func(*Options)) *Channel {
 }
 
 // readRequest loads a raw HTTP request from testdata, as the web layer
-// would hand it over: body read, peer address set.
+// would hand it over: body read, client address decided.
 func readRequest(t testing.TB, name string) (*http.Request, []byte) {
 	t.Helper()
 	raw, err := os.ReadFile("testdata/" + name)
@@ -110,7 +110,7 @@ func readRequest(t testing.TB, name string) (*http.Request, []byte) {
 		t.Fatal(err)
 	}
 	r.RemoteAddr = "203.0.113.7:50123"
-	return r, body
+	return r.WithContext(inbox.WithClientAddr(r.Context(), "203.0.113.7")), body
 }
 
 func post(ctype, body string, headers ...string) (*http.Request, []byte) {
@@ -121,7 +121,8 @@ func post(ctype, body string, headers ...string) (*http.Request, []byte) {
 	for i := 0; i+1 < len(headers); i += 2 {
 		r.Header.Set(headers[i], headers[i+1])
 	}
-	return r, []byte(body)
+	// The client address as the web layer's middleware records it.
+	return r.WithContext(inbox.WithClientAddr(r.Context(), "192.0.2.1")), []byte(body)
 }
 
 func form(kv ...string) string {
@@ -551,7 +552,7 @@ func TestConsentMeta(t *testing.T) {
 	want := map[string]string{
 		"consent_text_version": hex.EncodeToString(sum[:6]),
 		"consent_given_at":     "2026-11-22T10:01:00Z",
-		"consent_ip":           "192.0.2.1", // httptest's peer
+		"consent_ip":           "192.0.2.1", // the client address the web layer recorded
 	}
 	for k, v := range want {
 		if e.Meta[k] != v {

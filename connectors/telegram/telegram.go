@@ -102,8 +102,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// PollTimeout is how long one getUpdates waits for updates. Default 50s.
 	PollTimeout time.Duration
-	// RetryDelay is the first wait after a failed poll or enqueue; it
-	// doubles up to 30 s. Default 1s.
+	// RetryDelay is the first wait after a failed poll or enqueue (it
+	// doubles up to 30 s) and after a failed registration (up to 1 min,
+	// see Register). Default 1s.
 	RetryDelay time.Duration
 	// Now is the clock for updates without a usable date. Default time.Now.
 	Now func() time.Time
@@ -278,6 +279,42 @@ func (c *Channel) Start(ctx context.Context) error {
 	}
 	c.log.Info("telegram: webhook registered", "url", c.hookURL)
 	return nil
+}
+
+// maxRegisterDelay caps the wait between two registration attempts: an
+// outage of Telegram or of the network is over in minutes, and the bot
+// must not stay deaf much longer than it lasted.
+const maxRegisterDelay = time.Minute
+
+// Register runs Start until it succeeds, waiting RetryDelay after the first
+// failure and twice as long after each next one, up to maxRegisterDelay.
+// A setWebhook that failed once at boot (Telegram or DNS unreachable for a
+// moment) used to leave the bot silent until the next restart. Each failed
+// attempt logs one line with its count. It returns nil once registered,
+// ctx.Err() when ctx ends first.
+func (c *Channel) Register(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		err := c.Start(ctx)
+		if err == nil {
+			if attempt > 1 {
+				c.log.Info("telegram: registered after failed attempts", "attempts", attempt)
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		wait := inbox.Backoff(attempt, c.opts.RetryDelay, maxRegisterDelay)
+		c.log.Error("telegram: registration failed; retrying", "attempt", attempt,
+			"retry_in", wait.Round(time.Millisecond).String(), "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // Status is what the channel status API shows. A silently broken webhook is
