@@ -36,6 +36,9 @@ func TestDeployFiles(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the cluster's configuration: %v", err)
 	}
+	if len(cfg.HTTP.TrustedProxies) == 0 {
+		t.Error("the cluster behind nginx trusts no proxy: every client would have nginx's address")
+	}
 	if cfg.Files.Storage != "database" || cfg.Redis.URL == "" || !strings.HasPrefix(cfg.Database.URL, "postgres://") {
 		t.Errorf("the cluster keeps files in %q, queues in %q, data in %q", cfg.Files.Storage, cfg.Redis.URL, cfg.Database.URL)
 	}
