@@ -409,10 +409,12 @@ func TestTelegramPollingAcrossInstances(t *testing.T) {
 	}
 
 	first.stop()
+	stopped := time.Now()
 	fake.addUpdate([]byte(strings.Replace(string(update), `"update_id":10000`, `"update_id":10001`, 1)))
 	waitFor(t, "the second hub to file the next update", func() bool {
 		return count(t, second.hub, "messages") == 2 && checkpoint(second.hub) == "10002"
 	})
+	t.Logf("the poller moved to the second instance %v after the first stopped", time.Since(stopped).Round(100*time.Millisecond))
 	if got := lease(second.hub); got == holder || got == "" {
 		t.Fatalf("lease holder = %q after the first hub stopped, want the second hub", got)
 	}
