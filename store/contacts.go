@@ -19,7 +19,6 @@ type contactQueries struct {
 	SaveContacts string
 	TouchContact string
 	SetTriage    string
-	FirstReplyBy string
 	MergeContact string
 }
 
@@ -56,7 +55,6 @@ func baseContactQueries() contactQueries {
 				last_utm_campaign = CASE WHEN ` + laterContact + ` AND excluded.last_utm_source <> ''
 					THEN excluded.last_utm_campaign ELSE client_activity.last_utm_campaign END,
 				last_contact_at = CASE WHEN ` + laterContact + ` THEN excluded.last_contact_at ELSE client_activity.last_contact_at END`,
-		FirstReplyBy: `UPDATE conversations SET first_reply_by = ? WHERE id = ? AND first_reply_by IS NULL`,
 	}
 }
 
@@ -144,17 +142,10 @@ func (f *filing) saveContacts(ctx context.Context) error {
 	return nil
 }
 
-// contacted records that the business wrote to the client at at: their
-// card's last contact, and who answered first in the conversation.
-func (s *Store) contacted(ctx context.Context, tx *sqlx.Tx, conv inbox.Conversation, operatorID int64, at time.Time) error {
-	if _, err := tx.ExecContext(ctx, s.q.TouchContact, conv.ClientID, dbTime(at)); err != nil {
+// touchContact moves a card's last contact to at.
+func (s *Store) touchContact(ctx context.Context, tx *sqlx.Tx, clientID int64, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, s.q.TouchContact, clientID, dbTime(at)); err != nil {
 		return fmt.Errorf("touch contact: %w", err)
-	}
-	if operatorID == 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, s.q.FirstReplyBy, operatorID, conv.ID); err != nil {
-		return fmt.Errorf("first reply: %w", err)
 	}
 	return nil
 }

@@ -362,16 +362,8 @@ func (s *Store) SendReply(ctx context.Context, r inbox.ReplyRequest) (inbox.Mess
 			}
 		}
 		hadUnread := conv.Unread > 0
-		conv.Unread = 0
-		conv.LastMessageAt = at
-		if _, err := tx.ExecContext(ctx, s.q.SetConversationState, conv.Unread, dbTime(at), conv.ID); err != nil {
-			return fmt.Errorf("update conversation: %w", err)
-		}
 		waited := conv.WaitingSince != nil
-		if err := s.answered(ctx, tx, &conv, at); err != nil {
-			return err
-		}
-		if err := s.contacted(ctx, tx, conv, authorID, at); err != nil {
+		if err := s.replied(ctx, tx, &conv, authorID, at); err != nil {
 			return err
 		}
 		pending := []inbox.PendingEvent{inbox.MessageCreated(msg, conv)}

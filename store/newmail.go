@@ -91,17 +91,10 @@ func (s *Store) StartConversation(ctx context.Context, r inbox.StartRequest) (in
 		if _, err := tx.ExecContext(ctx, s.q.InsertOutbox, msg.ID, dbTime(at)); err != nil {
 			return fmt.Errorf("insert outbox: %w", err)
 		}
-		conv.Unread, conv.LastMessageAt = 0, at
+		if err := s.replied(ctx, tx, &conv, r.AuthorID, at); err != nil {
+			return err
+		}
 		started = conv
-		if _, err := tx.ExecContext(ctx, s.q.SetConversationState, conv.Unread, dbTime(at), conv.ID); err != nil {
-			return fmt.Errorf("update conversation: %w", err)
-		}
-		if err := s.answered(ctx, tx, &conv, at); err != nil {
-			return err
-		}
-		if err := s.contacted(ctx, tx, conv, r.AuthorID, at); err != nil {
-			return err
-		}
 		pending = append(pending, inbox.MessageCreated(msg, conv))
 		evs, err = s.writeEvents(ctx, tx, at, pending)
 		return err

@@ -5,7 +5,7 @@ type conversationQueries struct {
 	OpenConversations        string
 	InsertConversations      string
 	SaveConversations        string
-	SetConversationState     string
+	SaveReply                string
 	SaveTimer                string
 	LatestClosedConversation string
 	ConversationByID         string
@@ -51,7 +51,11 @@ func baseConversationQueries() conversationQueries {
 			WHERE conversations.id = json_extract(j.value, '$.id')`,
 		SaveTimer: `UPDATE conversations SET waiting_since = ?, sla_kind = ?, sla_due_at = ?, sla_warn_at = ?,
 			sla_breached = ?, first_reply_at = ? WHERE id = ?`,
-		SetConversationState: `UPDATE conversations SET unread = ?, last_message_at = ? WHERE id = ?`,
+		// An operator's reply: nothing unread, the latest activity, the
+		// timer stopped, the first reply and who wrote it kept.
+		SaveReply: `UPDATE conversations SET unread = 0, last_message_at = ?, waiting_since = ?, sla_kind = ?,
+			sla_due_at = ?, sla_warn_at = ?, sla_breached = ?, first_reply_at = ?,
+			first_reply_by = COALESCE(first_reply_by, ?) WHERE id = ?`,
 		LatestClosedConversation: `SELECT ` + conversationCols + conversationFrom + `
 			WHERE c.client_id = ? AND c.channel_id = ? AND c.status = 'closed' ORDER BY c.id DESC LIMIT 1`,
 		ConversationByID:      `SELECT ` + conversationCols + conversationFrom + ` WHERE c.id = ?`,

@@ -90,18 +90,20 @@ func optTime(t *time.Time) any {
 	return dbTime(*t)
 }
 
-// answered stops c's timer as the business writes to the client at at.
-func (s *Store) answered(ctx context.Context, tx *sqlx.Tx, c *inbox.Conversation, at time.Time) error {
+// replied records an operator's (authorID; 0: none) reply in c at at, in
+// one statement: nothing is unread, the activity is at, the timer stops,
+// the first reply and who wrote it are kept. The card's last contact moves.
+func (s *Store) replied(ctx context.Context, tx *sqlx.Tx, c *inbox.Conversation, authorID int64, at time.Time) error {
+	c.Unread, c.LastMessageAt = 0, at
 	t := timerOf(*c)
-	if t.WaitingSince == nil && t.FirstReplyAt != nil {
-		return nil // nothing runs, the first reply is on record
-	}
 	t.answered(at)
-	if err := s.saveTimer(ctx, tx, c.ID, t); err != nil {
-		return err
+	a := t.args()
+	if _, err := tx.ExecContext(ctx, s.q.SaveReply, dbTime(at), a.WaitingSince, a.Kind, a.DueAt, a.WarnAt, a.Breached,
+		a.FirstReplyAt, optionalID(authorID), c.ID); err != nil {
+		return fmt.Errorf("update conversation: %w", err)
 	}
 	t.apply(c)
-	return nil
+	return s.touchContact(ctx, tx, c.ClientID, at)
 }
 
 // saveTimer writes a conversation's timer.
