@@ -90,15 +90,19 @@ func NewRecordingWorker(o RecordingOptions) *RecordingWorker {
 	return &RecordingWorker{opts: o}
 }
 
-// RecordingBackoff is the pause after failed attempt n (1, 2, ...): a
-// minute, doubling, at most four hours.
-func RecordingBackoff(n int) time.Duration {
-	d := time.Minute
-	for i := 1; i < n && d < 4*time.Hour; i++ {
+// Doubling is the pause after failed attempt n (1, 2, ...) of work retried
+// with growing pauses: first, doubling, at most most.
+func Doubling(first, most time.Duration, n int) time.Duration {
+	d := first
+	for i := 1; i < n && d < most; i++ {
 		d *= 2
 	}
-	return min(d, 4*time.Hour)
+	return min(d, most)
 }
+
+// RecordingBackoff is the pause after failed attempt n (1, 2, ...): a
+// minute, doubling, at most four hours.
+func RecordingBackoff(n int) time.Duration { return Doubling(time.Minute, 4*time.Hour, n) }
 
 // Run fetches due recordings until ctx ends.
 func (w *RecordingWorker) Run(ctx context.Context) error {

@@ -59,6 +59,14 @@ type Alert struct {
 	Read bool `json:"read"`
 }
 
+// AlertPage is a page of an operator's alerts, how many of all theirs are
+// unread, and the cursor of the next page (0 after the last).
+type AlertPage struct {
+	Items  []Alert `json:"items"`
+	Unread int     `json:"unread"`
+	Next   int64   `json:"-"`
+}
+
 // AlertPayload is the data of an alert's events.
 type AlertPayload struct {
 	Alert Alert `json:"alert"`
@@ -241,6 +249,10 @@ func (s *Supervisor) RunOnce(ctx context.Context) (int, error) {
 
 // MaxAlertAttempts bounds the tries to send one alert out.
 const MaxAlertAttempts = 8
+
+// AlertBackoff is the pause after failed send n (1, 2, ...): a minute,
+// doubling, at most four hours.
+func AlertBackoff(n int) time.Duration { return Doubling(time.Minute, 4*time.Hour, n) }
 
 // dispatch sends claimed supervisors' alerts through every notifier.
 func (s *Supervisor) dispatch(ctx context.Context) (int, error) {

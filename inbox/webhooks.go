@@ -349,13 +349,7 @@ type WebhookEvent struct {
 
 // WebhookBackoff is the pause after failed attempt n (1, 2, ...): 30
 // seconds, doubling, at most an hour.
-func WebhookBackoff(n int) time.Duration {
-	d := 30 * time.Second
-	for i := 1; i < n && d < time.Hour; i++ {
-		d *= 2
-	}
-	return min(d, time.Hour)
-}
+func WebhookBackoff(n int) time.Duration { return Doubling(30*time.Second, time.Hour, n) }
 
 // MaxRetryAfter caps a receiver's Retry-After: a receiver cannot park a
 // delivery (and the conversation's later ones behind it) for days.

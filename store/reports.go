@@ -238,15 +238,9 @@ func (s *Store) reportFirstResponse(ctx context.Context, r *inbox.Report, rng []
 	byChannel := map[string]*timings{}
 	byOperator := map[int64]*timings{}
 	for _, row := range rows {
-		if byChannel[row.Channel] == nil {
-			byChannel[row.Channel] = &timings{}
-		}
-		byChannel[row.Channel].add(row.Secs)
+		get(byChannel, row.Channel).add(row.Secs)
 		if row.Secs >= 0 && row.Operator != 0 {
-			if byOperator[row.Operator] == nil {
-				byOperator[row.Operator] = &timings{}
-			}
-			byOperator[row.Operator].add(row.Secs)
+			get(byOperator, row.Operator).add(row.Secs)
 		}
 	}
 	cols := []string{"conversations", "answered", "p50_seconds", "p90_seconds"}
@@ -356,10 +350,7 @@ func (s *Store) reportCalls(ctx context.Context, r *inbox.Report, rng []any) err
 	}
 	byChannel := map[string]*timings{}
 	for _, row := range rows {
-		if byChannel[row.Channel] == nil {
-			byChannel[row.Channel] = &timings{}
-		}
-		byChannel[row.Channel].add(row.Secs)
+		get(byChannel, row.Channel).add(row.Secs)
 	}
 	t := inbox.ReportTable{Name: "missed_calls", Columns: []string{"channel", "missed", "called_back", "p50_seconds_to_call_back", "p90_seconds_to_call_back"}}
 	for _, ch := range sortedKeys(byChannel) {

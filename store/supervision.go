@@ -274,33 +274,37 @@ func alertArgs(v inbox.Viewer) ([]any, error) {
 	return []any{v.OperatorID, v.Role.Rank() >= inbox.RoleSupervisor.Rank(), v.Scope.All, hidden}, nil
 }
 
-// ListAlerts returns the viewer's alerts newest first, before the cursor (an
-// alert id; 0: from the newest), with their read marks and how many are
-// unread in all.
-func (s *Store) ListAlerts(ctx context.Context, v inbox.Viewer, before int64, limit int) ([]inbox.Alert, int, error) {
+// ListAlerts returns a page of the viewer's alerts, newest first, before
+// the cursor (an alert id; 0: from the newest), with their read marks, how
+// many are unread in all, and the next page's cursor (0 after the last).
+func (s *Store) ListAlerts(ctx context.Context, v inbox.Viewer, before int64, limit int) (inbox.AlertPage, error) {
 	limit = clampLimit(limit, 30, 200)
 	args, err := alertArgs(v)
 	if err != nil {
-		return nil, 0, err
+		return inbox.AlertPage{}, err
 	}
 	var rows []alertRow
-	if err := s.db.SelectContext(ctx, &rows, s.q.ListAlerts, append(args, before, before, limit)...); err != nil {
-		return nil, 0, fmt.Errorf("store: list alerts: %w", err)
+	if err := s.db.SelectContext(ctx, &rows, s.q.ListAlerts, append(args, before, before, limit+1)...); err != nil {
+		return inbox.AlertPage{}, fmt.Errorf("store: list alerts: %w", err)
 	}
 	var upto int64
 	if err := s.db.GetContext(ctx, &upto, s.q.AlertReadUpto, v.OperatorID); err != nil {
-		return nil, 0, fmt.Errorf("store: alert reads: %w", err)
+		return inbox.AlertPage{}, fmt.Errorf("store: alert reads: %w", err)
 	}
-	var unread int
-	if err := s.db.GetContext(ctx, &unread, s.q.UnreadAlerts, append(args, upto)...); err != nil {
-		return nil, 0, fmt.Errorf("store: unread alerts: %w", err)
+	p := inbox.AlertPage{Items: []inbox.Alert{}}
+	if err := s.db.GetContext(ctx, &p.Unread, s.q.UnreadAlerts, append(args, upto)...); err != nil {
+		return inbox.AlertPage{}, fmt.Errorf("store: unread alerts: %w", err)
 	}
-	out := make([]inbox.Alert, len(rows))
-	for i, r := range rows {
-		out[i] = r.alert()
-		out[i].Read = r.ID <= upto
+	if len(rows) > limit {
+		rows = rows[:limit]
+		p.Next = rows[limit-1].ID
 	}
-	return out, unread, nil
+	for _, r := range rows {
+		a := r.alert()
+		a.Read = r.ID <= upto
+		p.Items = append(p.Items, a)
+	}
+	return p, nil
 }
 
 // MarkAlertsRead marks the operator's alerts up to id read.
@@ -379,7 +383,7 @@ func (s *Store) AlertDispatched(ctx context.Context, id int64, sendErr error) er
 		if attempts >= inbox.MaxAlertAttempts {
 			_, err = s.db.ExecContext(ctx, s.q.DispatchDone, "failed", reason, id)
 		} else {
-			_, err = s.db.ExecContext(ctx, s.q.DispatchRetry, dbTime(s.now().Add(inbox.RecordingBackoff(attempts))), reason, id)
+			_, err = s.db.ExecContext(ctx, s.q.DispatchRetry, dbTime(s.now().Add(inbox.AlertBackoff(attempts))), reason, id)
 		}
 	}
 	if err != nil {

@@ -75,10 +75,11 @@ func conversationOf(t *testing.T, s *store.Store, id int64) inbox.Conversation {
 // alertsOf returns the kinds of the viewer's alerts, oldest first.
 func alertsOf(t *testing.T, s *store.Store, v inbox.Viewer) []string {
 	t.Helper()
-	as, _, err := s.ListAlerts(ctxT(t), v, 0, 100)
+	page, err := s.ListAlerts(ctxT(t), v, 0, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
+	as := page.Items
 	var kinds []string
 	for i := len(as) - 1; i >= 0; i-- {
 		kinds = append(kinds, as[i].Kind)
@@ -173,9 +174,10 @@ func testSLATimer(t *testing.T, dialect string) {
 	if !c.SLABreached {
 		t.Fatal("the conversation does not say it is late")
 	}
-	as, unread, err := s.ListAlerts(ctx, bossView, 0, 10)
-	if err != nil || len(as) != 1 || unread != 1 {
-		t.Fatalf("the supervisor's alerts: %+v, %d unread, %v", as, unread, err)
+	page, err := s.ListAlerts(ctx, bossView, 0, 10)
+	as, unread := page.Items, page.Unread
+	if err != nil || len(as) != 1 || unread != 1 || page.Next != 0 {
+		t.Fatalf("the supervisor's alerts: %+v, %d unread, next %d, %v", as, unread, page.Next, err)
 	}
 	if a := as[0]; a.ClientName != "Елена" || a.ConversationID == nil || *a.ConversationID != id || a.LateSeconds != 60 ||
 		a.AssigneeID == nil || *a.AssigneeID != anna || a.For != inbox.AlertForSupervisors {
@@ -184,8 +186,8 @@ func testSLATimer(t *testing.T, dialect string) {
 	if err := s.MarkAlertsRead(ctx, boss, as[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if as, unread, _ := s.ListAlerts(ctx, bossView, 0, 10); unread != 0 || !as[0].Read {
-		t.Fatalf("read alerts still unread: %d", unread)
+	if page, _ := s.ListAlerts(ctx, bossView, 0, 10); page.Unread != 0 || !page.Items[0].Read {
+		t.Fatalf("read alerts still unread: %d", page.Unread)
 	}
 	if n := count(t, s, "sla_breaches"); n != 1 {
 		t.Fatalf("%d breaches on record, want 1", n)
@@ -281,7 +283,8 @@ func testTaskAlerts(t *testing.T, dialect string) {
 	if got := raise(t, s); len(got) != 0 {
 		t.Fatalf("alerts repeat: %v", got)
 	}
-	as, _, err := s.ListAlerts(ctx, inbox.Viewer{OperatorID: boss, Role: inbox.RoleSupervisor, Scope: inbox.Scope{All: true}}, 0, 10)
+	page, err := s.ListAlerts(ctx, inbox.Viewer{OperatorID: boss, Role: inbox.RoleSupervisor, Scope: inbox.Scope{All: true}}, 0, 10)
+	as := page.Items
 	if err != nil || len(as) != 2 {
 		t.Fatalf("the supervisor's alerts: %+v %v", as, err)
 	}
@@ -291,6 +294,15 @@ func testTaskAlerts(t *testing.T, dialect string) {
 	}
 	if got := alertsOf(t, s, inbox.Viewer{OperatorID: anna, Role: inbox.RoleOperator}); !slices.Equal(got, []string{inbox.AlertTaskDue, inbox.AlertTaskDue}) {
 		t.Fatalf("anna's reminders: %v", got)
+	}
+	annaView := inbox.Viewer{OperatorID: anna, Role: inbox.RoleOperator}
+	first, err := s.ListAlerts(ctx, annaView, 0, 1)
+	if err != nil || len(first.Items) != 1 || first.Next != first.Items[0].ID {
+		t.Fatalf("a page of one: %+v (%v)", first, err)
+	}
+	rest, err := s.ListAlerts(ctx, annaView, first.Next, 1)
+	if err != nil || len(rest.Items) != 1 || rest.Next != 0 || rest.Items[0].ID >= first.Items[0].ID {
+		t.Fatalf("the next page: %+v (%v)", rest, err)
 	}
 }
 
@@ -533,7 +545,7 @@ func testAlertDispatch(t *testing.T, dialect string) {
 	if _, err := sup.RunOnce(ctx); err != nil || notifier.tries != 1 {
 		t.Fatalf("tried again at once: %d tries (%v)", notifier.tries, err)
 	}
-	clock.Advance(inbox.RecordingBackoff(1))
+	clock.Advance(inbox.AlertBackoff(1))
 	if _, err := sup.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -96,13 +96,21 @@ func (a *access) scope(ctx context.Context, op inbox.Operator) (inbox.Scope, err
 	if err != nil {
 		return inbox.Scope{}, err
 	}
+	sc.HiddenChannels = a.channelsWhere(func(team string) bool { return team != "" && !slices.Contains(teams, team) })
+	return sc, nil
+}
+
+// channelsWhere lists, sorted, the configured channels whose team (""
+// for none) keep says.
+func (a *access) channelsWhere(keep func(team string) bool) []string {
+	out := []string{}
 	for ch, team := range a.channelTeams {
-		if team != "" && !slices.Contains(teams, team) {
-			sc.HiddenChannels = append(sc.HiddenChannels, ch)
+		if keep(team) {
+			out = append(out, ch)
 		}
 	}
-	slices.Sort(sc.HiddenChannels)
-	return sc, nil
+	slices.Sort(out)
+	return out
 }
 
 // requestScope is the scope of the request's operator.

@@ -61,14 +61,7 @@ func (a *apiHandler) reportQuery(r *http.Request) (inbox.ReportQuery, error) {
 		return nil
 	}
 	if team := q.Get("team"); team != "" {
-		want := []string{}
-		for ch, t := range a.access.channelTeams {
-			if t == team {
-				want = append(want, ch)
-			}
-		}
-		slices.Sort(want)
-		if err := pick(want); err != nil {
+		if err := pick(a.access.channelsWhere(func(t string) bool { return t == team })); err != nil {
 			return inbox.ReportQuery{}, err
 		}
 	}
@@ -95,14 +88,7 @@ func (a *apiHandler) reportChannels(r *http.Request) ([]string, error) {
 	if err != nil || len(teams) == 0 {
 		return nil, err
 	}
-	out := []string{}
-	for ch, t := range a.access.channelTeams {
-		if slices.Contains(teams, t) {
-			out = append(out, ch)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+	return a.access.channelsWhere(func(t string) bool { return slices.Contains(teams, t) }), nil
 }
 
 // getReport answers GET /api/v1/reports/{name}: the report as JSON, or one

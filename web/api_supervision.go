@@ -11,9 +11,9 @@ import (
 // SupervisionStore is what the alerts and the supervisor's view need of
 // the store.
 type SupervisionStore interface {
-	// ListAlerts returns the viewer's alerts newest first before an alert
-	// id (0: from the newest), and how many are unread in all.
-	ListAlerts(ctx context.Context, v inbox.Viewer, before int64, limit int) ([]inbox.Alert, int, error)
+	// ListAlerts returns a page of the viewer's alerts newest first before
+	// an alert id (0: from the newest), and how many are unread in all.
+	ListAlerts(ctx context.Context, v inbox.Viewer, before int64, limit int) (inbox.AlertPage, error)
 	MarkAlertsRead(ctx context.Context, operatorID, upto int64) error
 	Supervise(ctx context.Context, limit int) (inbox.Supervision, error)
 	// TouchPresence records that operators have a socket open now.
@@ -50,17 +50,14 @@ func (a *apiHandler) listAlerts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	op, _ := operatorFrom(r.Context())
-	alerts, unread, err := a.store.ListAlerts(r.Context(), inbox.Viewer{OperatorID: op.ID, Role: op.Role, Scope: sc}, before, limit)
+	page, err := a.store.ListAlerts(r.Context(), inbox.Viewer{OperatorID: op.ID, Role: op.Role, Scope: sc}, before, limit)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	out := alertList{Items: alerts, Unread: unread}
-	if alerts == nil {
-		out.Items = []inbox.Alert{}
-	}
-	if n := len(alerts); n > 0 && (limit == 0 || n >= limit) {
-		out.Next = strconv.FormatInt(alerts[n-1].ID, 10)
+	out := alertList{Items: page.Items, Unread: page.Unread}
+	if page.Next != 0 {
+		out.Next = strconv.FormatInt(page.Next, 10)
 	}
 	writeJSON(w, r, http.StatusOK, out)
 }

@@ -15,8 +15,8 @@ import (
 
 // The supervision part of fakeStore: the API tests of alerts run on the
 // real store (newFixture).
-func (f *fakeStore) ListAlerts(context.Context, inbox.Viewer, int64, int) ([]inbox.Alert, int, error) {
-	return nil, 0, nil
+func (f *fakeStore) ListAlerts(context.Context, inbox.Viewer, int64, int) (inbox.AlertPage, error) {
+	return inbox.AlertPage{Items: []inbox.Alert{}}, nil
 }
 
 func (f *fakeStore) MarkAlertsRead(context.Context, int64, int64) error { return nil }
@@ -57,7 +57,7 @@ func TestAlertsAPI(t *testing.T) {
 	}
 	olga, petr, super := fx.login("olga@example.com"), fx.login("petr@example.com"), fx.login("super@example.com")
 	l := alerts(olga)
-	if len(l.Items) != 1 || l.Items[0].Kind != inbox.AlertTaskDue || l.Items[0].TaskTitle != "Позвонить" || l.Unread != 1 {
+	if len(l.Items) != 1 || l.Items[0].Kind != inbox.AlertTaskDue || l.Items[0].TaskTitle != "Позвонить" || l.Unread != 1 || l.Next != "" {
 		t.Fatalf("olga's alerts = %+v", l)
 	}
 	if l := alerts(petr); len(l.Items) != 1 || l.Items[0].TaskTitle != "Смета" {
