@@ -2,7 +2,7 @@
 // and read the audit log; every operator manages their own API tokens and
 // sessions. Each section reads its list when shown and again after a change.
 
-import { h, clear } from './dom.js';
+import { h, clear, say } from './dom.js';
 import { t, fmtDateTime } from './i18n.js';
 
 const roles = ['operator', 'supervisor', 'admin'];
@@ -39,11 +39,7 @@ export class AdminPanel {
     this.show(sections[0]);
   }
 
-  say(msg, isError) {
-    this.status.textContent = msg || '';
-    this.status.className = isError ? 'error' : 'muted';
-    this.status.hidden = !msg;
-  }
+  say(msg, isError) { say(this.status, msg, isError); }
 
   // show renders a section into a box of its own: a section shown later
   // (a click while a list loads, a change's refresh) replaces the box, and

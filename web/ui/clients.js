@@ -3,7 +3,7 @@
 // load saved ones, and export the list as CSV. Supervisors and admins only,
 // as the whole-base CSV export (the API refuses everyone else).
 
-import { h, clear, append } from './dom.js';
+import { h, clear, append, say } from './dom.js';
 import { t, fmtDateTime } from './i18n.js';
 
 // The filter's text fields, in the order shown; their names are the API's.
@@ -40,11 +40,7 @@ export class ClientsPage {
     this.refresh();
   }
 
-  say(msg, isError) {
-    this.status.textContent = msg || '';
-    this.status.className = isError ? 'error' : 'muted';
-    this.status.hidden = !msg;
-  }
+  say(msg, isError) { say(this.status, msg, isError); }
 
   field(name, input) {
     input.dataset.testid = `filter-${name}`;

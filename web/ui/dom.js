@@ -48,6 +48,14 @@ export function append(el, children) {
   return el;
 }
 
+// say shows msg in a dialog's status line (an error in red), or hides the
+// line when msg is empty.
+export function say(el, msg, isError) {
+  el.textContent = msg || '';
+  el.className = isError ? 'error' : 'muted';
+  el.hidden = !msg;
+}
+
 export function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;

@@ -2,7 +2,7 @@
 // channel; the server draws the chart (an SVG image) and sends the tables,
 // each downloadable as CSV.
 
-import { h, clear } from './dom.js';
+import { h, clear, say } from './dom.js';
 import { t } from './i18n.js';
 
 const reports = ['leads', 'first_response', 'unanswered', 'triage', 'utm', 'calls', 'sla'];
@@ -68,11 +68,7 @@ export class ReportsView {
     return q;
   }
 
-  say(msg, isError) {
-    this.status.textContent = msg || '';
-    this.status.className = isError ? 'error' : 'muted';
-    this.status.hidden = !msg;
-  }
+  say(msg, isError) { say(this.status, msg, isError); }
 
   async load() {
     const seq = ++this.seq;

@@ -3,7 +3,7 @@
 // supervisor's view of everything open, who is online and what is overdue,
 // with reassignment in place.
 
-import { h, clear } from './dom.js';
+import { h, clear, say } from './dom.js';
 import { t, fmtDateTime, fmtAgo } from './i18n.js';
 
 
@@ -136,11 +136,7 @@ export class SupervisorView {
     this.load();
   }
 
-  say(msg, isError) {
-    this.status.textContent = msg || '';
-    this.status.className = isError ? 'error' : 'muted';
-    this.status.hidden = !msg;
-  }
+  say(msg, isError) { say(this.status, msg, isError); }
 
   async load() {
     this.say('');
