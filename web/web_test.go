@@ -343,7 +343,7 @@ func (p *recordingPublisher) published() []inbox.Event {
 
 // newTestServer builds a Server, filling a fake Store and Sink when opts has
 // none.
-func newTestServer(t *testing.T, opts Options) *Server {
+func newTestServer(t testing.TB, opts Options) *Server {
 	t.Helper()
 	if opts.Store == nil {
 		opts.Store = newFakeStore()
@@ -418,7 +418,7 @@ func scrape(t *testing.T, s *Server) string {
 }
 
 // waitFor polls cond until it holds or 10 s passed.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

@@ -21,7 +21,7 @@ import (
 
 const secret = "test-secret"
 
-func newChannel(t *testing.T, callback string) *Channel {
+func newChannel(t testing.TB, callback string) *Channel {
 	t.Helper()
 	c, err := New(Options{ChannelID: "crm", Secret: secret, CallbackURL: callback,
 		Now: func() time.Time { return time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC) }})

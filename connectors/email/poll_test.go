@@ -48,7 +48,7 @@ func (m *memFiles) OpenAttachment(ctx context.Context, a inbox.Attachment) (io.R
 }
 
 // testChannel is a channel on the servers' addresses.
-func testChannel(t *testing.T, imapAddr, smtpAddr string, edit func(*Options)) (*Channel, *inbox.HealthBoard) {
+func testChannel(t testing.TB, imapAddr, smtpAddr string, edit func(*Options)) (*Channel, *inbox.HealthBoard) {
 	t.Helper()
 	health := inbox.NewHealthBoard(nil)
 	files := &memFiles{}
